@@ -1,0 +1,1 @@
+"""The ``cowrieprocessor`` command line: one module per command group, registered in ``main``."""

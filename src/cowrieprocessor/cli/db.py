@@ -1,0 +1,81 @@
+"""``cowrieprocessor db ...``: schema upgrade, downgrade and status."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cowrieprocessor.cli.context import state
+from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
+from cowrieprocessor.storage import schema
+
+app = typer.Typer(help="Manage the database schema: upgrade, downgrade, status.", no_args_is_help=True)
+
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="table for people, json for machines.", case_sensitive=False)
+]
+
+
+@app.command()
+def upgrade(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", help="Target revision (v15, v16 or head).")] = "head",
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Create or upgrade the schema (one transaction: on failure nothing changes)."""
+    engine = state(ctx).engine
+    before = schema.current_revision(engine)
+    after = schema.upgrade(engine, to)
+    _report(fmt, "upgrade", before, after)
+
+
+@app.command()
+def downgrade(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", help="Target revision, e.g. v15.")],
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Roll the schema back to an earlier revision (v16 -> v15 removes the three tiers)."""
+    engine = state(ctx).engine
+    before = schema.current_revision(engine)
+    try:
+        after = schema.downgrade(engine, to)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    _report(fmt, "downgrade", before, after)
+
+
+@app.command()
+def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
+    """Show the schema revision and the row count of every table."""
+    result = schema.status(state(ctx).engine)
+    if fmt is OutputFormat.json:
+        print_json(
+            {
+                "database": result.url,
+                "backend": result.backend,
+                "revision": result.revision,
+                "head": result.head,
+                "up_to_date": result.revision == result.head,
+                "tables": result.tables,
+            }
+        )
+        return
+    console.print(f"database: {result.url}")
+    console.print(f"revision: {result.revision or '(empty database)'}  (head: {result.head})")
+    table = Table(title="tables")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in result.tables.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+
+
+def _report(fmt: OutputFormat, action: str, before: str | None, after: str | None) -> None:
+    if fmt is OutputFormat.json:
+        print_json({"action": action, "from": before, "to": after})
+    else:
+        console.print(f"{action}: {before or '(empty)'} -> {after}")

@@ -1,0 +1,64 @@
+"""Configuration: an optional TOML file, overridden by ``COWRIEPROCESSOR_<SECTION>__<KEY>`` variables.
+
+API keys are never configuration values here: sources read them from the environment or from a file
+named by ``api_key_file``, so they cannot leak through a config dump, the command line or the database.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "COWRIEPROCESSOR_"
+CONFIG_ENV = "COWRIEPROCESSOR_CONFIG"
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = None
+
+
+class Settings(BaseSettings):
+    """Every section of the configuration; later features add their own sections here."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    toml_path: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls.toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.toml_path))
+        return tuple(sources)
+
+
+def load_settings(config_path: Path | None = None) -> Settings:
+    """Read the TOML file (``--config`` or ``COWRIEPROCESSOR_CONFIG``), then let the environment win."""
+    if config_path is None and os.environ.get(CONFIG_ENV):
+        config_path = Path(os.environ[CONFIG_ENV])
+    if config_path is not None and not config_path.is_file():
+        raise FileNotFoundError(f"configuration file not found: {config_path}")
+
+    class _Loaded(Settings):
+        toml_path = config_path
+
+    return Settings.model_validate(_Loaded().model_dump())

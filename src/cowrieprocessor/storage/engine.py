@@ -1,0 +1,60 @@
+"""Engines for the two supported backends, configured the same way everywhere they are made."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_SQLITE_FILE = "cowrieprocessor.sqlite"
+
+
+def default_url() -> str:
+    """``COWRIEPROCESSOR_DB`` or an SQLite file in the current directory."""
+    return os.environ.get("COWRIEPROCESSOR_DB") or f"sqlite:///{Path.cwd() / DEFAULT_SQLITE_FILE}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URLs users paste (``postgres://``, ``postgresql://``) and pick the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgres", "postgresql"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    url = normalise_url(url or default_url())
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL for concurrent readers, and real transactions around DDL.
+
+    pysqlite commits implicitly before DDL; taking over BEGIN makes a schema upgrade one transaction, so a
+    failure in the middle leaves the database exactly as it was.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,212 @@
+"""v16: the three enrichment tiers of ADR-007 (ASN inventory, IP inventory, session snapshots).
+
+Revision ID: v16
+Revises: v15
+
+Creates the tiers, the IP-to-ASN history, the provider-call ledger and the baseline table; then
+``cowrieprocessor.storage.backfill`` fills them from the v15 data, inside this same transaction, before
+the foreign key from sessions to the IP inventory is added (a failure anywhere leaves v15 untouched).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from cowrieprocessor.storage.generated import GENERATED_SQL, PG_CREATE_FUNCTION, PG_DROP_FUNCTION
+from cowrieprocessor.storage.types import IPAddress, JSONType, StringList, UTCDateTime
+
+revision = "v16"
+down_revision = "v15"
+branch_labels = None
+depends_on = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+NOW = sa.text("CURRENT_TIMESTAMP")
+
+SNAPSHOT_COLUMNS = ("snapshot_asn", "snapshot_country", "snapshot_ip_types", "snapshot_source", "enrichment_at")
+
+# SQLite has no exclusion constraints: triggers keep an IP's ASN windows from overlapping.
+SQLITE_HISTORY_TRIGGERS = {
+    op_name: f"""
+CREATE TRIGGER trg_ip_asn_history_no_overlap_{op_name} BEFORE {op_name.upper()} ON ip_asn_history
+WHEN EXISTS (
+    SELECT 1 FROM ip_asn_history h
+    WHERE h.ip_address = NEW.ip_address
+      AND h.id IS NOT NEW.id
+      AND (h.valid_until IS NULL OR h.valid_until > NEW.valid_from)
+      AND (NEW.valid_until IS NULL OR NEW.valid_until > h.valid_from)
+)
+BEGIN
+    SELECT RAISE(ABORT, 'ip_asn_history windows of one IP must not overlap');
+END
+"""
+    for op_name in ("insert", "update")
+}
+
+
+def _generated(name: str) -> sa.Computed:
+    dialect = op.get_bind().dialect.name
+    return sa.Computed(sa.text(GENERATED_SQL[name][dialect]), persisted=True)
+
+
+def _create_baseline_table() -> None:
+    op.create_table(
+        "migration_baseline",
+        sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
+        sa.Column("metric", sa.String(64), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column("from_revision", sa.String(32)),
+        sa.Column("recorded_at", UTCDateTime(), server_default=NOW, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_migration_baseline"),
+    )
+
+
+def upgrade() -> None:
+    from cowrieprocessor.storage import backfill
+
+    bind = op.get_bind()
+    is_pg = bind.dialect.name == "postgresql"
+
+    if not sa.inspect(bind).has_table("migration_baseline"):  # kept by a downgrade, as evidence
+        _create_baseline_table()
+    backfill.record_baseline(bind, from_revision="v15")
+
+    op.create_table(
+        "asn_inventory",
+        sa.Column("asn_number", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("organization_name", sa.Text()),
+        sa.Column("organization_country", sa.String(2)),
+        sa.Column("rir_registry", sa.String(16)),
+        sa.Column("asn_type", sa.String(16)),
+        sa.Column("is_known_hosting", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("is_known_vpn", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("first_seen", UTCDateTime()),
+        sa.Column("last_seen", UTCDateTime()),
+        sa.Column("unique_ip_count", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("total_session_count", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("enrichment", JSONType),
+        sa.Column("enrichment_updated_at", UTCDateTime()),
+        sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
+        sa.Column("updated_at", UTCDateTime(), server_default=NOW, nullable=False),
+        sa.PrimaryKeyConstraint("asn_number", name="pk_asn_inventory"),
+    )
+    op.create_index("ix_asn_inventory_asn_type", "asn_inventory", ["asn_type"])
+    op.create_index("ix_asn_inventory_organization_country", "asn_inventory", ["organization_country"])
+    op.create_index("ix_asn_inventory_total_session_count", "asn_inventory", ["total_session_count"])
+
+    if is_pg:
+        op.execute(PG_CREATE_FUNCTION)
+    op.create_table(
+        "ip_inventory",
+        sa.Column("ip_address", IPAddress(), nullable=False),
+        sa.Column(
+            "current_asn",
+            sa.BigInteger(),
+            sa.ForeignKey("asn_inventory.asn_number", name="fk_ip_inventory_current_asn_asn_inventory"),
+        ),
+        sa.Column("asn_last_verified", UTCDateTime()),
+        sa.Column("enrichment", JSONType, server_default=sa.text("'{}'"), nullable=False),
+        sa.Column("provenance", JSONType, server_default=sa.text("'{}'"), nullable=False),
+        sa.Column("enrichment_updated_at", UTCDateTime()),
+        sa.Column("first_seen", UTCDateTime()),
+        sa.Column("last_seen", UTCDateTime()),
+        sa.Column("session_count", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("claimed_by", sa.String(64)),
+        sa.Column("claimed_until", UTCDateTime()),
+        sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
+        sa.Column("updated_at", UTCDateTime(), server_default=NOW, nullable=False),
+        sa.Column("geo_country", sa.Text(), _generated("geo_country"), nullable=False),
+        sa.Column("ip_types", StringList(), _generated("ip_types"), nullable=False),
+        sa.Column("is_scanner", sa.Boolean(), _generated("is_scanner"), nullable=False),
+        sa.Column("is_bogon", sa.Boolean(), _generated("is_bogon"), nullable=False),
+        sa.PrimaryKeyConstraint("ip_address", name="pk_ip_inventory"),
+    )
+    for column in ("current_asn", "geo_country", "is_scanner", "last_seen", "enrichment_updated_at"):
+        op.create_index(f"ix_ip_inventory_{column}", "ip_inventory", [column])
+
+    op.create_table(
+        "ip_asn_history",
+        sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
+        sa.Column(
+            "ip_address",
+            IPAddress(),
+            sa.ForeignKey(
+                "ip_inventory.ip_address",
+                name="fk_ip_asn_history_ip_address_ip_inventory",
+                ondelete="CASCADE",
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "asn_number",
+            sa.BigInteger(),
+            sa.ForeignKey("asn_inventory.asn_number", name="fk_ip_asn_history_asn_number_asn_inventory"),
+            nullable=False,
+        ),
+        sa.Column("valid_from", UTCDateTime(), nullable=False),
+        sa.Column("valid_until", UTCDateTime()),
+        sa.Column("observed_by", sa.String(32)),
+        sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_ip_asn_history"),
+        sa.CheckConstraint(
+            "valid_until IS NULL OR valid_until > valid_from", name="ck_ip_asn_history_window_order"
+        ),
+    )
+    op.create_index("ix_ip_asn_history_ip_address", "ip_asn_history", ["ip_address", "valid_from"])
+    op.create_index("ix_ip_asn_history_asn_number", "ip_asn_history", ["asn_number"])
+    if is_pg:
+        # inet_ops gives '=' on addresses; && on the window range keeps windows of one IP disjoint.
+        op.execute(
+            "ALTER TABLE ip_asn_history ADD CONSTRAINT ex_ip_asn_history_no_overlap "
+            "EXCLUDE USING gist (ip_address inet_ops WITH =, "
+            "tstzrange(valid_from, valid_until, '[)') WITH &&)"
+        )
+    else:
+        for trigger in SQLITE_HISTORY_TRIGGERS.values():
+            op.execute(trigger)
+
+    op.create_table(
+        "provider_calls",
+        sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
+        sa.Column("source", sa.String(32), nullable=False),
+        sa.Column("lookup_key", sa.String(128), nullable=False),
+        sa.Column("called_at", UTCDateTime(), nullable=False),
+        sa.Column("duration_ms", sa.Float()),
+        sa.Column("outcome", sa.String(24), nullable=False),
+        sa.Column("http_status", sa.Integer()),
+        sa.Column("error_class", sa.String(128)),
+        sa.Column("batch_size", sa.Integer(), server_default=sa.text("1"), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_provider_calls"),
+    )
+    op.create_index("ix_provider_calls_source_called_at", "provider_calls", ["source", "called_at"])
+
+    op.add_column("session_summaries", sa.Column("snapshot_asn", sa.BigInteger()))
+    op.add_column("session_summaries", sa.Column("snapshot_country", sa.String(2)))
+    op.add_column("session_summaries", sa.Column("snapshot_ip_types", StringList()))
+    op.add_column("session_summaries", sa.Column("snapshot_source", sa.String(32)))
+    op.add_column("session_summaries", sa.Column("enrichment_at", UTCDateTime()))
+
+    backfill.populate_tiers(bind)
+
+    op.create_index("ix_session_summaries_snapshot_asn", "session_summaries", ["snapshot_asn"])
+    op.create_index("ix_session_summaries_snapshot_country", "session_summaries", ["snapshot_country"])
+    backfill.add_session_ip_foreign_key(bind)
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    is_pg = bind.dialect.name == "postgresql"
+    with op.batch_alter_table("session_summaries") as batch:
+        batch.drop_constraint("fk_session_summaries_source_ip_ip_inventory", type_="foreignkey")
+        batch.drop_index("ix_session_summaries_snapshot_asn")
+        batch.drop_index("ix_session_summaries_snapshot_country")
+        for column in SNAPSHOT_COLUMNS:
+            batch.drop_column(column)
+    op.drop_table("provider_calls")
+    op.drop_table("ip_asn_history")
+    op.drop_table("ip_inventory")
+    if is_pg:
+        op.execute(PG_DROP_FUNCTION)
+    op.drop_table("asn_inventory")
+    # migration_baseline stays: `db verify` after a rollback compares against it.

@@ -1,0 +1,446 @@
+"""SQLAlchemy 2.0 models: the mirror of the Alembic migrations (a test proves they agree).
+
+Tables of schema ``v15`` (session level, filled by ingestion) and of ``v16`` (the three enrichment tiers
+of ADR-007: ``asn_inventory`` -> ``ip_inventory`` -> snapshot columns on ``session_summaries``, plus
+``ip_asn_history``, the provider-call ledger and the migration baseline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
+
+from cowrieprocessor.storage.generated import DialectSQL
+from cowrieprocessor.storage.types import IPAddress, JSONType, StringList, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: BIGINT ids that are still SQLite's rowid alias (SQLite only auto-increments ``INTEGER PRIMARY KEY``).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NOW = text("CURRENT_TIMESTAMP")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# --------------------------------------------------------------------------------------------- v15 ---
+
+
+class SessionSummary(Base):
+    """One row per Cowrie session; since v16 also the immutable time-of-attack snapshot (tier 3)."""
+
+    __tablename__ = "session_summaries"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sensor: Mapped[str | None] = mapped_column(String(255))
+    protocol: Mapped[str | None] = mapped_column(String(16))
+    source_ip: Mapped[str | None] = mapped_column(
+        IPAddress(), ForeignKey("ip_inventory.ip_address", use_alter=True)
+    )
+    source_port: Mapped[int | None] = mapped_column(Integer)
+    destination_ip: Mapped[str | None] = mapped_column(IPAddress())
+    destination_port: Mapped[int | None] = mapped_column(Integer)
+    first_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    event_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    client_version: Mapped[str | None] = mapped_column(Text)
+    hassh: Mapped[str | None] = mapped_column(String(64))
+    login_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    login_failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    login_success: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    login_username: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(String(64))
+    command_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    command_signature: Mapped[str | None] = mapped_column(String(64))
+    file_downloads: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    file_uploads: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    ssh_key_fingerprint: Mapped[str | None] = mapped_column(String(128))
+    enrichment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    # v16: point-in-time snapshot, written once and never changed.
+    snapshot_asn: Mapped[int | None] = mapped_column(BigInteger)
+    snapshot_country: Mapped[str | None] = mapped_column(String(2))
+    snapshot_ip_types: Mapped[list[str] | None] = mapped_column(StringList())
+    snapshot_source: Mapped[str | None] = mapped_column(String(32))
+    enrichment_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_session_summaries_source_ip", "source_ip"),
+        Index("ix_session_summaries_first_event_at", "first_event_at"),
+        Index("ix_session_summaries_sensor", "sensor"),
+        Index("ix_session_summaries_ssh_key_fingerprint", "ssh_key_fingerprint"),
+        Index("ix_session_summaries_password_hash", "password_hash"),
+        Index("ix_session_summaries_command_signature", "command_signature"),
+        Index("ix_session_summaries_snapshot_asn", "snapshot_asn"),
+        Index("ix_session_summaries_snapshot_country", "snapshot_country"),
+    )
+
+
+class RawEvent(Base):
+    """Every event as read, byte-for-byte: ``raw_line`` is the original, ``payload`` the queryable copy."""
+
+    __tablename__ = "raw_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    sensor: Mapped[str | None] = mapped_column(String(255))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    eventid: Mapped[str] = mapped_column(String(64))
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    source_ip: Mapped[str | None] = mapped_column(IPAddress())
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_files.id"))
+    source_offset: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    raw_line: Mapped[bytes] = mapped_column(LargeBinary)
+    ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+    __table_args__ = (
+        Index("ix_raw_events_session_id", "session_id"),
+        Index("ix_raw_events_event_time", "event_time"),
+        Index("ix_raw_events_eventid", "eventid"),
+    )
+
+
+class AuthAttempt(Base):
+    """A login attempt (password or public key) with its outcome."""
+
+    __tablename__ = "auth_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    username: Mapped[str | None] = mapped_column(Text)
+    password: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str | None] = mapped_column(String(64))
+    key_fingerprint: Mapped[str | None] = mapped_column(String(128))
+    success: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_auth_attempts_session_id", "session_id"),
+        Index("ix_auth_attempts_password_hash", "password_hash"),
+    )
+
+
+class CommandRecord(Base):
+    """A line the attacker gave the shell, in order, and whether Cowrie knew the command."""
+
+    __tablename__ = "commands"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    input: Mapped[str] = mapped_column(Text)
+    known: Mapped[bool | None] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_commands_session_id", "session_id"),)
+
+
+class FileTransfer(Base):
+    """A download (URL fetch or shell redirection) or an upload (SCP/SFTP), with its outcome."""
+
+    __tablename__ = "file_transfers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    direction: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str | None] = mapped_column(Text)
+    shasum: Mapped[str | None] = mapped_column(String(64))
+    destfile: Mapped[str | None] = mapped_column(Text)
+    outfile: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(Text)
+    duplicate: Mapped[bool | None] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_file_transfers_session_id", "session_id"),
+        Index("ix_file_transfers_shasum", "shasum"),
+    )
+
+
+class SSHKey(Base):
+    """An SSH public key seen in a session: offered for login, or planted (e.g. into authorized_keys)."""
+
+    __tablename__ = "ssh_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    key_type: Mapped[str] = mapped_column(String(64))
+    key_data: Mapped[str] = mapped_column(Text)
+    key_comment: Mapped[str | None] = mapped_column(Text)
+    fingerprint_sha256: Mapped[str] = mapped_column(String(128))
+    fingerprint_md5: Mapped[str | None] = mapped_column(String(64))
+    how_seen: Mapped[str] = mapped_column(String(16))
+
+    __table_args__ = (
+        Index("ix_ssh_keys_session_id", "session_id"),
+        Index("ix_ssh_keys_fingerprint_sha256", "fingerprint_sha256"),
+    )
+
+
+class IngestFile(Base):
+    """A log file's identity and byte checkpoint, so growth is read incrementally and copies are known."""
+
+    __tablename__ = "ingest_files"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    path: Mapped[str] = mapped_column(Text)
+    identity: Mapped[str] = mapped_column(String(128), unique=True)
+    compression: Mapped[str] = mapped_column(String(8))
+    size_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    offset_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    pending_tail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    events: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    dead_letters: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    first_ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+
+class DeadLetter(Base):
+    """Input that could not be read as an event, kept whole with why and where, to fix and re-drive."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_files.id"))
+    source_path: Mapped[str | None] = mapped_column(Text)
+    source_offset: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    redriven_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("source_file_id", "source_offset", name="uq_dead_letters_source"),
+        Index("ix_dead_letters_status", "status"),
+    )
+
+
+# --------------------------------------------------------------------------------------------- v16 ---
+
+
+class ASNInventory(Base):
+    """Tier 1: one row per autonomous system - the organisation behind the addresses."""
+
+    __tablename__ = "asn_inventory"
+
+    asn_number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    organization_name: Mapped[str | None] = mapped_column(Text)
+    organization_country: Mapped[str | None] = mapped_column(String(2))
+    rir_registry: Mapped[str | None] = mapped_column(String(16))
+    asn_type: Mapped[str | None] = mapped_column(String(16))
+    is_known_hosting: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    is_known_vpn: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    first_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    unique_ip_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    total_session_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    enrichment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    enrichment_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+    __table_args__ = (
+        Index("ix_asn_inventory_asn_type", "asn_type"),
+        Index("ix_asn_inventory_organization_country", "organization_country"),
+        Index("ix_asn_inventory_total_session_count", "total_session_count"),
+    )
+
+
+class IPInventory(Base):
+    """Tier 2: one row per source IP - its current enrichment, per-source provenance and counters."""
+
+    __tablename__ = "ip_inventory"
+
+    ip_address: Mapped[str] = mapped_column(IPAddress(), primary_key=True)
+    current_asn: Mapped[int | None] = mapped_column(ForeignKey("asn_inventory.asn_number"))
+    asn_last_verified: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    enrichment: Mapped[dict[str, Any]] = mapped_column(JSONType, server_default=text("'{}'"))
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSONType, server_default=text("'{}'"))
+    enrichment_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    first_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    session_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    # Generated from ``enrichment`` by the database; the hybrids below compute the same in Python.
+    geo_country_stored: Mapped[str] = mapped_column(
+        "geo_country", Text, Computed(DialectSQL("geo_country"), persisted=True)
+    )
+    ip_types_stored: Mapped[list[str]] = mapped_column(
+        "ip_types", StringList(), Computed(DialectSQL("ip_types"), persisted=True)
+    )
+    is_scanner_stored: Mapped[bool] = mapped_column(
+        "is_scanner", Boolean, Computed(DialectSQL("is_scanner"), persisted=True)
+    )
+    is_bogon_stored: Mapped[bool] = mapped_column(
+        "is_bogon", Boolean, Computed(DialectSQL("is_bogon"), persisted=True)
+    )
+
+    __table_args__ = (
+        Index("ix_ip_inventory_current_asn", "current_asn"),
+        Index("ix_ip_inventory_geo_country", "geo_country"),
+        Index("ix_ip_inventory_is_scanner", "is_scanner"),
+        Index("ix_ip_inventory_last_seen", "last_seen"),
+        Index("ix_ip_inventory_enrichment_updated_at", "enrichment_updated_at"),
+    )
+
+    @hybrid_property
+    def geo_country(self) -> str:
+        enrichment = self.enrichment or {}
+        for path in COUNTRY_FALLBACK:
+            value = _json_path(enrichment, path)
+            if value is not None and not isinstance(value, dict | list) and str(value) != "":
+                return str(value)
+        return "XX"
+
+    @geo_country.inplace.expression
+    @classmethod
+    def _geo_country_expression(cls) -> ColumnElement[str]:
+        return cls.geo_country_stored  # type: ignore[return-value]
+
+    @hybrid_property
+    def ip_types(self) -> list[str]:
+        value = _json_path(self.enrichment or {}, ("spur", "client", "types"))
+        if not isinstance(value, list):
+            return []
+        return [v if isinstance(v, str) else _json_text(v) for v in value]
+
+    @ip_types.inplace.expression
+    @classmethod
+    def _ip_types_expression(cls) -> ColumnElement[list[str]]:
+        return cls.ip_types_stored  # type: ignore[return-value]
+
+    @hybrid_property
+    def is_scanner(self) -> bool:
+        value = _json_path(self.enrichment or {}, ("greynoise", "noise"))
+        return value if isinstance(value, bool) else False
+
+    @is_scanner.inplace.expression
+    @classmethod
+    def _is_scanner_expression(cls) -> ColumnElement[bool]:
+        return cls.is_scanner_stored  # type: ignore[return-value]
+
+    @hybrid_property
+    def is_bogon(self) -> bool:
+        value = _json_path(self.enrichment or {}, ("validation", "is_bogon"))
+        return value if isinstance(value, bool) else False
+
+    @is_bogon.inplace.expression
+    @classmethod
+    def _is_bogon_expression(cls) -> ColumnElement[bool]:
+        return cls.is_bogon_stored  # type: ignore[return-value]
+
+
+class IPASNHistory(Base):
+    """An IP's ASN over time: windows ``[valid_from, valid_until)`` that never overlap; open = current."""
+
+    __tablename__ = "ip_asn_history"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ip_address: Mapped[str] = mapped_column(
+        IPAddress(), ForeignKey("ip_inventory.ip_address", ondelete="CASCADE")
+    )
+    asn_number: Mapped[int] = mapped_column(ForeignKey("asn_inventory.asn_number"))
+    valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    observed_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+    __table_args__ = (
+        Index("ix_ip_asn_history_ip_address", "ip_address", "valid_from"),
+        Index("ix_ip_asn_history_asn_number", "asn_number"),
+    )
+
+
+class ProviderCall(Base):
+    """The ledger: one row per call to (or decision not to call) an enrichment source."""
+
+    __tablename__ = "provider_calls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    lookup_key: Mapped[str] = mapped_column(String(128))
+    called_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(24))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error_class: Mapped[str | None] = mapped_column(String(128))
+    batch_size: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+
+    __table_args__ = (Index("ix_provider_calls_source_called_at", "source", "called_at"),)
+
+
+class MigrationBaseline(Base):
+    """Metrics recorded before a schema upgrade, so ``db verify`` can prove nothing was lost."""
+
+    __tablename__ = "migration_baseline"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[int] = mapped_column(BigInteger)
+    from_revision: Mapped[str | None] = mapped_column(String(32))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+
+#: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
+COUNTRY_FALLBACK: tuple[tuple[str, ...], ...] = (
+    ("maxmind", "country"),
+    ("cymru", "country"),
+    ("dshield", "ip", "ascountry"),
+    ("embedded", "country"),
+)
+
+
+def _json_path(document: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(document, dict):
+            return None
+        document = document.get(key)
+    return document
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"))

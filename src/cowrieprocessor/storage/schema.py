@@ -1,0 +1,87 @@
+"""Schema revisions: upgrade, downgrade and status, always through Alembic and in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+HEAD = "v16"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def known_revisions() -> list[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, to: str = "head") -> str | None:
+    """Upgrade to ``to``; the whole run is one transaction on both backends."""
+    _run(engine, lambda cfg: command.upgrade(cfg, to))
+    return current_revision(engine)
+
+
+def downgrade(engine: Engine, to: str) -> str | None:
+    if to not in known_revisions() and to != "base":
+        raise ValueError(f"unknown revision {to!r}; known: {', '.join(known_revisions())}")
+    _run(engine, lambda cfg: command.downgrade(cfg, to))
+    return current_revision(engine)
+
+
+def _run(engine: Engine, step: "callable[[Config], None]") -> None:  # type: ignore[valid-type]
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Table rebuilds (batch mode) must not cascade deletes; foreign keys are checked before commit.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                step(alembic_config(connection))
+                if sqlite:
+                    violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if violations:
+                        raise RuntimeError(f"foreign key violations after migration: {violations[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class Status:
+    url: str
+    backend: str
+    revision: str | None
+    head: str
+    tables: dict[str, int]
+
+
+def status(engine: Engine) -> Status:
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+        names = sorted(n for n in inspect(connection).get_table_names() if n != "alembic_version")
+        counts = {n: int(connection.execute(text(f'SELECT COUNT(*) FROM "{n}"')).scalar_one()) for n in names}
+    return Status(
+        url=engine.url.render_as_string(hide_password=True),
+        backend=engine.dialect.name,
+        revision=revision,
+        head=HEAD,
+        tables=counts,
+    )

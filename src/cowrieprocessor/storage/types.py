@@ -1,0 +1,102 @@
+"""Column types that are native on PostgreSQL and faithful on SQLite, so the models stay one set.
+
+PostgreSQL gets INET, JSONB, TIMESTAMPTZ and TEXT[]; SQLite stores the same values as TEXT/JSON, and the
+adapters give Python the same objects back on both backends (str addresses, aware UTC datetimes, lists).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, String, Text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+#: JSON everywhere, JSONB on PostgreSQL (never plain ``json``: it has no operators or indexes worth having).
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class IPAddress(TypeDecorator[str]):
+    """An IPv4/IPv6 address: ``INET`` on PostgreSQL, canonical text on SQLite.
+
+    Values are normalised to the compressed canonical form on the way in, so the same address can never
+    appear twice under two spellings (``::ffff:1.2.3.4`` vs ``1.2.3.4`` stays distinct, as it should).
+    """
+
+    impl = String(45)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.INET())
+        return dialect.type_descriptor(String(45))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return str(ipaddress.ip_address(str(value)))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return str(value)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp: ``TIMESTAMPTZ`` on PostgreSQL, ISO-8601 text on SQLite.
+
+    Naive datetimes are rejected on the way in: a naive time from a log is a bug, not a guess to make.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.TIMESTAMP(timezone=True))
+        return dialect.type_descriptor(DateTime(timezone=False))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"expected datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: every timestamp stored must be timezone-aware")
+        value = value.astimezone(dt.UTC)
+        # SQLite stores text; dropping tzinfo keeps the ISO form sortable (all values are UTC).
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class StringList(TypeDecorator[list[str]]):
+    """A list of strings: ``TEXT[]`` on PostgreSQL, a JSON array on SQLite."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(Text()))
+        return dialect.type_descriptor(JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> list[str] | None:
+        if value is None:
+            return None
+        return [str(v) for v in value]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[str] | None:
+        if value is None:
+            return None
+        return list(value)
