@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cowrieprocessor.cli import db_verify
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
 from cowrieprocessor.storage import schema
@@ -79,3 +80,6 @@ def _report(fmt: OutputFormat, action: str, before: str | None, after: str | Non
         print_json({"action": action, "from": before, "to": after})
     else:
         console.print(f"{action}: {before or '(empty)'} -> {after}")
+
+
+db_verify.register(app)

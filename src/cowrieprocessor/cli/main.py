@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cowrieprocessor import __version__
-from cowrieprocessor.cli import db
+from cowrieprocessor.cli import db, enrich, ingest, lookup, query
 from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.output import err_console
 from cowrieprocessor.config import load_settings
@@ -66,6 +66,10 @@ def main(
 
 
 app.add_typer(db.app, name="db")
+ingest.register(app)
+enrich.register(app)
+lookup.register(app)
+query.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover
