@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 
-class OutputFormat(str, enum.Enum):
+class OutputFormat(enum.StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -36,8 +36,12 @@ def safe_text(value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
     text = text.translate(_CONTROL)
     # Bidi overrides and other invisible format characters could reorder what the analyst reads.
-    text = "".join(f"\\u{ord(ch):04x}" if 0x200B <= ord(ch) <= 0x200F or 0x202A <= ord(ch) <= 0x202E
-                   or 0x2066 <= ord(ch) <= 0x2069 else ch for ch in text)
+    text = "".join(
+        f"\\u{ord(ch):04x}"
+        if 0x200B <= ord(ch) <= 0x200F or 0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069
+        else ch
+        for ch in text
+    )
     return escape(text)
 
 

@@ -61,9 +61,7 @@ class SessionSummary(Base):
     session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sensor: Mapped[str | None] = mapped_column(String(255))
     protocol: Mapped[str | None] = mapped_column(String(16))
-    source_ip: Mapped[str | None] = mapped_column(
-        IPAddress(), ForeignKey("ip_inventory.ip_address", use_alter=True)
-    )
+    source_ip: Mapped[str | None] = mapped_column(IPAddress(), ForeignKey("ip_inventory.ip_address", use_alter=True))
     source_port: Mapped[int | None] = mapped_column(Integer)
     destination_ip: Mapped[str | None] = mapped_column(IPAddress())
     destination_port: Mapped[int | None] = mapped_column(Integer)
@@ -313,9 +311,7 @@ class IPInventory(Base):
     is_scanner_stored: Mapped[bool] = mapped_column(
         "is_scanner", Boolean, Computed(DialectSQL("is_scanner"), persisted=True)
     )
-    is_bogon_stored: Mapped[bool] = mapped_column(
-        "is_bogon", Boolean, Computed(DialectSQL("is_bogon"), persisted=True)
-    )
+    is_bogon_stored: Mapped[bool] = mapped_column("is_bogon", Boolean, Computed(DialectSQL("is_bogon"), persisted=True))
 
     __table_args__ = (
         Index("ix_ip_inventory_current_asn", "current_asn"),
@@ -378,9 +374,7 @@ class IPASNHistory(Base):
     __tablename__ = "ip_asn_history"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    ip_address: Mapped[str] = mapped_column(
-        IPAddress(), ForeignKey("ip_inventory.ip_address", ondelete="CASCADE")
-    )
+    ip_address: Mapped[str] = mapped_column(IPAddress(), ForeignKey("ip_inventory.ip_address", ondelete="CASCADE"))
     asn_number: Mapped[int] = mapped_column(ForeignKey("asn_inventory.asn_number"))
     valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def downgrade(engine: Engine, to: str) -> str | None:
     return current_revision(engine)
 
 
-def _run(engine: Engine, step: "callable[[Config], None]") -> None:  # type: ignore[valid-type]
+def _run(engine: Engine, step: Callable[[Config], None]) -> None:
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:

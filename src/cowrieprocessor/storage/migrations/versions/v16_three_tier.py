@@ -24,7 +24,13 @@ depends_on = None
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 NOW = sa.text("CURRENT_TIMESTAMP")
 
-SNAPSHOT_COLUMNS = ("snapshot_asn", "snapshot_country", "snapshot_ip_types", "snapshot_source", "enrichment_at")
+SNAPSHOT_COLUMNS = (
+    "snapshot_asn",
+    "snapshot_country",
+    "snapshot_ip_types",
+    "snapshot_source",
+    "enrichment_at",
+)
 
 # SQLite has no exclusion constraints: triggers keep an IP's ASN windows from overlapping.
 SQLITE_HISTORY_TRIGGERS = {
@@ -149,9 +155,7 @@ def upgrade() -> None:
         sa.Column("observed_by", sa.String(32)),
         sa.Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_ip_asn_history"),
-        sa.CheckConstraint(
-            "valid_until IS NULL OR valid_until > valid_from", name="ck_ip_asn_history_window_order"
-        ),
+        sa.CheckConstraint("valid_until IS NULL OR valid_until > valid_from", name="ck_ip_asn_history_window_order"),
     )
     op.create_index("ix_ip_asn_history_ip_address", "ip_asn_history", ["ip_address", "valid_from"])
     op.create_index("ix_ip_asn_history_asn_number", "ip_asn_history", ["asn_number"])

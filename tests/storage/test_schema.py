@@ -1,0 +1,97 @@
+"""The migrations are the one source of schema truth; the models must mirror them on both backends."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+
+from cowrieprocessor.storage import schema
+from cowrieprocessor.storage.engine import make_engine
+from cowrieprocessor.storage.models import Base
+
+SEED_TABLES = {"asn_inventory", "ip_inventory", "session_summaries", "ip_asn_history"}
+SNAPSHOT_COLUMNS = {"snapshot_asn", "snapshot_country", "snapshot_ip_types", "enrichment_at", "enrichment"}
+
+
+def test_models_match_migrations(engine: Engine) -> None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == [], f"models and migrations disagree: {diff}"
+
+
+def test_fresh_database_reaches_v16_with_seed_tables(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    assert schema.current_revision(engine) is None
+    assert schema.upgrade(engine) == "v16"
+    tables = set(inspect(engine).get_table_names())
+    assert SEED_TABLES <= tables
+    session_columns = {c["name"] for c in inspect(engine).get_columns("session_summaries")}
+    assert SNAPSHOT_COLUMNS <= session_columns
+    engine.dispose()
+
+
+def test_downgrade_to_v15_and_back(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    schema.upgrade(engine)
+    assert schema.downgrade(engine, "v15") == "v15"
+    tables = set(inspect(engine).get_table_names())
+    assert not ({"asn_inventory", "ip_inventory", "ip_asn_history", "provider_calls"} & tables)
+    columns = {c["name"] for c in inspect(engine).get_columns("session_summaries")}
+    assert not (SNAPSHOT_COLUMNS - {"enrichment"}) & columns
+    assert "enrichment" in columns  # the v15 per-session enrichment stays
+    assert schema.upgrade(engine) == "v16"
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    engine.dispose()
+
+
+def test_downgrade_rejects_unknown_revision(engine: Engine) -> None:
+    try:
+        schema.downgrade(engine, "v99")
+    except ValueError as exc:
+        assert "v99" in str(exc)
+    else:
+        raise AssertionError("an unknown revision must be refused")
+    assert schema.current_revision(engine) == "v16"
+
+
+def test_foreign_key_columns_have_identical_types(engine: Engine) -> None:
+    inspector = inspect(engine)
+    checked = 0
+    for table in inspector.get_table_names():
+        columns = {c["name"]: c for c in inspector.get_columns(table)}
+        for fk in inspector.get_foreign_keys(table):
+            referred = {c["name"]: c for c in inspector.get_columns(fk["referred_table"])}
+            for local, remote in zip(fk["constrained_columns"], fk["referred_columns"], strict=True):
+                local_type = str(columns[local]["type"].compile(engine.dialect))
+                remote_type = str(referred[remote]["type"].compile(engine.dialect))
+                assert local_type == remote_type, f"{table}.{local} {local_type} -> {remote_type}"
+                checked += 1
+    assert checked >= 8
+
+
+def test_postgresql_uses_native_types(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        columns = {c["name"]: c for c in inspect(engine).get_columns("ip_inventory")}
+        assert columns["ip_address"]["type"].__class__.__name__ in {"VARCHAR", "String"}
+        return
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'public'"
+            )
+        ).all()
+    types = dict(rows)
+    assert types["ip_inventory.ip_address"] == "inet"
+    assert types["session_summaries.source_ip"] == "inet"
+    assert types["ip_inventory.enrichment"] == "jsonb"
+    assert types["session_summaries.enrichment"] == "jsonb"
+    assert types["raw_events.payload"] == "jsonb"
+    assert types["session_summaries.first_event_at"] == "timestamp with time zone"
+    assert types["session_summaries.snapshot_ip_types"] == "ARRAY"
+    assert types["ip_inventory.ip_types"] == "ARRAY"
+    assert all(t != "json" for t in types.values()), "JSON columns must be jsonb on PostgreSQL"
