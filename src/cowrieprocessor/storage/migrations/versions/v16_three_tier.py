@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from cowrieprocessor.storage import snapshot_guard
 from cowrieprocessor.storage.generated import GENERATED_SQL, PG_CREATE_FUNCTION, PG_DROP_FUNCTION
 from cowrieprocessor.storage.types import IPAddress, JSONType, StringList, UTCDateTime
 
@@ -196,11 +197,13 @@ def upgrade() -> None:
     op.create_index("ix_session_summaries_snapshot_asn", "session_summaries", ["snapshot_asn"])
     op.create_index("ix_session_summaries_snapshot_country", "session_summaries", ["snapshot_country"])
     backfill.add_session_ip_foreign_key(bind)
+    snapshot_guard.install(bind)  # last: SQLite table rebuilds above would drop it
 
 
 def downgrade() -> None:
     bind = op.get_bind()
     is_pg = bind.dialect.name == "postgresql"
+    snapshot_guard.remove(bind)
     with op.batch_alter_table("session_summaries") as batch:
         batch.drop_constraint("fk_session_summaries_source_ip_ip_inventory", type_="foreignkey")
         batch.drop_index("ix_session_summaries_snapshot_asn")
