@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 from pydantic_settings import (
@@ -18,6 +18,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cowrieprocessor.enrichment.settings import ProvidersSettings
+
 ENV_PREFIX = "COWRIEPROCESSOR_"
 CONFIG_ENV = "COWRIEPROCESSOR_CONFIG"
 
@@ -26,13 +28,38 @@ class DatabaseSettings(BaseModel):
     url: str | None = None
 
 
+class FreshnessSettings(BaseModel):
+    """How long each source's answer stays fresh, by IP class - the one place TTLs are defined.
+
+    Classes: ``hosting`` (cloud, VPN, datacenter: they change hands fast), ``residential`` (ISP, mobile,
+    education, unknown), ``bogon`` (never re-asked). ``per_source`` overrides days for one source, e.g.
+    ``{"greynoise": {"hosting": 1}}``.
+    """
+
+    hosting_days: float = 7.0
+    residential_days: float = 30.0
+    error_retry_hours: float = 6.0
+    active_days: float = 90.0
+    per_source: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+
+class EnrichSettings(BaseModel):
+    """The enrichment pass: batch size, work-claim lease, and what counts as a snapshot taken live."""
+
+    batch_size: int = 5000
+    claim_minutes: float = 30.0
+    live_snapshot_hours: float = 24.0
+
+
 class Settings(BaseSettings):
     """Every section of the configuration; later features add their own sections here."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore")
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    providers: ProvidersSettings = Field(default_factory=ProvidersSettings)
+    freshness: FreshnessSettings = Field(default_factory=FreshnessSettings)
+    enrich: EnrichSettings = Field(default_factory=EnrichSettings)
 
     toml_path: ClassVar[Path | None] = None
 

@@ -1,0 +1,52 @@
+"""When a source's answer for an IP goes stale: per source and per IP class, from one settings section."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from cowrieprocessor.config import FreshnessSettings
+from cowrieprocessor.tiers.documents import is_bogon, json_path
+
+HOSTING_TYPES = {"CLOUD", "HOSTING"}
+HOSTING_IP_TYPES = {"VPN", "DATACENTER", "PROXY", "TOR"}
+
+
+def format_time(value: dt.datetime) -> str:
+    """One fixed ISO form (UTC, microseconds) so stored times compare correctly as text on both backends."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+@dataclass(frozen=True)
+class FreshnessPolicy:
+    settings: FreshnessSettings
+
+    def ip_class(self, document: dict[str, Any], asn_type: str | None) -> str:
+        if is_bogon(document):
+            return "bogon"
+        types = json_path(document, ("spur", "client", "types"))
+        hosting_ip = json_path(document, ("spur", "infrastructure")) == "DATACENTER" or (
+            isinstance(types, list) and bool(HOSTING_IP_TYPES & {str(t) for t in types})
+        )
+        return "hosting" if hosting_ip or asn_type in HOSTING_TYPES else "residential"
+
+    def ttl(self, source: str, ip_class: str) -> dt.timedelta | None:
+        """``None``: never stale (bogons)."""
+        if ip_class == "bogon":
+            return None
+        override = self.settings.per_source.get(source, {}).get(ip_class)
+        if override is not None:
+            return dt.timedelta(days=override)
+        days = self.settings.hosting_days if ip_class == "hosting" else self.settings.residential_days
+        return dt.timedelta(days=days)
+
+    def expires_at(self, source: str, ip_class: str, fetched_at: dt.datetime) -> str | None:
+        ttl = self.ttl(source, ip_class)
+        return None if ttl is None else format_time(fetched_at + ttl)
+
+    def retry_at(self, now: dt.datetime) -> str:
+        return format_time(now + dt.timedelta(hours=self.settings.error_retry_hours))
+
+    def active_since(self, now: dt.datetime) -> dt.datetime:
+        return now - dt.timedelta(days=self.settings.active_days)

@@ -1,0 +1,290 @@
+"""One enrichment pass: claim IPs that need work, ask each source once per IP, write the tiers.
+
+Work is claimed in the database (SKIP LOCKED on PostgreSQL, a lease on both), so several processes can
+run at once without asking a source twice for the same IP; a crashed worker's lease simply expires.
+Source calls happen outside any transaction; each batch's writes are one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from cowrieprocessor.config import EnrichSettings
+from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, Source
+from cowrieprocessor.tiers import documents, merge, store
+from cowrieprocessor.tiers.freshness import FreshnessPolicy
+
+VALIDATION = "validation"
+ROUTING = "routing_history"
+#: PostgreSQL deadlock / serialization failure: the batch is retried, nothing is half-written.
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+@dataclass
+class EnrichReport:
+    ips_enriched: int = 0
+    bogons: int = 0
+    sessions_snapshotted: int = 0
+    routed_snapshots: int = 0
+    history_windows_opened: int = 0
+    inventory_rows_created: int = 0
+    outcomes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ips_enriched": self.ips_enriched,
+            "bogons": self.bogons,
+            "sessions_snapshotted": self.sessions_snapshotted,
+            "routed_snapshots": self.routed_snapshots,
+            "history_windows_opened": self.history_windows_opened,
+            "inventory_rows_created": self.inventory_rows_created,
+            "outcomes": {s: dict(c) for s, c in sorted(self.outcomes.items())},
+            "seconds": round(self.seconds, 3),
+            "ips_per_second": round(self.ips_enriched / self.seconds, 1) if self.seconds else None,
+        }
+
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class EnrichmentPass:
+    def __init__(
+        self,
+        engine: Engine,
+        sources: Sequence[Source],
+        policy: FreshnessPolicy,
+        settings: EnrichSettings,
+        *,
+        worker: str | None = None,
+        clock: Clock = _utcnow,
+    ) -> None:
+        self.engine = engine
+        self.sources = list(sources)
+        self.policy = policy
+        self.settings = settings
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self.clock = clock
+        names = [s.name for s in self.sources]
+        if VALIDATION not in names:
+            raise ValueError("the validation source must be part of every cascade (bogons are never sent out)")
+        self.routing = next((s for s in self.sources if s.name == ROUTING), None)
+
+    def run(
+        self,
+        *,
+        refresh_stale: bool = False,
+        limit: int | None = None,
+        progress: Callable[[EnrichReport], None] | None = None,
+    ) -> EnrichReport:
+        report = EnrichReport()
+        seen: set[str] = set()
+        started = time.perf_counter()
+        with self.engine.begin() as conn:
+            report.inventory_rows_created = store.ensure_inventory_rows(conn)
+        while limit is None or report.ips_enriched < limit:
+            size = (
+                self.settings.batch_size
+                if limit is None
+                else min(self.settings.batch_size, limit - report.ips_enriched)
+            )
+            now = self.clock()
+            condition = store.needs_work(
+                [s.name for s in self.sources],
+                now,
+                refresh_stale=refresh_stale,
+                active_since=self.policy.active_since(now),
+            )
+            with self.engine.begin() as conn:
+                states = store.claim(
+                    conn,
+                    condition,
+                    worker=self.worker,
+                    now=now,
+                    lease=dt.timedelta(minutes=self.settings.claim_minutes),
+                    limit=size,
+                )
+            # An IP is worked on at most once per pass, whatever its provenance says afterwards.
+            fresh = [s for s in states if s.ip not in seen]
+            if len(fresh) < len(states):
+                with self.engine.begin() as conn:
+                    store.release(conn, [s.ip for s in states if s.ip in seen], self.worker)
+            if not fresh:
+                break
+            states = fresh
+            seen.update(s.ip for s in states)
+            try:
+                self._enrich_batch(states, report)
+            except BaseException:
+                with self.engine.begin() as conn:
+                    store.release(conn, [s.ip for s in states], self.worker)
+                raise
+            if progress:
+                progress(report)
+        self._snapshot_known_ips(report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _enrich_batch(self, states: list[merge.IPState], report: EnrichReport) -> None:
+        now = self.clock()
+        by_ip = {s.ip: s for s in states}
+        wanted = {s.ip: self._sources_needed(s, now) for s in states}
+        validation = next(s for s in self.sources if s.name == VALIDATION)
+        answers: dict[str, dict[str, LookupResult]] = defaultdict(dict)
+        for ip, res in self._ask(validation, list(by_ip), report).items():
+            answers[ip][VALIDATION] = res
+        bogons = {ip for ip in by_ip if ip in answers and (answers[ip][VALIDATION].data or {}).get("is_bogon") is True}
+        report.bogons += len(bogons)
+        for source in self.sources:
+            if source.name == VALIDATION:
+                continue
+            ips = [ip for ip in by_ip if ip not in bogons and source.name in wanted[ip]]
+            if ips:
+                for ip, res in self._ask(source, ips, report).items():
+                    answers[ip][source.name] = res
+        observed_by: dict[str, str] = {}
+        for ip, state in by_ip.items():
+            merge.apply(state, answers[ip], self.policy, now)
+            if ip in bogons:
+                merge.mark_bogon_skips(state, [s.name for s in self.sources if s.name != VALIDATION], now)
+            if state.asn_source:
+                observed_by[ip] = state.asn_source
+        routed = self._routed_snapshots(states, now, report)
+        self._write(states, observed_by, routed, now, report)
+        report.ips_enriched += len(states)
+
+    def _sources_needed(self, state: merge.IPState, now: dt.datetime) -> set[str]:
+        """Each source has its own freshness: only the stale or missing ones are asked again."""
+        now_text = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        needed = set()
+        for source in self.sources:
+            entry = state.provenance.get(source.name)
+            if not isinstance(entry, dict) or entry.get("status") is None:
+                needed.add(source.name)
+                continue
+            expires = entry.get("expires_at")
+            if expires is not None and str(expires) < now_text:
+                needed.add(source.name)
+        return needed
+
+    def _ask(self, source: Source, ips: list[str], report: EnrichReport) -> dict[str, LookupResult]:
+        """A source never crashes a run: an exception becomes an error answer for each IP, retried later."""
+        try:
+            results = source.lookup_many(ips)
+        except Exception as exc:  # the source's own failure, recorded as an outcome
+            from cowrieprocessor.enrichment.base import result
+
+            results = {ip: result(source.name, ip, LookupStatus.ERROR, error=exc.__class__.__name__) for ip in ips}
+        for res in results.values():
+            report.outcomes[source.name][res.status.value] += 1
+        return results
+
+    def _routed_snapshots(
+        self, states: list[merge.IPState], now: dt.datetime, report: EnrichReport
+    ) -> list[dict[str, Any]]:
+        """Late snapshots take the ASN of the attack date when routing history covers it."""
+        if self.routing is None:
+            return []
+        live_since = now - dt.timedelta(hours=self.settings.live_snapshot_hours)
+        with self.engine.connect() as conn:
+            late = store.late_sessions(conn, [s.ip for s in states if not documents.is_bogon(s.enrichment)], live_since)
+        by_day: dict[dt.date, set[str]] = defaultdict(set)
+        for _sid, ip, first in late:
+            by_day[first.date()].add(ip)
+        routed: dict[tuple[str, dt.date], LookupResult] = {}
+        for day, ips in by_day.items():
+            at = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+            for ip, res in self._routing(at, ips, report):
+                routed[(ip, day)] = res
+        states_by_ip = {s.ip: s for s in states}
+        rows = []
+        for sid, ip, first in late:
+            res = routed.get((ip, first.date()))
+            if res is None or res.status is not LookupStatus.FOUND or not res.data:
+                continue
+            state = states_by_ip[ip]
+            document = {**state.enrichment, ROUTING: res.data}
+            rows.append(
+                {
+                    "b_sid": sid,
+                    "b_asn": documents.as_asn(res.data.get("asn")),
+                    "b_country": documents.pick_country(document),
+                    "b_types": documents.ip_types(document),
+                    "b_doc": document,
+                }
+            )
+        return rows
+
+    def _routing(self, at: dt.datetime, ips: set[str], report: EnrichReport) -> Any:
+        assert self.routing is not None
+        try:
+            results = self.routing.lookup_many(sorted(ips), at=at)
+        except Exception:  # recorded below as nothing found: the session keeps today's ASN
+            return []
+        for res in results.values():
+            report.outcomes[ROUTING + "@attack_date"][res.status.value] += 1
+        return results.items()
+
+    def _write(
+        self,
+        states: list[merge.IPState],
+        observed_by: dict[str, str],
+        routed: list[dict[str, Any]],
+        now: dt.datetime,
+        report: EnrichReport,
+    ) -> None:
+        live_since = now - dt.timedelta(hours=self.settings.live_snapshot_hours)
+        ips = [s.ip for s in states]
+        for attempt in range(5):
+            try:
+                with self.engine.begin() as conn:
+                    store.upsert_asns(conn, states, now)
+                    store.write_ips(conn, states, now)
+                    opened = store.record_history(conn, states, now, observed_by)
+                    routed_asns = {r["b_asn"] for r in routed if r["b_asn"] is not None}
+                    store.ensure_asn_rows(conn, routed_asns)
+                    n_routed = store.write_routed_snapshots(conn, routed, now)
+                    n_snap = store.take_snapshots(conn, ips, now, live_since)
+                    store.refresh_ip_counters(conn, ips)
+                    asns = store.asns_of(conn, ips) | {s.previous_asn for s in states if s.previous_asn is not None}
+                    store.refresh_asn_counters(conn, asns)
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES and attempt < 4:
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise
+            report.history_windows_opened += opened
+            report.routed_snapshots += n_routed
+            report.sessions_snapshotted += n_snap + n_routed
+            return
+
+    def _snapshot_known_ips(self, report: EnrichReport) -> None:
+        """New sessions of IPs that are already enriched get their snapshot with no source call."""
+        while True:
+            now = self.clock()
+            with self.engine.connect() as conn:
+                ips = store.pending_snapshot_ips(conn, self.settings.batch_size)
+            if not ips:
+                return
+            live_since = now - dt.timedelta(hours=self.settings.live_snapshot_hours)
+            with self.engine.begin() as conn:
+                count = store.take_snapshots(conn, ips, now, live_since)
+                store.refresh_ip_counters(conn, ips)
+                store.refresh_asn_counters(conn, store.asns_of(conn, ips))
+            report.sessions_snapshotted += count
+            if count == 0:
+                return

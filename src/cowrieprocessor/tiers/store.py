@@ -1,0 +1,359 @@
+"""Set-based reads and writes of the three tiers for one batch of IPs, on both backends.
+
+Counters are recomputed from the sessions, never incremented, so re-runs and concurrent workers cannot
+drift them; the ASN rows are locked in ASN order first, so two workers never deadlock on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cowrieprocessor.storage.models import ASNInventory, IPASNHistory, IPInventory, SessionSummary
+from cowrieprocessor.storage.types import IPAddress
+from cowrieprocessor.tiers.freshness import format_time
+from cowrieprocessor.tiers.merge import IPState
+
+
+def ensure_inventory_rows(conn: Connection) -> int:
+    """No session is left outside the tiers: every session IP gets an inventory row."""
+    missing = (
+        select(SessionSummary.source_ip)
+        .where(SessionSummary.source_ip.is_not(None))
+        .where(~select(IPInventory.ip_address).where(IPInventory.ip_address == SessionSummary.source_ip).exists())
+        .distinct()
+    )
+    result = conn.execute(insert(IPInventory).from_select(["ip_address"], missing))
+    return int(result.rowcount or 0)
+
+
+def _prov(source: str, key: str) -> ColumnElement[str]:
+    element: ColumnElement[str] = IPInventory.provenance[source][key].as_string()
+    return element
+
+
+def needs_work(
+    sources: Collection[str], now: dt.datetime, *, refresh_stale: bool, active_since: dt.datetime
+) -> ColumnElement[bool]:
+    """Never enriched; a source never asked (newly enabled, or skipped by budget/breaker); a failed call
+    whose retry time has come; and with ``refresh_stale``, active IPs whose answer expired."""
+    now_text = format_time(now)
+    conditions: list[ColumnElement[bool]] = [IPInventory.enrichment_updated_at.is_(None)]
+    for source in sources:
+        conditions.append(_prov(source, "status").is_(None))
+        conditions.append(and_(_prov(source, "status") == "error", _prov(source, "expires_at") < now_text))
+    condition = or_(*conditions)
+    if refresh_stale:
+        stale = or_(*(and_(_prov(s, "expires_at").is_not(None), _prov(s, "expires_at") < now_text) for s in sources))
+        condition = or_(condition, and_(stale, IPInventory.last_seen >= active_since))
+    return condition
+
+
+def claim(
+    conn: Connection, condition: ColumnElement[bool], *, worker: str, now: dt.datetime, lease: dt.timedelta, limit: int
+) -> list[IPState]:
+    """Take up to ``limit`` IPs that need work and nobody else holds (SKIP LOCKED on PostgreSQL)."""
+    candidates = (
+        select(IPInventory.ip_address)
+        .where(condition)
+        .where(or_(IPInventory.claimed_until.is_(None), IPInventory.claimed_until < now))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = conn.execute(
+        update(IPInventory)
+        .where(IPInventory.ip_address.in_(candidates.scalar_subquery()))
+        .values(claimed_by=worker, claimed_until=now + lease)
+        .returning(IPInventory.ip_address, IPInventory.enrichment, IPInventory.provenance, IPInventory.current_asn)
+    ).all()
+    return [IPState(ip=r[0], enrichment=dict(r[1] or {}), provenance=dict(r[2] or {}), previous_asn=r[3]) for r in rows]
+
+
+def release(conn: Connection, ips: Sequence[str], worker: str) -> None:
+    if ips:
+        conn.execute(
+            update(IPInventory)
+            .where(IPInventory.ip_address.in_(ips), IPInventory.claimed_by == worker)
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+def upsert_asns(conn: Connection, states: Iterable[IPState], now: dt.datetime) -> None:
+    """Create or refresh the organisation rows behind the batch's ASNs (sorted: a stable lock order)."""
+    from cowrieprocessor.tiers import documents
+
+    rows: dict[int, dict[str, Any]] = {}
+    for state in states:
+        if state.current_asn is None or state.asn_class is None:
+            continue
+        row = rows.setdefault(
+            state.current_asn,
+            {
+                "asn_number": state.current_asn,
+                "organization_name": None,
+                "organization_country": None,
+                "rir_registry": None,
+                "asn_type": state.asn_class.asn_type,
+                "is_known_hosting": state.asn_class.is_known_hosting,
+                "is_known_vpn": False,
+                "enrichment": {},
+                "enrichment_updated_at": now,
+            },
+        )
+        row["organization_name"] = row["organization_name"] or documents.pick_org(state.enrichment)
+        row["organization_country"] = row["organization_country"] or documents.org_country(state.enrichment)
+        row["rir_registry"] = row["rir_registry"] or documents.registry(state.enrichment)
+        row["is_known_vpn"] = row["is_known_vpn"] or state.asn_class.is_known_vpn
+        if state.asn_class.asn_type != "UNKNOWN":
+            row["asn_type"] = state.asn_class.asn_type
+            row["is_known_hosting"] = state.asn_class.is_known_hosting
+        if state.asn_source and state.asn_source in state.enrichment:
+            row["enrichment"].setdefault("source", state.asn_source)
+    if not rows:
+        return
+    stmt = _insert_for(conn)(ASNInventory).values(sorted(rows.values(), key=lambda r: r["asn_number"]))
+    excluded = stmt.excluded
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[ASNInventory.asn_number],
+            set_={
+                "organization_name": func.coalesce(excluded.organization_name, ASNInventory.organization_name),
+                "organization_country": func.coalesce(excluded.organization_country, ASNInventory.organization_country),
+                "rir_registry": func.coalesce(excluded.rir_registry, ASNInventory.rir_registry),
+                "asn_type": excluded.asn_type,
+                "is_known_hosting": excluded.is_known_hosting,
+                "is_known_vpn": excluded.is_known_vpn,
+                "enrichment_updated_at": excluded.enrichment_updated_at,
+                "updated_at": excluded.enrichment_updated_at,
+            },
+        )
+    )
+
+
+def write_ips(conn: Connection, states: Sequence[IPState], now: dt.datetime) -> None:
+    if not states:
+        return
+    conn.execute(
+        update(IPInventory)
+        .where(IPInventory.ip_address == bindparam("b_ip", type_=IPAddress()))
+        .values(
+            enrichment=bindparam("b_enrichment", type_=IPInventory.enrichment.type),
+            provenance=bindparam("b_provenance", type_=IPInventory.provenance.type),
+            current_asn=bindparam("b_asn"),
+            # keeps its old value when this pass brought no ASN answer
+            asn_last_verified=func.coalesce(
+                bindparam("b_verified", type_=IPInventory.asn_last_verified.type), IPInventory.asn_last_verified
+            ),
+            enrichment_updated_at=now,
+            updated_at=now,
+            claimed_by=None,
+            claimed_until=None,
+        ),
+        [
+            {
+                "b_ip": s.ip,
+                "b_enrichment": s.enrichment,
+                "b_provenance": s.provenance,
+                "b_asn": s.current_asn,
+                "b_verified": now if s.asn_verified else None,
+            }
+            for s in states
+        ],
+    )
+
+
+def record_history(conn: Connection, states: Sequence[IPState], now: dt.datetime, observed_by: dict[str, str]) -> int:
+    """Close the open window of every IP whose ASN changed and open the new one (first sight opens one)."""
+    changed = [s for s in states if s.current_asn is not None and s.current_asn != s.previous_asn]
+    if not changed:
+        return 0
+    ips = [s.ip for s in changed]
+    rows = conn.execute(
+        select(IPASNHistory.ip_address, IPASNHistory.asn_number).where(
+            IPASNHistory.ip_address.in_(ips), IPASNHistory.valid_until.is_(None)
+        )
+    ).tuples()
+    open_windows = {ip: asn for ip, asn in rows}
+    really = [s for s in changed if open_windows.get(s.ip) != s.current_asn]
+    to_close = [s.ip for s in really if s.ip in open_windows]
+    if to_close:
+        conn.execute(
+            update(IPASNHistory)
+            .where(IPASNHistory.ip_address.in_(to_close), IPASNHistory.valid_until.is_(None))
+            .values(valid_until=now)
+        )
+    if really:
+        conn.execute(
+            insert(IPASNHistory),
+            [
+                {
+                    "ip_address": s.ip,
+                    "asn_number": s.current_asn,
+                    "valid_from": now,
+                    "observed_by": observed_by.get(s.ip),
+                }
+                for s in really
+            ],
+        )
+    return len(really)
+
+
+def take_snapshots(conn: Connection, ips: Sequence[str], now: dt.datetime, live_since: dt.datetime) -> int:
+    """Freeze the IP's current state into every session of these IPs that has no snapshot yet."""
+    if not ips:
+        return 0
+    statement = text(
+        """
+        UPDATE session_summaries
+        SET snapshot_asn = i.current_asn,
+            snapshot_country = substr(NULLIF(i.geo_country, 'XX'), 1, 2),
+            snapshot_ip_types = i.ip_types,
+            enrichment = i.enrichment,
+            enrichment_at = :now,
+            snapshot_source = CASE WHEN session_summaries.first_event_at >= :live_since THEN 'ingest' ELSE 'late' END
+        FROM ip_inventory AS i
+        WHERE i.ip_address = session_summaries.source_ip
+          AND session_summaries.enrichment_at IS NULL
+          AND session_summaries.source_ip IN :ips
+        """
+    ).bindparams(
+        bindparam("ips", expanding=True, type_=IPAddress()),
+        bindparam("now", type_=SessionSummary.enrichment_at.type),
+        bindparam("live_since", type_=SessionSummary.enrichment_at.type),
+    )
+    result = conn.execute(statement, {"ips": list(ips), "now": now, "live_since": live_since})
+    return int(result.rowcount or 0)
+
+
+def late_sessions(conn: Connection, ips: Sequence[str], live_since: dt.datetime) -> list[tuple[str, str, dt.datetime]]:
+    """Sessions of these IPs, without a snapshot, older than the live window: (session, ip, first event)."""
+    if not ips:
+        return []
+    rows = conn.execute(
+        select(SessionSummary.session_id, SessionSummary.source_ip, SessionSummary.first_event_at).where(
+            SessionSummary.source_ip.in_(ips),
+            SessionSummary.enrichment_at.is_(None),
+            SessionSummary.first_event_at < live_since,
+        )
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows if r[1] is not None and r[2] is not None]
+
+
+def write_routed_snapshots(conn: Connection, rows: Sequence[dict[str, Any]], now: dt.datetime) -> int:
+    """Late snapshots whose ASN comes from routing history at the attack date."""
+    if not rows:
+        return 0
+    conn.execute(
+        update(SessionSummary)
+        .where(SessionSummary.session_id == bindparam("b_sid"), SessionSummary.enrichment_at.is_(None))
+        .values(
+            snapshot_asn=bindparam("b_asn"),
+            snapshot_country=bindparam("b_country"),
+            snapshot_ip_types=bindparam("b_types", type_=SessionSummary.snapshot_ip_types.type),
+            enrichment=bindparam("b_doc", type_=SessionSummary.enrichment.type),
+            enrichment_at=now,
+            snapshot_source="routing_history",
+        ),
+        list(rows),
+    )
+    return len(rows)
+
+
+def refresh_ip_counters(conn: Connection, ips: Sequence[str]) -> None:
+    if not ips:
+        return
+    sessions = SessionSummary.__table__
+
+    def agg(expr: Any) -> Any:
+        return select(expr).where(sessions.c.source_ip == IPInventory.ip_address).scalar_subquery()
+
+    conn.execute(
+        update(IPInventory)
+        .where(IPInventory.ip_address.in_(ips))
+        .values(
+            session_count=agg(func.count()),
+            first_seen=agg(func.min(sessions.c.first_event_at)),
+            last_seen=agg(func.max(func.coalesce(sessions.c.last_event_at, sessions.c.first_event_at))),
+        )
+    )
+
+
+def refresh_asn_counters(conn: Connection, asns: Collection[int]) -> None:
+    """IPs now in the AS, and sessions attributed to it at attack time (snapshots), with their time span."""
+    if not asns:
+        return
+    ordered = sorted(asns)
+    lock = select(ASNInventory.asn_number).where(ASNInventory.asn_number.in_(ordered)).order_by(ASNInventory.asn_number)
+    conn.execute(lock.with_for_update())
+    sessions = SessionSummary.__table__
+
+    def by_snapshot(expr: Any) -> Any:
+        return select(expr).where(sessions.c.snapshot_asn == ASNInventory.asn_number).scalar_subquery()
+
+    conn.execute(
+        update(ASNInventory)
+        .where(ASNInventory.asn_number.in_(ordered))
+        .values(
+            unique_ip_count=select(func.count())
+            .where(IPInventory.current_asn == ASNInventory.asn_number)
+            .scalar_subquery(),
+            total_session_count=by_snapshot(func.count()),
+            first_seen=by_snapshot(func.min(sessions.c.first_event_at)),
+            last_seen=by_snapshot(func.max(func.coalesce(sessions.c.last_event_at, sessions.c.first_event_at))),
+        )
+    )
+
+
+def pending_snapshot_ips(conn: Connection, limit: int) -> list[str]:
+    """IPs already enriched (and not being worked on) that have sessions without a snapshot."""
+    rows = conn.execute(
+        select(SessionSummary.source_ip)
+        .join(IPInventory, IPInventory.ip_address == SessionSummary.source_ip)
+        .where(SessionSummary.enrichment_at.is_(None), IPInventory.enrichment_updated_at.is_not(None))
+        .where(IPInventory.claimed_by.is_(None))
+        .distinct()
+        .limit(limit)
+    ).all()
+    return [r[0] for r in rows]
+
+
+def asns_of(conn: Connection, ips: Sequence[str]) -> set[int]:
+    """ASNs touched by these IPs: current ones and those of their session snapshots."""
+    if not ips:
+        return set()
+    current = conn.execute(
+        select(IPInventory.current_asn).where(IPInventory.ip_address.in_(ips), IPInventory.current_asn.is_not(None))
+    ).scalars()
+    snap = conn.execute(
+        select(SessionSummary.snapshot_asn)
+        .where(SessionSummary.source_ip.in_(ips), SessionSummary.snapshot_asn.is_not(None))
+        .distinct()
+    ).scalars()
+    return {int(a) for a in (*current, *snap)}
+
+
+def ensure_asn_rows(conn: Connection, asns: Collection[int]) -> None:
+    """Snapshot ASNs from routing history may be unknown to the inventory yet: give them a row."""
+    if not asns:
+        return
+    stmt = _insert_for(conn)(ASNInventory).values([{"asn_number": a} for a in sorted(asns)])
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=[ASNInventory.asn_number]))
+
+
+def _insert_for(conn: Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
