@@ -1,0 +1,252 @@
+"""A session's events -> its summary row and detail rows, computed from all its events at once.
+
+Every field is a function of the *set* of the session's events (sorted by time, then source offset), so
+the result is the same whatever order files and batches arrived in, and re-ingesting adds nothing.
+
+Rules (exact eventids only, never substrings):
+
+* ``login_attempts`` = ``cowrie.login.success`` + ``cowrie.login.failed``; ``login_failures`` = failed.
+* ``login_username``: username of the first successful login.
+* ``password_hash``: SHA-256 (hex, of the UTF-8 password) of the first successful login that carried a
+  password, else of the last attempt (by time) that carried one.
+* ``command_count`` = ``cowrie.command.input`` events; ``file_downloads`` = ``cowrie.session.file_download``
+  (not ``.failed``); ``file_uploads`` = ``cowrie.session.file_upload``.
+* ``command_signature``: SHA-256 of the session's normalised command lines joined by ``\\n``. A line is
+  normalised by replacing URLs (``scheme://...``) with ``<url>``, IPv4 addresses (with an optional
+  ``:port``) with ``<ip>``, hex runs of 16+ characters with ``<hex>``, collapsing whitespace runs to one
+  space and stripping; empty lines are left out. So the same script from different IPs, fetching from
+  different servers, gets the same signature.
+* ``ssh_key_fingerprint``: the first key planted (a public key in a ``command.input`` line that mentions
+  ``authorized_keys``, or in ``cowrie.session.input`` text), else the key of a successful public-key
+  login, else the first key offered.
+* ``commands.known`` is false when a sub-command of the line (split on ``;``, ``&&``, ``||``, ``|``)
+  was reported by ``cowrie.command.failed``.
+* ``duration_ms`` from ``cowrie.session.closed`` (``duration_ms``, or older Cowrie's ``duration`` seconds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cowrieprocessor.ingestion.events import Event, canonical_ip
+from cowrieprocessor.ingestion.sshkeys import PublicKey, find_keys, parse_key
+from cowrieprocessor.ingestion.textsafe import escape_text, text_or_none
+
+SUMMARY_COLUMNS = (
+    "session_id", "sensor", "protocol", "source_ip", "source_port", "destination_ip", "destination_port",
+    "first_event_at", "last_event_at", "duration_ms", "event_count", "client_version", "hassh",
+    "login_attempts", "login_failures", "login_success", "login_username", "password_hash",
+    "command_count", "command_signature", "file_downloads", "file_uploads", "ssh_key_fingerprint",
+)  # fmt: skip
+AUTH_COLUMNS = (
+    "event_uid", "session_id", "event_time", "username", "password", "password_hash", "key_fingerprint",
+    "success",
+)  # fmt: skip
+COMMAND_COLUMNS = ("event_uid", "session_id", "event_time", "sequence", "input", "known")
+TRANSFER_COLUMNS = (
+    "event_uid", "session_id", "event_time", "direction", "outcome", "url", "shasum", "destfile", "outfile",
+    "filename", "duplicate", "error",
+)  # fmt: skip
+KEY_COLUMNS = (
+    "event_uid", "session_id", "event_time", "key_type", "key_data", "key_comment", "fingerprint_sha256",
+    "fingerprint_md5", "how_seen",
+)  # fmt: skip
+
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
+_IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b")
+_HEX = re.compile(r"\b[0-9a-fA-F]{16,}\b")
+_WS = re.compile(r"\s+")
+_SPLIT = re.compile(r"\s*(?:;|&&|\|\||\|)\s*")
+_TRANSFERS = {
+    "cowrie.session.file_download": ("download", "success"),
+    "cowrie.session.file_download.failed": ("download", "failed"),
+    "cowrie.session.file_upload": ("upload", "success"),
+}
+
+Row = tuple[Any, ...]
+
+
+def normalise_command(line: str) -> str:
+    line = _URL.sub("<url>", line)
+    line = _IPV4.sub("<ip>", line)
+    line = _HEX.sub("<hex>", line)
+    return _WS.sub(" ", line).strip()
+
+
+def command_signature(lines: Iterable[str]) -> str | None:
+    normalised = [n for n in (normalise_command(line) for line in lines) if n]
+    if not normalised:
+        return None
+    return hashlib.sha256("\n".join(normalised).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def password_hash(password: str) -> str:
+    return hashlib.sha256(password.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _port(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 65535:
+        return value
+    return None
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    return value if value is None or len(value) <= size else value[:size]
+
+
+def _sub_uid(uid: str, index: int) -> str:
+    return uid if index == 0 else hashlib.sha256(f"{uid}:{index}".encode()).hexdigest()[:32]
+
+
+def _key_row(event: Event, index: int, key: PublicKey, how: str) -> Row:
+    return (
+        _sub_uid(event.uid, index), event.session, event.time, _clip(key.key_type, 64), key.key_data,
+        text_or_none(key.comment), key.fingerprint_sha256, key.fingerprint_md5, how,
+    )  # fmt: skip
+
+
+@dataclass(slots=True)
+class SessionResult:
+    summary: Row
+    auth: list[Row] = field(default_factory=list)
+    commands: list[Row] = field(default_factory=list)
+    transfers: list[Row] = field(default_factory=list)
+    keys: list[Row] = field(default_factory=list)
+
+
+def sort_key(event: Event) -> tuple[dt.datetime, int, str]:
+    return (event.time, event.offset or 0, event.uid)
+
+
+def summarise(session_id: str, events: list[Event]) -> SessionResult:
+    """Summary and detail rows of one session from all its (distinct) events."""
+    events = sorted(events, key=sort_key)
+    result = SessionResult(summary=())
+    sensor = protocol = src_ip = dst_ip = client_version = hassh = None
+    src_port = dst_port = duration = None
+    connect_seen = False
+    attempts = failures = downloads = uploads = 0
+    success = False
+    username: str | None = None
+    success_password: str | None = None
+    last_password: str | None = None
+    inputs: list[tuple[Event, str]] = []
+    failed: set[str] = set()
+    planted: str | None = None
+    accepted: str | None = None
+    offered: str | None = None
+
+    for ev in events:
+        d = ev.data
+        eid = ev.eventid
+        if sensor is None:
+            sensor = ev.sensor
+        if protocol is None:
+            protocol = _clip(_str(d.get("protocol")), 16)
+        if eid == "cowrie.session.connect" and not connect_seen:
+            connect_seen = True
+            src_ip, src_port = ev.src_ip or src_ip, _port(d.get("src_port"))
+            dst_ip, dst_port = canonical_ip(str(d.get("dst_ip"))), _port(d.get("dst_port"))
+        elif not connect_seen:
+            src_ip = src_ip or ev.src_ip
+            src_port = src_port if src_port is not None else _port(d.get("src_port"))
+            if not eid.startswith("cowrie.direct-tcpip.") and dst_port is None:
+                dst_ip, dst_port = canonical_ip(str(d.get("dst_ip"))), _port(d.get("dst_port"))
+        if eid == "cowrie.login.success" or eid == "cowrie.login.failed":
+            ok = eid == "cowrie.login.success"
+            attempts += 1
+            user = text_or_none(d.get("username"))
+            password = d.get("password")
+            pw_text = password if isinstance(password, str) else text_or_none(password)
+            pw_hash = password_hash(pw_text) if pw_text is not None else None
+            key = parse_key(d["key"]) if isinstance(d.get("key"), str) else None
+            key_fp = key.fingerprint_sha256 if key else _clip(_str(d.get("fingerprint")), 128)
+            if ok:
+                if not success:
+                    username = user
+                success = True
+                if pw_text is not None and success_password is None:
+                    success_password = pw_hash
+                if key is not None:
+                    result.keys.append(_key_row(ev, 0, key, "accepted"))
+                    accepted = accepted or key.fingerprint_sha256
+            else:
+                failures += 1
+            if pw_hash is not None:
+                last_password = pw_hash
+            if key_fp is not None:
+                offered = offered or key_fp
+            result.auth.append(
+                (ev.uid, ev.session, ev.time, user,
+                 escape_text(pw_text) if pw_text is not None else None, pw_hash, key_fp, ok)
+            )  # fmt: skip
+        elif eid == "cowrie.command.input":
+            line = d.get("input")
+            line = line if isinstance(line, str) else (text_or_none(line) or "")
+            inputs.append((ev, line))
+            if "authorized_keys" in line:
+                for i, key in enumerate(find_keys(line)):
+                    result.keys.append(_key_row(ev, i, key, "planted"))
+                    planted = planted or key.fingerprint_sha256
+        elif eid == "cowrie.command.failed":
+            line = d.get("input")
+            if isinstance(line, str):
+                failed.add(line.strip())
+        elif eid == "cowrie.session.input":
+            line = d.get("input")
+            if isinstance(line, str):
+                for i, key in enumerate(find_keys(line)):
+                    result.keys.append(_key_row(ev, i, key, "planted"))
+                    planted = planted or key.fingerprint_sha256
+        elif eid == "cowrie.client.fingerprint":
+            key = parse_key(d["key"]) if isinstance(d.get("key"), str) else None
+            if key is not None:
+                result.keys.append(_key_row(ev, 0, key, "offered"))
+            offered = offered or (key.fingerprint_sha256 if key else _clip(_str(d.get("fingerprint")), 128))
+        elif eid in _TRANSFERS:
+            direction, outcome = _TRANSFERS[eid]
+            if eid == "cowrie.session.file_download":
+                downloads += 1
+            elif eid == "cowrie.session.file_upload":
+                uploads += 1
+            dup = d.get("duplicate")
+            result.transfers.append(
+                (ev.uid, ev.session, ev.time, direction, outcome, text_or_none(d.get("url")),
+                 _clip(_str(d.get("shasum")), 64), text_or_none(d.get("destfile")),
+                 text_or_none(d.get("outfile")), text_or_none(d.get("filename")),
+                 dup if isinstance(dup, bool) else None, text_or_none(d.get("error")))
+            )  # fmt: skip
+        elif eid == "cowrie.client.version" and client_version is None:
+            client_version = text_or_none(d.get("version"))
+        elif eid == "cowrie.client.kex" and hassh is None:
+            hassh = _clip(_str(d.get("hassh")), 64)
+        elif eid == "cowrie.session.closed":
+            ms = d.get("duration_ms")
+            if not (isinstance(ms, int) and not isinstance(ms, bool)):
+                secs = d.get("duration")
+                ms = round(secs * 1000) if isinstance(secs, int | float) and not isinstance(secs, bool) else None
+            if ms is not None:
+                duration = ms if duration is None else max(duration, ms)
+
+    for seq, (ev, line) in enumerate(inputs):
+        subs = [s for s in _SPLIT.split(line.strip()) if s]
+        known = not any(s in failed for s in subs)
+        result.commands.append((ev.uid, ev.session, ev.time, seq, escape_text(line), known))
+
+    result.summary = (
+        session_id, sensor, protocol, src_ip, src_port, dst_ip, dst_port,
+        events[0].time, events[-1].time, duration, len(events), client_version, hassh,
+        attempts, failures, success, username, success_password or last_password,
+        len(inputs), command_signature(line for _, line in inputs), downloads, uploads,
+        planted or accepted or offered,
+    )  # fmt: skip
+    return result

@@ -1,0 +1,216 @@
+"""Finding log files, opening them whatever their compression, naming them, and reading their lines.
+
+* Paths may be files, directories (searched recursively for names containing ``.json``) or globs.
+* Compression is detected from the first bytes (gzip, bzip2), never from the name.
+* A file's *identity* is the SHA-256 of its first line (of the decompressed stream), so a renamed copy
+  and a ``.gz``/``.bz2`` copy of the same log are the same file, a log that grew keeps its identity,
+  and a log replaced under the same name gets a new one. Byte offsets are offsets in the decompressed
+  stream. A compressed file cannot be seeked: resuming one means decompressing up to the checkpoint.
+"""
+
+from __future__ import annotations
+
+import bz2
+import glob
+import hashlib
+import io
+import re
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+CHUNK = 1 << 20
+IDENTITY_PREFIX = 64 * 1024
+MAX_LINE = 1 << 20  # longer lines are dead letters (Cowrie lines are far shorter)
+MAX_KEEP = 16 << 20  # bytes of an over-long line kept in its dead letter
+
+LINE, TOO_LONG, TAIL, CORRUPT = 0, 1, 2, 3
+_ROTATED = re.compile(r"\.json$")
+
+
+@dataclass(frozen=True)
+class Opened:
+    stream: BinaryIO  # decompressed bytes
+    raw: BinaryIO  # the file on disk, for progress
+    compression: str
+
+
+def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """The files to read, oldest rotation first, and the arguments that matched nothing."""
+    found: dict[Path, None] = {}
+    missing: list[str] = []
+    for arg in paths:
+        path = Path(arg)
+        if path.is_dir():
+            matches = [p for p in path.rglob("*") if p.is_file() and ".json" in p.name]
+        elif path.is_file():
+            matches = [path]
+        else:
+            matches = [Path(p) for p in glob.glob(arg, recursive=True) if Path(p).is_file()]
+        if not matches:
+            missing.append(arg)
+        for match in matches:
+            found.setdefault(match.resolve(), None)
+    return sorted(found, key=_order), missing
+
+
+def _order(path: Path) -> tuple[str, str]:
+    """``cowrie.json.2025-02-24`` < ``cowrie.json.2025-02-25`` < ``cowrie.json`` (the live file)."""
+    name = re.sub(r"\.(gz|bz2)$", "", path.name)
+    return (str(path.parent), name + ".~" if _ROTATED.search(name) else name)
+
+
+class Decompressed(io.RawIOBase):
+    """The decompressed bytes of a gzip/bzip2 file (multi-member too).
+
+    Unlike ``GzipFile``, a truncated or corrupt file yields every byte that could be decompressed
+    before the error is raised, so no complete line before the damage is lost.
+    """
+
+    def __init__(self, raw: BinaryIO, factory: Callable[[], Any]) -> None:
+        self.raw, self.factory = raw, factory
+        self.dec = factory()
+        self.buf = b""
+        self.done = False
+        self.error: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        want = CHUNK if size is None or size < 0 else size
+        while len(self.buf) < want and not self.done:
+            chunk = self.raw.read(1 << 16)
+            if not chunk:
+                self.done = True
+                if not self.dec.eof:
+                    self.error = EOFError("compressed file ended before the end-of-stream marker")
+                break
+            try:
+                out = self.dec.decompress(chunk)
+                while self.dec.eof and self.dec.unused_data:
+                    rest = self.dec.unused_data
+                    self.dec = self.factory()
+                    out += self.dec.decompress(rest)
+            except (OSError, EOFError, zlib.error) as exc:
+                self.done, self.error, out = True, exc, b""
+            self.buf += out
+        if not self.buf and self.error is not None:
+            raise self.error
+        result, self.buf = self.buf[:want], self.buf[want:]
+        return result
+
+
+def open_log(path: Path) -> Opened:
+    raw = path.open("rb")
+    magic = raw.read(3)
+    raw.seek(0)
+    if magic[:2] == b"\x1f\x8b":
+        return Opened(Decompressed(raw, lambda: zlib.decompressobj(wbits=31)), raw, "gzip")  # type: ignore[arg-type]
+    if magic == b"BZh":
+        return Opened(Decompressed(raw, bz2.BZ2Decompressor), raw, "bzip2")  # type: ignore[arg-type]
+    return Opened(raw, raw, "none")
+
+
+def identity(path: Path) -> str | None:
+    """``L:<sha256 of the first line>``; ``P:<sha256>`` for a file with no complete line; None if empty."""
+    opened = open_log(path)
+    head = b""
+    try:
+        while len(head) < IDENTITY_PREFIX:
+            try:
+                part = opened.stream.read(IDENTITY_PREFIX - len(head))
+            except (EOFError, OSError, zlib.error):
+                break
+            if not part:
+                break
+            head += part
+        if not head:  # undecodable from the first byte: named by its bytes on disk
+            opened.raw.seek(0)
+            head = opened.raw.read(IDENTITY_PREFIX)
+            if head:
+                return "X:" + hashlib.sha256(head).hexdigest()
+    finally:
+        opened.stream.close()
+        opened.raw.close()
+    if not head:
+        return None
+    end = head.find(b"\n")
+    if end < 0:
+        return "P:" + hashlib.sha256(head).hexdigest()
+    return "L:" + hashlib.sha256(head[: end + 1]).hexdigest()
+
+
+def skip_to(opened: Opened, offset: int) -> bool:
+    """Position the decompressed stream at ``offset``; False if the stream is shorter than that."""
+    if offset == 0:
+        return True
+    if opened.compression == "none":
+        size = opened.raw.seek(0, io.SEEK_END)
+        opened.raw.seek(offset)
+        return size >= offset
+    remaining = offset
+    try:
+        while remaining:
+            got = len(opened.stream.read(min(remaining, CHUNK)))
+            if not got:
+                return False
+            remaining -= got
+    except (EOFError, OSError, zlib.error):
+        return False
+    return True
+
+
+Piece = tuple[int, bytes, int, str, int]
+
+
+def iter_lines(stream: BinaryIO, offset: int, max_line: int = MAX_LINE) -> Iterator[Piece]:
+    """``(offset, bytes, kind, detail, end)`` for each line (without its newline) from ``offset`` on.
+
+    ``kind`` is LINE, TOO_LONG (bytes cut to MAX_KEEP, detail gives the real length), TAIL (the last
+    bytes, not newline-terminated) or CORRUPT (the stream broke: bytes read since the last newline).
+    Memory stays bounded whatever the input: an endless line is kept only up to MAX_KEEP bytes.
+    """
+    buf = b""
+    pos = offset
+    long_len = 0  # > 0 while inside an over-long line
+    while True:
+        try:
+            chunk = stream.read(CHUNK)
+        except (EOFError, OSError, zlib.error) as exc:
+            yield (pos, buf, CORRUPT, f"{exc.__class__.__name__}: {exc}"[:300], pos + len(buf))
+            return
+        if not chunk:
+            if long_len:
+                yield (pos, buf, TOO_LONG, f"unterminated line of {long_len} bytes at end of file", pos + long_len)
+            elif buf:
+                yield (pos, buf, TAIL, "", pos + len(buf))
+            return
+        if long_len:
+            cut = chunk.find(b"\n")
+            if cut < 0:
+                long_len += len(chunk)
+                if len(buf) < MAX_KEEP:
+                    buf += chunk[: MAX_KEEP - len(buf)]
+                continue
+            long_len += cut
+            if len(buf) < MAX_KEEP:
+                buf += chunk[: min(cut, MAX_KEEP - len(buf))]
+            yield (pos, buf, TOO_LONG, f"line of {long_len} bytes (limit {max_line})", pos + long_len + 1)
+            pos += long_len + 1
+            buf, long_len, chunk = b"", 0, chunk[cut + 1 :]
+        data = buf + chunk if buf else chunk
+        lines = data.split(b"\n")
+        buf = lines.pop()
+        for line in lines:
+            end = pos + len(line) + 1
+            if len(line) > max_line:
+                yield (pos, line[:MAX_KEEP], TOO_LONG, f"line of {len(line)} bytes (limit {max_line})", end)
+            else:
+                yield (pos, line, LINE, "", end)
+            pos = end
+        if len(buf) > max_line:
+            long_len = len(buf)
+            buf = buf[:MAX_KEEP]

@@ -1,0 +1,275 @@
+"""Bulk writes for ingestion on the raw DBAPI connection (no ORM objects on the hot path).
+
+One :class:`Store` per run. Every batch is one transaction (data rows, summaries, dead letters and the
+file checkpoint together), so a crash at any point leaves the database as it was after the last
+batch. SQLite gets ``executemany`` inside explicit transactions; PostgreSQL subclasses this in
+:mod:`cowrieprocessor.ingestion.store_pg` with COPY into temporary tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+
+from cowrieprocessor.ingestion.events import Event, parse_line
+from cowrieprocessor.ingestion.sessions import (
+    AUTH_COLUMNS,
+    COMMAND_COLUMNS,
+    KEY_COLUMNS,
+    SUMMARY_COLUMNS,
+    TRANSFER_COLUMNS,
+    Row,
+)
+
+RAW_COLUMNS = (
+    "event_uid", "sensor", "session_id", "eventid", "event_time", "source_ip", "source_file_id",
+    "source_offset", "payload", "raw_line",
+)  # fmt: skip
+DEAD_COLUMNS = ("source_file_id", "source_path", "source_offset", "reason", "detail", "raw")
+DETAIL_TABLES = {
+    "auth_attempts": AUTH_COLUMNS,
+    "commands": COMMAND_COLUMNS,
+    "file_transfers": TRANSFER_COLUMNS,
+    "ssh_keys": KEY_COLUMNS,
+}
+_CHUNK = 500  # SQLite bound parameters per IN (...)
+
+
+def open_store(engine: Engine) -> Store:
+    if engine.dialect.name == "postgresql":
+        from cowrieprocessor.ingestion.store_pg import PostgresStore
+
+        return PostgresStore(engine)
+    return Store(engine)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class Store:
+    """SQLite implementation; the SQL is written with ``?`` placeholders."""
+
+    placeholder = "?"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._proxy = engine.raw_connection()
+        self.conn: Any = self._proxy.driver_connection
+        self.setup()
+
+    def setup(self) -> None:
+        self.conn.execute("PRAGMA cache_size=-65536")
+        self.conn.execute("PRAGMA temp_store=MEMORY")
+
+    def close(self) -> None:
+        self._proxy.close()
+
+    # ------------------------------------------------------------------ transactions
+    def begin(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def sql(self, statement: str) -> str:
+        return statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(self.sql(statement), params)
+            return list(cur.fetchall()) if cur.description else []
+        finally:
+            cur.close()
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.conn.executemany(self.sql(statement), rows)
+
+    def time(self, value: dt.datetime | None) -> Any:
+        """SQLite stores UTC as naive ISO text, as the ``UTCDateTime`` column type does."""
+        if value is None:
+            return None
+        if value.utcoffset():
+            value = value.astimezone(dt.UTC)
+        return value.isoformat(" ", "microseconds")[:26]
+
+    # ------------------------------------------------------------------ files and dead letters
+    def file_row(self, ident: str) -> tuple[int, int, int, bytes | None] | None:
+        rows = self.execute(
+            "SELECT id, offset_bytes, size_bytes, pending_tail FROM ingest_files WHERE identity = ?", (ident,)
+        )
+        if not rows:
+            return None
+        fid, offset, size, tail = rows[0]
+        return int(fid), int(offset), int(size), bytes(tail) if tail is not None else None
+
+    def create_file(self, path: str, ident: str, compression: str) -> int:
+        self.begin()
+        rows = self.execute(
+            "INSERT INTO ingest_files (path, identity, compression) VALUES (?, ?, ?) RETURNING id",
+            (path, ident, compression),
+        )
+        self.commit()
+        return int(rows[0][0])
+
+    def checkpoint(
+        self, file_id: int, path: str, offset: int, size: int, tail: bytes | None, events: int, dead: int
+    ) -> None:
+        self.execute(
+            "UPDATE ingest_files SET path = ?, offset_bytes = ?, size_bytes = ?, pending_tail = ?, "
+            "events = events + ?, dead_letters = dead_letters + ?, updated_at = CURRENT_TIMESTAMP "
+            "WHERE id = ?",
+            (path, offset, size, tail, events, dead, file_id),
+        )
+
+    def upsert_dead_letters(self, rows: Sequence[Row]) -> None:
+        """New dead letters; one still pending at the same place gets the latest reason and bytes."""
+        self.executemany(
+            f"INSERT INTO dead_letters ({', '.join(DEAD_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (source_file_id, source_offset) DO UPDATE SET reason = excluded.reason, "
+            "detail = excluded.detail, raw = excluded.raw WHERE dead_letters.status = 'pending'",
+            rows,
+        )
+
+    def pending_dead_letters(self, reason: str) -> list[tuple[int, int | None, int | None, bytes]]:
+        rows = self.execute(
+            "SELECT id, source_file_id, source_offset, raw FROM dead_letters "
+            "WHERE status = 'pending' AND reason = ? ORDER BY id",
+            (reason,),
+        )
+        return [(int(r[0]), r[1], r[2], bytes(r[3])) for r in rows]
+
+    def set_dead_letter_status(self, ids: Sequence[int], status: str) -> None:
+        self.executemany(
+            "UPDATE dead_letters SET status = ?, redriven_at = CURRENT_TIMESTAMP WHERE id = ?",
+            [(status, i) for i in ids],
+        )
+
+    def resolve_at(self, file_id: int, offset: int) -> None:
+        """A line that was incomplete at ``offset`` has since been read whole."""
+        self.execute(
+            "UPDATE dead_letters SET status = 'resolved', redriven_at = CURRENT_TIMESTAMP "
+            "WHERE source_file_id = ? AND source_offset = ? AND status = 'pending'",
+            (file_id, offset),
+        )
+
+    # ------------------------------------------------------------------ events and sessions
+    def _raw_rows(self, events: Sequence[Event]) -> list[Row]:
+        t = self.time
+        return [
+            (e.uid, e.sensor, e.session, e.eventid, t(e.time), e.src_ip, e.file_id, e.offset, e.payload, e.raw)
+            for e in events
+        ]
+
+    def insert_raw(self, events: Sequence[Event]) -> set[str]:
+        """Insert the events not stored yet; return their uids."""
+        uids = [e.uid for e in events]
+        known: set[str] = set()
+        for part in _chunks(uids):
+            marks = ", ".join("?" * len(part))
+            known.update(
+                r[0] for r in self.execute(f"SELECT event_uid FROM raw_events WHERE event_uid IN ({marks})", part)
+            )
+        fresh = [e for e in events if e.uid not in known]
+        self.executemany(
+            f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)}) VALUES ({', '.join('?' * len(RAW_COLUMNS))}) "
+            "ON CONFLICT (event_uid) DO NOTHING",
+            self._raw_rows(fresh),
+        )
+        return {e.uid for e in fresh}
+
+    def existing_sessions(self, session_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for part in _chunks(session_ids):
+            marks = ", ".join("?" * len(part))
+            found.update(
+                r[0]
+                for r in self.execute(f"SELECT session_id FROM session_summaries WHERE session_id IN ({marks})", part)
+            )
+        return found
+
+    def _stored_event_rows(self, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        for part in _chunks(session_ids):
+            marks = ", ".join("?" * len(part))
+            rows.extend(
+                self.execute(
+                    "SELECT raw_line, sensor, source_file_id, source_offset FROM raw_events "
+                    f"WHERE session_id IN ({marks})",
+                    part,
+                )
+            )
+        return rows
+
+    def load_sessions(self, session_ids: Sequence[str]) -> dict[str, list[Event]]:
+        """Every stored event of these sessions, re-parsed from the exact original bytes."""
+        result: dict[str, list[Event]] = {}
+        for raw, sensor, file_id, offset in self._stored_event_rows(session_ids):
+            event = parse_line(bytes(raw), sensor=sensor, file_id=file_id, offset=offset)
+            if isinstance(event, Event):
+                result.setdefault(event.session, []).append(event)
+        return result
+
+    def ensure_ips(self, ips: Sequence[str]) -> None:
+        """Stub inventory rows: the enrichment pipeline fills them; sessions need them (foreign key)."""
+        self.executemany("INSERT INTO ip_inventory (ip_address) VALUES (?) ON CONFLICT DO NOTHING", [(i,) for i in ips])
+
+    def _summary_sql(self) -> str:
+        cols = ", ".join(SUMMARY_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])
+        marks = ", ".join([self.placeholder] * len(SUMMARY_COLUMNS))
+        return (
+            f"INSERT INTO session_summaries ({cols}) VALUES ({marks}) ON CONFLICT (session_id) "
+            f"DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP"
+        )
+
+    def _timed(self, rows: Sequence[Row], positions: Sequence[int]) -> list[Row]:
+        if not positions:
+            return list(rows)
+        out = []
+        for row in rows:
+            values = list(row)
+            for p in positions:
+                values[p] = self.time(values[p])
+            out.append(tuple(values))
+        return out
+
+    def upsert_summaries(self, rows: Sequence[Row]) -> None:
+        self.executemany(self._summary_sql(), self._timed(rows, (7, 8)))
+
+    def insert_details(self, table: str, rows: Sequence[Row]) -> None:
+        cols = DETAIL_TABLES[table]
+        self.executemany(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+            "ON CONFLICT (event_uid) DO NOTHING",
+            self._timed(rows, (2,)),
+        )
+
+    def update_command_order(self, rows: Sequence[Row]) -> None:
+        """Sequence and known-ness depend on the whole session: rewrite them when it was recomputed."""
+        self.executemany(
+            "UPDATE commands SET sequence = ?, known = ? WHERE event_uid = ?", [(r[3], r[5], r[0]) for r in rows]
+        )
+
+    def refresh_ip_counters(self, ips: Sequence[str]) -> None:
+        """first/last seen (event time) and session count of these IPs, recomputed from their sessions."""
+        for part in _chunks(ips):
+            marks = ", ".join("?" * len(part))
+            self.execute(
+                "UPDATE ip_inventory SET "
+                "session_count = (SELECT COUNT(*) FROM session_summaries s WHERE s.source_ip = ip_address), "
+                "first_seen = (SELECT MIN(first_event_at) FROM session_summaries s WHERE s.source_ip = ip_address), "
+                "last_seen = (SELECT MAX(last_event_at) FROM session_summaries s WHERE s.source_ip = ip_address), "
+                f"updated_at = CURRENT_TIMESTAMP WHERE ip_address IN ({marks})",
+                part,
+            )
