@@ -23,6 +23,7 @@ def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
     REGISTRY.clear()
     for var in ("GREYNOISE_API_KEY", "SPUR_TOKEN", "ABUSEIPDB_API_KEY", "DSHIELD_CONTACT", "COWRIEPROCESSOR_CONFIG"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("COWRIEPROCESSOR_PROVIDERS__CYMRU__ENABLED", "true")
     monkeypatch.setenv("COWRIEPROCESSOR_PROVIDERS__CYMRU__DNS_SERVER", "127.0.0.1:9")  # never the real resolver
 
 

@@ -82,7 +82,7 @@ def test_built_from_settings_in_cascade_order(tmp_path: Path, monkeypatch: pytes
         settings = ProvidersSettings.model_validate(
             {
                 "routing_history": {"directory": str(tmp_path / "rh")},
-                "cymru": {"whois_server": whois.address, "rate_per_second": 1000},
+                "cymru": {"enabled": True, "whois_server": whois.address, "rate_per_second": 1000},
             }
         )
         ledger = MemoryLedger()

@@ -11,6 +11,7 @@ from cowrieprocessor.cli import db_verify
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
 from cowrieprocessor.storage import schema
+from cowrieprocessor.tiers import reconcile as reconcile_counters
 
 app = typer.Typer(help="Manage the database schema: upgrade, downgrade, status.", no_args_is_help=True)
 
@@ -80,6 +81,37 @@ def _report(fmt: OutputFormat, action: str, before: str | None, after: str | Non
         print_json({"action": action, "from": before, "to": after})
     else:
         console.print(f"{action}: {before or '(empty)'} -> {after}")
+
+
+@app.command()
+def reconcile(
+    ctx: typer.Context,
+    fix: Annotated[bool, typer.Option("--fix", help="Repair every counter from the sessions.")] = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Recompute the inventory counters from the sessions and show the drift (exit 1 above 5 %)."""
+    engine = state(ctx).engine
+    drifts = reconcile_counters.measure(engine)
+    if fix:
+        reconcile_counters.fix(engine)
+        after = reconcile_counters.measure(engine)
+    rows = [d.as_json() for d in drifts]
+    if fmt is OutputFormat.json:
+        print_json({"counters": rows, "fixed": fix, "after_fix": [d.as_json() for d in after] if fix else None})
+    else:
+        table = Table(title="counter drift" + (" (before --fix)" if fix else ""))
+        for column in ("counter", "rows", "rows_wrong", "drift", "ok"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row["counter"], f"{row['rows']:,}", f"{row['rows_wrong']:,}", f"{row['drift']:.2%}",
+                          "yes" if row["ok"] else "[red]NO[/red]")  # fmt: skip
+        console.print(table)
+        if fix:
+            worst = max((d.drift for d in after), default=0.0)
+            console.print(f"after --fix: largest drift {worst:.2%}")
+    remaining = after if fix else drifts
+    if any(d.drift > reconcile_counters.THRESHOLD for d in remaining):
+        raise typer.Exit(1)
 
 
 db_verify.register(app)

@@ -1,9 +1,187 @@
-"""Placeholder until its feature lands: registers nothing yet."""
+"""``cowrieprocessor db verify``: the live database against the baseline recorded before the last upgrade.
+
+Every baseline metric must be at least what it was (data may grow, never shrink); at v16 the three tiers
+must also be whole: no session without its IP inventory row, no session whose stored enrichment names an
+ASN without ``snapshot_asn``. Works after ``db downgrade --to v15`` too (the baseline table is kept).
+Also renders the upgrade's per-phase progress on a terminal.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from typing import Annotated
+
 import typer
+from alembic.runtime.migration import MigrationContext
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Connection, Engine, inspect, text
+
+from cowrieprocessor.cli.context import state
+from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
+from cowrieprocessor.storage import backfill
+from cowrieprocessor.storage.legacy import LegacySQL
+
+
+@dataclass(frozen=True)
+class Check:
+    metric: str
+    baseline: int | str | None
+    live: int | str | None
+    intact: bool | None  # None: informational, not a loss either way
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Verification:
+    revision: str | None
+    baseline_from: str | None
+    baseline_recorded_at: str | None
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.intact is not False for c in self.checks)
+
+
+def _latest_baseline(conn: Connection) -> tuple[dict[str, int], str | None, str | None]:
+    rows = conn.execute(
+        text(
+            "SELECT metric, value, from_revision, recorded_at FROM migration_baseline "
+            "WHERE id IN (SELECT MAX(id) FROM migration_baseline GROUP BY metric) ORDER BY id"
+        )
+    ).all()
+    if not rows:
+        return {}, None, None
+    return {r.metric: int(r.value) for r in rows}, rows[-1].from_revision, str(rows[-1].recorded_at)
+
+
+def _tier_checks(conn: Connection) -> list[Check]:
+    sql = LegacySQL(conn.dialect.name)
+    missing = (
+        f"SELECT COUNT(*) FROM (SELECT q.snapshot_asn, {sql.snapshot_asn('q.r')} AS stored FROM "
+        f"(SELECT snapshot_asn, {sql.root('enrichment', 'source_ip')} AS r FROM session_summaries "
+        f"WHERE enrichment IS NOT NULL) q) s WHERE s.stored IS NOT NULL AND s.snapshot_asn IS NULL"
+    )
+    orphans = backfill.orphans(conn)
+    no_snapshot = int(conn.execute(text(missing)).scalar_one())
+    return [
+        Check("orphan_sessions", 0, orphans, orphans == 0, "sessions whose source IP is not in ip_inventory"),
+        Check(
+            "sessions_missing_snapshot_asn",
+            0,
+            no_snapshot,
+            no_snapshot == 0,
+            "stored enrichment names an ASN, snapshot_asn is empty",
+        ),
+    ]
+
+
+def verify(engine: Engine) -> Verification:
+    """Compare the live database with the latest baseline (raises LookupError when there is none)."""
+    with engine.connect() as conn:
+        revision = MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("migration_baseline"):
+            raise LookupError("no baseline recorded: this database was never upgraded from v15")
+        baseline, from_revision, recorded_at = _latest_baseline(conn)
+        if not baseline:
+            raise LookupError("the baseline table is empty")
+        live = backfill.measure(conn)
+        checks = [
+            Check(
+                name,
+                value,
+                live.get(name),
+                live.get(name, -1) >= value,
+                "" if live.get(name) == value else "grew since the baseline",
+            )
+            for name, value in baseline.items()
+            if name != "schema_revision"
+        ]
+        checks.append(Check("schema_revision", from_revision, revision, None, "informational"))
+        if inspect(conn).has_table("ip_inventory"):
+            checks.extend(_tier_checks(conn))
+    return Verification(revision, from_revision, recorded_at, checks)
+
+
+def _status(check: Check) -> str:
+    return {True: "intact", False: "NOT INTACT", None: "info"}[check.intact]
+
+
+def print_verification(result: Verification, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.json:
+        print_json({
+            "ok": result.ok, "revision": result.revision, "baseline_from": result.baseline_from,
+            "baseline_recorded_at": result.baseline_recorded_at,
+            "checks": [{**asdict(c), "status": _status(c)} for c in result.checks],
+        })  # fmt: skip
+        return
+    table = Table(title=f"db verify: revision {result.revision} vs baseline of {result.baseline_recorded_at}")
+    for column in ("metric", "baseline", "live", "status", "note"):
+        table.add_column(column, justify="right" if column in ("baseline", "live") else "left")
+    colour = {True: "green", False: "bold red", None: "dim"}
+    for c in result.checks:
+        shown = [f"{v:,}" if isinstance(v, int) else str(v) for v in (c.baseline, c.live)]
+        table.add_row(c.metric, *shown, f"[{colour[c.intact]}]{_status(c)}[/]", c.note)
+    console.print(table)
+    console.print("[green]all metrics intact[/green]" if result.ok else "[bold red]data loss detected[/bold red]")
+
+
+class ProgressRenderer:
+    """Shows ``backfill`` progress as rich bars on stderr: rows done, rate, time left, per phase."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.completed:>12,.0f} rows"),
+            TextColumn("{task.fields[rate]:>14}"), TimeRemainingColumn(), console=err_console,
+        )  # fmt: skip
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, p: backfill.Progress) -> None:
+        if not self.tasks:
+            self.progress.start()
+        if p.phase not in self.tasks:
+            self.tasks[p.phase] = self.progress.add_task(p.phase, total=p.total, rate="")
+        rate = f"{p.done / p.elapsed:,.0f} rows/s" if p.elapsed > 0 and p.done else ""
+        total = p.total if p.total is not None else (p.done if p.finished else None)
+        self.progress.update(self.tasks[p.phase], completed=p.done, total=total, rate=rate)
+
+    def close(self) -> None:
+        if self.tasks:
+            self.progress.stop()
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``verify`` to the ``db`` group, and progress rendering for its upgrades on a terminal."""
+
+    @app.callback()
+    def _progress(ctx: typer.Context) -> None:
+        if not err_console.is_terminal:
+            return
+        renderer = ProgressRenderer()
+        manager = backfill.reporting(renderer)
+        manager.__enter__()
+
+        def _close() -> None:
+            renderer.close()
+            manager.__exit__(None, None, None)
+
+        ctx.call_on_close(_close)
+
+    @app.command("verify")
+    def verify_command(
+        ctx: typer.Context,
+        fmt: Annotated[
+            OutputFormat,
+            typer.Option("--format", help="table for people, json for machines.", case_sensitive=False),
+        ] = OutputFormat.table,
+    ) -> None:
+        """Compare the database with the baseline recorded before the last upgrade; exit 1 on any loss."""
+        try:
+            result = verify(state(ctx).engine)
+        except LookupError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        print_verification(result, fmt)
+        if not result.ok:
+            raise typer.Exit(1)

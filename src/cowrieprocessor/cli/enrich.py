@@ -1,9 +1,83 @@
-"""Placeholder until its feature lands: registers nothing yet."""
+"""``cowrieprocessor enrich``: run the enrichment pass over the unique IPs that need it."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from cowrieprocessor.cli.context import AppState, state
+from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
+from cowrieprocessor.enrichment.cascade import build_sources
+from cowrieprocessor.enrichment.ledger import DatabaseLedger
+from cowrieprocessor.tiers.freshness import FreshnessPolicy
+from cowrieprocessor.tiers.pipeline import EnrichmentPass, EnrichReport
+
+
+def run_enrichment(app_state: AppState, *, refresh_stale: bool = False, limit: int | None = None) -> dict[str, Any]:
+    """Build the configured sources, run one pass, flush the call ledger; the report as a dict."""
+    unavailable: dict[str, str] = {}
+    ledger = DatabaseLedger(app_state.engine)
+    sources = build_sources(app_state.settings.providers, ledger, unavailable=unavailable)
+    try:
+        enrichment = EnrichmentPass(
+            app_state.engine,
+            sources,
+            FreshnessPolicy(app_state.settings.freshness),
+            app_state.settings.enrich,
+            on_batch=ledger.flush,
+        )
+        report: EnrichReport = enrichment.run(refresh_stale=refresh_stale, limit=limit)
+    finally:
+        for source in sources:
+            source.close()
+        ledger.flush()
+    data = report.as_json()
+    data["sources"] = [s.name for s in sources]
+    data["unavailable"] = unavailable
+    return data
+
+
+def enrich_after_ingest(app_state: AppState, session_ids: list[str] | None) -> dict[str, Any]:
+    """Called by ``ingest`` (unless ``--no-enrich``): the new sessions' IPs are exactly the ones the pass
+    finds (no inventory data, or no snapshot), so the session list is not needed to select them."""
+    return run_enrichment(app_state)
+
+
+def enrich_command(
+    ctx: typer.Context,
+    refresh_stale: Annotated[
+        bool, typer.Option("--refresh-stale", help="Also re-ask sources whose answer expired (active IPs only).")
+    ] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Enrich at most N IPs in this run.")] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table for people, json for machines.", case_sensitive=False)
+    ] = OutputFormat.table,
+) -> None:
+    """Enrich each unique IP once through the source cascade; write the three tiers and snapshots."""
+    data = run_enrichment(state(ctx), refresh_stale=refresh_stale, limit=limit)
+    if fmt is OutputFormat.json:
+        print_json(data)
+        return
+    print_report(data)
+
+
+def print_report(data: dict[str, Any]) -> None:
+    console.print(
+        f"enriched {data['ips_enriched']:,} IPs ({data['bogons']:,} bogons) in {data['seconds']:.1f}s; "
+        f"{data['sessions_snapshotted']:,} session snapshots ({data['routed_snapshots']:,} from routing history); "
+        f"{data['history_windows_opened']:,} ASN history windows opened"
+    )
+    table = Table(title="source answers")
+    for column in ("source", "found", "not_found", "error", "skipped"):
+        table.add_column(column, justify="right" if column != "source" else "left")
+    for source, counts in data["outcomes"].items():
+        table.add_row(source, *(f"{counts.get(k, 0):,}" for k in ("found", "not_found", "error", "skipped")))
+    console.print(table)
+    for name, reason in data["unavailable"].items():
+        err_console.print(f"[yellow]{name}[/yellow] not used: {reason}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    app.command("enrich")(enrich_command)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -44,11 +43,8 @@ def ingest_command(
         stats, session_ids = _with_progress(app_state, paths, sensor, batch)
     else:
         stats, session_ids = ingest(app_state.engine, paths, sensor=sensor, batch_events=batch)
-    _print_summary(stats, fmt)
-    if not no_enrich:
-        enrich_after_ingest: Callable[..., Any] | None = getattr(enrich, "enrich_after_ingest", None)
-        if enrich_after_ingest is not None:
-            enrich_after_ingest(app_state, session_ids)
+    enrichment = None if no_enrich else enrich.enrich_after_ingest(app_state, session_ids)
+    _print_summary(stats, fmt, enrichment)
     if stats.missing:
         raise typer.Exit(1)
 
@@ -74,10 +70,10 @@ def _with_progress(
         return ingest(app_state.engine, paths, sensor=sensor, progress=advance, batch_events=batch)
 
 
-def _print_summary(stats: IngestStats, fmt: OutputFormat) -> None:
+def _print_summary(stats: IngestStats, fmt: OutputFormat, enrichment: dict[str, Any] | None) -> None:
     data = stats.as_dict()
     if fmt is OutputFormat.json:
-        print_json(data)
+        print_json({**data, "enrichment": enrichment})
         return
     table = Table(title="ingest", show_header=False)
     table.add_column("what")
@@ -97,6 +93,8 @@ def _print_summary(stats: IngestStats, fmt: OutputFormat) -> None:
     console.print(table)
     for arg in stats.missing:
         err_console.print(f"[red]no such file, directory or match:[/red] {safe_text(arg)}")
+    if enrichment is not None:
+        enrich.print_report(enrichment)
 
 
 dead_app = typer.Typer(help="Input that could not be ingested: list it, re-drive it.", no_args_is_help=True)

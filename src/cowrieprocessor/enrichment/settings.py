@@ -39,8 +39,6 @@ class SourceSettings(BaseModel):
     max_retry_wait_seconds: float = Field(default=60.0, ge=0)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown_seconds: float = Field(default=300.0, ge=0)
-    #: How long an answer stays fresh (the pipeline's ``expires_at``); None = does not expire.
-    ttl_hours: float | None = Field(default=None, gt=0)
 
     @field_validator("paths", mode="before")
     @classmethod
@@ -55,30 +53,31 @@ class SourceSettings(BaseModel):
 
 
 #: Per-source defaults: frugal; the online services' limits are their documented (or, where undocumented,
-#: conservative) free tiers. Merged under whatever the TOML file or the environment sets.
+#: conservative) free tiers. Merged under whatever the TOML file or the environment sets. Freshness (TTLs)
+#: is not here: it lives in one place, the ``[freshness]`` section (``tiers.freshness``).
 DEFAULTS: dict[str, dict[str, Any]] = {
     "validation": {},
-    "maxmind": {"ttl_hours": 24 * 30},
+    "maxmind": {},
     "routing_history": {},
-    "embedded": {"ttl_hours": 24 * 90},
+    "embedded": {},
     "cymru": {
+        # Off until asked for: a fresh install sends nothing anywhere (enable with ...__CYMRU__ENABLED=true).
+        "enabled": False,
         "whois_server": "whois.cymru.com:43",
         "rate_per_second": 2.0,
         "batch_size": 500,
         "timeout_seconds": 60.0,
         "daily_budget": 5000,
-        "ttl_hours": 24 * 7,
     },
-    "greynoise": {"base_url": "https://api.greynoise.io", "daily_budget": 100, "ttl_hours": 24},
-    "spur": {"base_url": "https://api.spur.us", "daily_budget": 100, "ttl_hours": 24 * 7},
+    "greynoise": {"base_url": "https://api.greynoise.io", "daily_budget": 100},
+    "spur": {"base_url": "https://api.spur.us", "daily_budget": 100},
     "dshield": {
         "base_url": "https://isc.sans.edu",
         "rate_per_second": 0.5,
         "daily_budget": 2000,
-        "ttl_hours": 24,
         "max_retry_wait_seconds": 300.0,
     },
-    "abuseipdb": {"base_url": "https://api.abuseipdb.com", "daily_budget": 1000, "ttl_hours": 24},
+    "abuseipdb": {"base_url": "https://api.abuseipdb.com", "daily_budget": 1000},
 }
 
 

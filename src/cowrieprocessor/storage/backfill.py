@@ -1,78 +1,296 @@
-"""Set-based steps of the v15 -> v16 upgrade, run inside the migration's transaction.
+"""Set-based steps of the v15 -> v16 upgrade, run inside the migration's single transaction.
 
-Every statement here is one ``INSERT ... SELECT`` or ``UPDATE`` over the whole table: no OFFSET loops and
-no row-by-row Python, so the upgrade scales with the database engine rather than with the client.
+Every step is ``INSERT ... SELECT`` or ``UPDATE ... FROM`` over the whole table (the snapshot update in
+keyset ranges of session ids, so progress can be shown): no OFFSET loops and no row-by-row Python, so the
+upgrade scales with the database engine. Legacy JSON shapes are read by the SQL of
+:mod:`cowrieprocessor.storage.legacy`; the session ``enrichment`` column is only ever read.
+
+Progress goes to the callback installed with :func:`reporting` (the CLI renders it; tests install none).
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
 from sqlalchemy import Connection, text
 
-BASELINE_QUERIES: dict[str, str] = {
-    "sessions": "SELECT COUNT(*) FROM session_summaries",
-    "sessions_with_enrichment": "SELECT COUNT(*) FROM session_summaries WHERE enrichment IS NOT NULL",
-    "unique_source_ips": "SELECT COUNT(DISTINCT source_ip) FROM session_summaries",
-    "raw_events": "SELECT COUNT(*) FROM raw_events",
-    "auth_attempts": "SELECT COUNT(*) FROM auth_attempts",
-    "commands": "SELECT COUNT(*) FROM commands",
-    "file_transfers": "SELECT COUNT(*) FROM file_transfers",
-    "ssh_keys": "SELECT COUNT(*) FROM ssh_keys",
-}
+from cowrieprocessor.storage.legacy import PG_TRY_TIMESTAMPTZ, LegacySQL
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_CHUNK = 100_000
+FK_NAME = "fk_session_summaries_source_ip_ip_inventory"
+
+DETAIL_TABLES = ("raw_events", "auth_attempts", "commands", "file_transfers", "ssh_keys")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of one phase: ``done`` of ``total`` rows after ``elapsed`` seconds."""
+
+    phase: str
+    done: int
+    total: int | None
+    elapsed: float
+    finished: bool = False
+    note: str = ""
+
+
+ProgressCallback = Callable[[Progress], None]
+_callback: ContextVar[ProgressCallback | None] = ContextVar("backfill_progress", default=None)
+
+
+@contextmanager
+def reporting(callback: ProgressCallback) -> Iterator[None]:
+    """Send the progress of any upgrade run inside this block to ``callback``."""
+    token = _callback.set(callback)
+    try:
+        yield
+    finally:
+        _callback.reset(token)
+
+
+class _Phase:
+    def __init__(self, name: str, total: int | None) -> None:
+        self.name, self.total, self.started = name, total, time.monotonic()
+
+    def update(self, done: int, *, finished: bool = False, note: str = "") -> None:
+        progress = Progress(self.name, done, self.total, time.monotonic() - self.started, finished, note)
+        if finished:
+            log.info("%s: %s rows in %.1fs %s", self.name, done, progress.elapsed, note)
+        callback = _callback.get()
+        if callback is not None:
+            callback(progress)
+
+
+# ------------------------------------------------------------------------------------- baseline ---
+
+
+def _asn_sql(bind: Connection) -> str:
+    """Distinct ASNs named by the stored session enrichment (same SQL at v15 and v16: it reads JSON only)."""
+    sql = LegacySQL(bind.dialect.name)
+    obj = "jsonb_typeof(enrichment) = 'object'" if sql.pg else "json_type(enrichment) = 'object'"
+    roots = f"SELECT {sql.root('enrichment', 'source_ip')} AS r FROM session_summaries WHERE {obj}"
+    return f"SELECT COUNT(DISTINCT a) FROM (SELECT {sql.snapshot_asn('q.r')} AS a FROM ({roots}) q) t"
 
 
 def measure(bind: Connection) -> dict[str, int]:
     """The metrics that must survive any schema change, as they are now."""
-    return {name: int(bind.execute(text(sql)).scalar_one()) for name, sql in BASELINE_QUERIES.items()}
+    queries = {
+        "sessions": "SELECT COUNT(*) FROM session_summaries",
+        "sessions_with_enrichment": "SELECT COUNT(*) FROM session_summaries WHERE enrichment IS NOT NULL",
+        "unique_source_ips": "SELECT COUNT(DISTINCT source_ip) FROM session_summaries",
+        "unique_asns": _asn_sql(bind),
+        **{table: f"SELECT COUNT(*) FROM {table}" for table in DETAIL_TABLES},
+    }
+    return {name: int(bind.execute(text(sql)).scalar_one()) for name, sql in queries.items()}
+
+
+def revision_number(revision: str | None) -> int:
+    """``"v15"`` -> 15 (the baseline table stores integers); no revision -> 0."""
+    digits = "".join(ch for ch in (revision or "") if ch.isdigit())
+    return int(digits) if digits else 0
 
 
 def record_baseline(bind: Connection, from_revision: str) -> dict[str, int]:
+    phase = _Phase("baseline", None)
     metrics = measure(bind)
+    metrics["schema_revision"] = revision_number(from_revision)
     bind.execute(
         text("INSERT INTO migration_baseline (metric, value, from_revision) VALUES (:m, :v, :r)"),
         [{"m": name, "v": value, "r": from_revision} for name, value in metrics.items()],
     )
+    phase.update(metrics["sessions"], finished=True, note=f"{metrics['unique_asns']} ASNs")
     return metrics
 
 
+# ---------------------------------------------------------------------------------------- tiers ---
+
+
 def populate_tiers(bind: Connection) -> None:
-    """Give every session's source IP its inventory row, with counters from event times."""
-    bind.execute(
+    """Snapshots, then ASN inventory, IP inventory and the first IP->ASN window, all from stored data."""
+    sql = LegacySQL(bind.dialect.name)
+    if sql.pg:
+        bind.execute(text("SET LOCAL work_mem = '256MB'"))
+        bind.execute(text(PG_TRY_TIMESTAMPTZ))
+    backfill_snapshots(bind, sql)
+    build_asn_inventory(bind, sql)
+    build_ip_inventory(bind, sql)
+    build_ip_asn_history(bind)
+
+
+def _chunk_bounds(bind: Connection, size: int) -> list[str | None]:
+    """Session ids at every ``size``-th position: keyset boundaries found in one ordered scan."""
+    rows = bind.execute(
         text(
-            """
-            INSERT INTO ip_inventory (ip_address, first_seen, last_seen, session_count)
-            SELECT source_ip, MIN(first_event_at), MAX(COALESCE(last_event_at, first_event_at)), COUNT(*)
-            FROM session_summaries
-            WHERE source_ip IS NOT NULL
-            GROUP BY source_ip
-            """
-        )
+            "SELECT session_id FROM (SELECT session_id, ROW_NUMBER() OVER (ORDER BY session_id) AS rn "
+            "FROM session_summaries) t WHERE rn % :size = 0 ORDER BY session_id"
+        ),
+        {"size": size},
+    ).scalars()
+    return [None, *rows, None]
+
+
+def backfill_snapshots(bind: Connection, sql: LegacySQL, chunk: int = SNAPSHOT_CHUNK) -> int:
+    """Every session with a stored enrichment object gets its point-in-time snapshot from that object."""
+    total = int(bind.execute(text("SELECT COUNT(*) FROM session_summaries")).scalar_one())
+    phase = _Phase("snapshots", total)
+    is_obj = "jsonb_typeof(enrichment) = 'object'" if sql.pg else "json_type(enrichment) = 'object'"
+    r = "q.r"
+    statement = f"""
+        UPDATE session_summaries SET
+            snapshot_asn = f.asn, snapshot_country = f.cc, snapshot_ip_types = f.types,
+            snapshot_source = 'migration',
+            enrichment_at = COALESCE(f.at, session_summaries.created_at, session_summaries.last_event_at)
+        FROM (
+            SELECT q.session_id, {sql.snapshot_asn(r)} AS asn, {sql.snapshot_country(r)} AS cc,
+                   {sql.snapshot_ip_types(r)} AS types, {sql.enrichment_time("q.e", r)} AS at
+            FROM (SELECT session_id, enrichment AS e, {sql.root("enrichment", "source_ip")} AS r
+                  FROM session_summaries WHERE {is_obj} AND {{range}}) q
+        ) f
+        WHERE session_summaries.session_id = f.session_id
+    """
+    bounds = _chunk_bounds(bind, chunk)
+    updated = 0
+    for done, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        conditions = [c for c, v in (("session_id > :lo", lo), ("session_id <= :hi", hi)) if v is not None]
+        where = " AND ".join(conditions) or "1 = 1"
+        updated += bind.execute(text(statement.replace("{range}", where)), {"lo": lo, "hi": hi}).rowcount
+        phase.update(min((done + 1) * chunk, total))
+    phase.update(total, finished=True, note=f"{updated} snapshots")
+    return updated
+
+
+def _latest(sql: LegacySQL, key: str, columns: str, where: str, order: str) -> str:
+    """One row per ``key``: the latest by ``order`` (DISTINCT ON on PostgreSQL, a window on SQLite)."""
+    if sql.pg:
+        return f"SELECT DISTINCT ON ({key}) {columns} FROM session_summaries WHERE {where} ORDER BY {key}, {order}"
+    return (
+        f"SELECT * FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) AS rn "
+        f"FROM session_summaries WHERE {where}) w WHERE w.rn = 1"
     )
 
 
-def add_session_ip_foreign_key(bind: Connection) -> None:
-    """Sessions -> IP inventory; on PostgreSQL added NOT VALID and validated, so the lock is short."""
-    orphans = bind.execute(
+def build_asn_inventory(bind: Connection, sql: LegacySQL) -> int:
+    """One row per ASN seen in a snapshot; names from the latest enrichment, counters from the sessions."""
+    phase = _Phase("asn_inventory", None)
+    latest = _latest(
+        sql, "snapshot_asn",
+        f"snapshot_asn AS asn, {sql.root('enrichment', 'source_ip')} AS r",
+        "snapshot_asn IS NOT NULL", "enrichment_at DESC, session_id DESC",
+    )  # fmt: skip
+    name, country, registry = sql.org("o.r", "o.asn")
+    count = bind.execute(
+        text(f"""
+            INSERT INTO asn_inventory (asn_number, organization_name, organization_country, rir_registry,
+                                       first_seen, last_seen, unique_ip_count, total_session_count)
+            SELECT a.asn, {name}, {country}, {registry}, a.first_seen, a.last_seen, a.ips, a.sessions
+            FROM (SELECT snapshot_asn AS asn, MIN(COALESCE(first_event_at, enrichment_at)) AS first_seen,
+                         MAX(COALESCE(last_event_at, first_event_at, enrichment_at)) AS last_seen,
+                         COUNT(DISTINCT source_ip) AS ips, COUNT(*) AS sessions
+                  FROM session_summaries WHERE snapshot_asn IS NOT NULL GROUP BY snapshot_asn) a
+            JOIN ({latest}) o ON o.asn = a.asn
+        """)
+    ).rowcount
+    phase.update(count, finished=True)
+    return count
+
+
+def build_ip_inventory(bind: Connection, sql: LegacySQL) -> int:
+    """One row per source IP: counters from all its sessions, document from its latest informative
+    enrichment; ``enrichment_updated_at`` stays NULL so the next refresh treats every row as stale."""
+    phase = _Phase("ip_inventory", None)
+    latest = _latest(
+        sql, "source_ip",
+        f"source_ip AS ip, snapshot_asn AS asn, {sql.root('enrichment', 'source_ip')} AS r",
+        "snapshot_source = 'migration' AND source_ip IS NOT NULL",
+        "(CASE WHEN snapshot_asn IS NULL AND snapshot_country IS NULL THEN 1 ELSE 0 END), "
+        "enrichment_at DESC, session_id DESC",
+    )  # fmt: skip
+    empty = "'{}'::jsonb" if sql.pg else "'{}'"
+    # Materialised first: the document SQL reads ``r`` many times, cheap from a column, dear from a window.
+    # The documents are built once into a temporary table, indexed, then joined (no nested-loop rescans).
+    on_commit = "ON COMMIT DROP " if sql.pg else ""
+    bind.execute(
         text(
-            "SELECT COUNT(*) FROM session_summaries s WHERE s.source_ip IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM ip_inventory i WHERE i.ip_address = s.source_ip)"
+            f"CREATE TEMP TABLE cp_latest_ip {on_commit}AS "
+            f"SELECT d.ip, d.asn, d.doc FROM ({sql.document_query(latest)}) d"
         )
-    ).scalar_one()
-    if orphans:
-        raise RuntimeError(f"{orphans} sessions reference IPs missing from ip_inventory; upgrade aborted")
+    )
+    bind.execute(text("CREATE INDEX cp_latest_ip_ip ON cp_latest_ip (ip)"))
+    count = bind.execute(
+        text(f"""
+            INSERT INTO ip_inventory (ip_address, current_asn, enrichment, first_seen, last_seen, session_count)
+            SELECT c.ip, l.asn, COALESCE(l.doc, {empty}), c.first_seen, c.last_seen, c.sessions
+            FROM (SELECT source_ip AS ip, MIN(first_event_at) AS first_seen,
+                         MAX(COALESCE(last_event_at, first_event_at)) AS last_seen, COUNT(*) AS sessions
+                  FROM session_summaries WHERE source_ip IS NOT NULL GROUP BY source_ip) c
+            LEFT JOIN cp_latest_ip l ON l.ip = c.ip
+        """)
+    ).rowcount
+    bind.execute(text("DROP TABLE cp_latest_ip"))
+    phase.update(count, finished=True)
+    return count
+
+
+def build_ip_asn_history(bind: Connection) -> int:
+    """The first (open) IP->ASN window of every IP with a known ASN, from its first session in that ASN."""
+    phase = _Phase("ip_asn_history", None)
+    count = bind.execute(
+        text("""
+            INSERT INTO ip_asn_history (ip_address, asn_number, valid_from, observed_by)
+            SELECT i.ip_address, i.current_asn, COALESCE(h.valid_from, i.first_seen, CURRENT_TIMESTAMP), 'migration'
+            FROM ip_inventory i
+            LEFT JOIN (SELECT source_ip, snapshot_asn, MIN(COALESCE(first_event_at, enrichment_at)) AS valid_from
+                       FROM session_summaries WHERE snapshot_asn IS NOT NULL GROUP BY source_ip, snapshot_asn) h
+              ON h.source_ip = i.ip_address AND h.snapshot_asn = i.current_asn
+            WHERE i.current_asn IS NOT NULL
+        """)
+    ).rowcount
+    phase.update(count, finished=True)
+    return count
+
+
+# --------------------------------------------------------------------------------- foreign keys ---
+
+ORPHANS_SQL = (
+    "SELECT s.source_ip FROM session_summaries s WHERE s.source_ip IS NOT NULL AND NOT EXISTS "
+    "(SELECT 1 FROM ip_inventory i WHERE i.ip_address = s.source_ip)"
+)
+
+
+def orphans(bind: Connection) -> int:
+    """Sessions whose source IP has no inventory row (must be 0 before the foreign key exists)."""
+    return int(bind.execute(text(f"SELECT COUNT(*) FROM ({ORPHANS_SQL}) o")).scalar_one())
+
+
+def add_session_ip_foreign_key(bind: Connection) -> None:
+    """Sessions -> IP inventory, after an orphan check; on PostgreSQL NOT VALID then VALIDATE."""
+    phase = _Phase("foreign key", None)
+    found = orphans(bind)
+    if found:
+        examples = bind.execute(text(f"{ORPHANS_SQL} LIMIT 5")).scalars().all()
+        raise RuntimeError(
+            f"{found} sessions reference IPs missing from ip_inventory (e.g. {', '.join(map(str, examples))}); "
+            "upgrade aborted, nothing changed"
+        )
     if bind.dialect.name == "postgresql":
         bind.execute(
             text(
-                "ALTER TABLE session_summaries ADD CONSTRAINT fk_session_summaries_source_ip_ip_inventory "
+                f"ALTER TABLE session_summaries ADD CONSTRAINT {FK_NAME} "
                 "FOREIGN KEY (source_ip) REFERENCES ip_inventory (ip_address) NOT VALID"
             )
         )
-        bind.execute(
-            text("ALTER TABLE session_summaries VALIDATE CONSTRAINT fk_session_summaries_source_ip_ip_inventory")
-        )
-        return
-    from alembic import op
+        bind.execute(text(f"ALTER TABLE session_summaries VALIDATE CONSTRAINT {FK_NAME}"))
+    else:
+        from alembic import op
 
-    with op.batch_alter_table("session_summaries") as batch:
-        batch.create_foreign_key(
-            "fk_session_summaries_source_ip_ip_inventory", "ip_inventory", ["source_ip"], ["ip_address"]
-        )
+        with op.batch_alter_table("session_summaries") as batch:
+            batch.create_foreign_key(FK_NAME, "ip_inventory", ["source_ip"], ["ip_address"])
+    phase.update(0, finished=True, note="0 orphans")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from cowrieprocessor.config import EnrichSettings
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, Source
@@ -72,6 +72,7 @@ class EnrichmentPass:
         *,
         worker: str | None = None,
         clock: Clock = _utcnow,
+        on_batch: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.sources = list(sources)
@@ -79,6 +80,7 @@ class EnrichmentPass:
         self.settings = settings
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.clock = clock
+        self.on_batch = on_batch
         names = [s.name for s in self.sources]
         if VALIDATION not in names:
             raise ValueError("the validation source must be part of every cascade (bogons are never sent out)")
@@ -133,6 +135,8 @@ class EnrichmentPass:
                 with self.engine.begin() as conn:
                     store.release(conn, [s.ip for s in states], self.worker)
                 raise
+            if self.on_batch:
+                self.on_batch()
             if progress:
                 progress(report)
         self._snapshot_known_ips(report)
@@ -185,6 +189,8 @@ class EnrichmentPass:
         """A source never crashes a run: an exception becomes an error answer for each IP, retried later."""
         try:
             results = source.lookup_many(ips)
+        except SQLAlchemyError:
+            raise  # the database's failure is not the source's: never swallowed
         except Exception as exc:  # the source's own failure, recorded as an outcome
             from cowrieprocessor.enrichment.base import result
 
@@ -233,6 +239,8 @@ class EnrichmentPass:
         assert self.routing is not None
         try:
             results = self.routing.lookup_many(sorted(ips), at=at)
+        except SQLAlchemyError:
+            raise
         except Exception:  # recorded below as nothing found: the session keeps today's ASN
             return []
         for res in results.values():

@@ -274,49 +274,49 @@ def write_routed_snapshots(conn: Connection, rows: Sequence[dict[str, Any]], now
     return len(rows)
 
 
-def refresh_ip_counters(conn: Connection, ips: Sequence[str]) -> None:
-    if not ips:
+def refresh_ip_counters(conn: Connection, ips: Sequence[str] | None) -> None:
+    """Recount these IPs (``None``: every IP) from their sessions' event times."""
+    if ips is not None and not ips:
         return
     sessions = SessionSummary.__table__
 
     def agg(expr: Any) -> Any:
         return select(expr).where(sessions.c.source_ip == IPInventory.ip_address).scalar_subquery()
 
-    conn.execute(
-        update(IPInventory)
-        .where(IPInventory.ip_address.in_(ips))
-        .values(
-            session_count=agg(func.count()),
-            first_seen=agg(func.min(sessions.c.first_event_at)),
-            last_seen=agg(func.max(func.coalesce(sessions.c.last_event_at, sessions.c.first_event_at))),
-        )
+    statement = update(IPInventory).values(
+        session_count=agg(func.count()),
+        first_seen=agg(func.min(sessions.c.first_event_at)),
+        last_seen=agg(func.max(func.coalesce(sessions.c.last_event_at, sessions.c.first_event_at))),
     )
+    conn.execute(statement if ips is None else statement.where(IPInventory.ip_address.in_(ips)))
 
 
-def refresh_asn_counters(conn: Connection, asns: Collection[int]) -> None:
-    """IPs now in the AS, and sessions attributed to it at attack time (snapshots), with their time span."""
-    if not asns:
+def refresh_asn_counters(conn: Connection, asns: Collection[int] | None) -> None:
+    """IPs now in the AS, and sessions attributed to it at attack time (snapshots), with their time span.
+
+    ``None`` recounts every AS. Rows are locked in ASN order first: concurrent workers queue instead of
+    deadlocking, and each recount sees the sessions the previous worker committed.
+    """
+    if asns is not None and not asns:
         return
-    ordered = sorted(asns)
-    lock = select(ASNInventory.asn_number).where(ASNInventory.asn_number.in_(ordered)).order_by(ASNInventory.asn_number)
+    lock = select(ASNInventory.asn_number).order_by(ASNInventory.asn_number)
+    if asns is not None:
+        lock = lock.where(ASNInventory.asn_number.in_(sorted(asns)))
     conn.execute(lock.with_for_update())
     sessions = SessionSummary.__table__
 
     def by_snapshot(expr: Any) -> Any:
         return select(expr).where(sessions.c.snapshot_asn == ASNInventory.asn_number).scalar_subquery()
 
-    conn.execute(
-        update(ASNInventory)
-        .where(ASNInventory.asn_number.in_(ordered))
-        .values(
-            unique_ip_count=select(func.count())
-            .where(IPInventory.current_asn == ASNInventory.asn_number)
-            .scalar_subquery(),
-            total_session_count=by_snapshot(func.count()),
-            first_seen=by_snapshot(func.min(sessions.c.first_event_at)),
-            last_seen=by_snapshot(func.max(func.coalesce(sessions.c.last_event_at, sessions.c.first_event_at))),
-        )
+    statement = update(ASNInventory).values(
+        unique_ip_count=select(func.count())
+        .where(IPInventory.current_asn == ASNInventory.asn_number)
+        .scalar_subquery(),
+        total_session_count=by_snapshot(func.count()),
+        first_seen=by_snapshot(func.min(sessions.c.first_event_at)),
+        last_seen=by_snapshot(func.max(func.coalesce(sessions.c.last_event_at, sessions.c.first_event_at))),
     )
+    conn.execute(statement if asns is None else statement.where(ASNInventory.asn_number.in_(sorted(asns))))
 
 
 def pending_snapshot_ips(conn: Connection, limit: int) -> list[str]:

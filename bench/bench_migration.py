@@ -1,0 +1,104 @@
+"""Time ``db upgrade``, ``db verify``, ``db downgrade`` (and the re-upgrade) on a database made by
+``generate_v15.py``, through the real CLI, and print the figures that prove the migration whole.
+
+    python bench/bench_migration.py --url postgresql+psycopg://postgres@127.0.0.1:5432/cp_bench_v15
+    python bench/bench_migration.py --url sqlite:////tmp/cp_bench_v15.sqlite
+
+The database must be at v15 when it starts; it is left at v16 (``--keep-v15`` ends with a downgrade).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from cowrieprocessor.storage import backfill
+from cowrieprocessor.storage.engine import make_engine, normalise_url
+from cowrieprocessor.storage.legacy import LegacySQL
+
+CLI = [str(Path(sys.executable).with_name("cowrieprocessor"))]
+
+
+def run(url: str, *args: str) -> tuple[float, int, str]:
+    started = time.monotonic()
+    proc = subprocess.run([*CLI, "--db", url, *args], capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - started
+    if proc.returncode not in (0, 1):
+        sys.stderr.write(proc.stdout + proc.stderr)
+        raise SystemExit(f"{' '.join(args)} failed with {proc.returncode}")
+    return elapsed, proc.returncode, proc.stdout
+
+
+def coverage(url: str) -> dict[str, Any]:
+    """Snapshot coverage over sessions whose stored enrichment names an ASN, and tier sizes."""
+    engine = make_engine(url)
+    sql = LegacySQL(engine.dialect.name)
+    with engine.connect() as conn:
+        named = (
+            f"SELECT COUNT(*) AS named, COUNT(q.snapshot_asn) AS with_snapshot, "
+            f"SUM(CASE WHEN q.snapshot_asn = {sql.snapshot_asn('q.r')} THEN 1 ELSE 0 END) AS agreeing FROM "
+            f"(SELECT snapshot_asn, {sql.root('enrichment', 'source_ip')} AS r FROM session_summaries "
+            f"WHERE enrichment IS NOT NULL) q WHERE {sql.snapshot_asn('q.r')} IS NOT NULL"
+        )
+        row = conn.execute(text(named)).mappings().one()
+        counts = {
+            t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+            for t in ("session_summaries", "ip_inventory", "asn_inventory", "ip_asn_history")
+        }
+        result = {
+            "sessions_naming_an_asn": int(row["named"]),
+            "with_snapshot_asn": int(row["with_snapshot"]),
+            "snapshot_coverage_pct": round(100.0 * int(row["with_snapshot"]) / max(int(row["named"]), 1), 4),
+            "snapshot_equals_stored_asn": int(row["agreeing"] or 0),
+            "orphans": backfill.orphans(conn),
+            **{f"rows_{k}": int(v) for k, v in counts.items()},
+        }
+    engine.dispose()
+    return result
+
+
+def size(url: str) -> str:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            value = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar_one()
+        else:
+            value = f"{Path(str(engine.url.database)).stat().st_size / 2**30:.2f} GB"
+    engine.dispose()
+    return str(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--keep-v15", action="store_true", help="finish with a downgrade to v15")
+    args = parser.parse_args()
+    url = normalise_url(args.url)
+    figures: dict[str, Any] = {"url": make_engine(url).url.render_as_string(hide_password=True), "size_v15": size(url)}
+
+    figures["upgrade_s"], _, _ = run(url, "db", "upgrade")
+    figures["verify_v16_s"], code, out = run(url, "db", "verify", "--format", "json")
+    report = json.loads(out)
+    figures["verify_v16_ok"] = report["ok"] and code == 0
+    figures["baseline"] = {c["metric"]: [c["baseline"], c["live"], c["status"]] for c in report["checks"]}
+    figures.update(coverage(url))
+    figures["size_v16"] = size(url)
+
+    figures["downgrade_s"], _, _ = run(url, "db", "downgrade", "--to", "v15")
+    figures["verify_v15_s"], code, out = run(url, "db", "verify", "--format", "json")
+    figures["verify_v15_ok"] = json.loads(out)["ok"] and code == 0
+    if not args.keep_v15:
+        figures["reupgrade_s"], _, _ = run(url, "db", "upgrade")
+    for key, value in figures.items():
+        print(f"{key:>28}: {round(value, 1) if isinstance(value, float) else value}")
+
+
+if __name__ == "__main__":
+    main()
