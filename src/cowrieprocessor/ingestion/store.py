@@ -224,6 +224,9 @@ class Store:
         """Stub inventory rows: the enrichment pipeline fills them; sessions need them (foreign key)."""
         self.executemany("INSERT INTO ip_inventory (ip_address) VALUES (?) ON CONFLICT DO NOTHING", [(i,) for i in ips])
 
+    def lock_ips(self, ips: Sequence[str]) -> None:
+        """Row locks for the batch's IPs (PostgreSQL); SQLite's one writer at a time needs none."""
+
     def _summary_sql(self) -> str:
         cols = ", ".join(SUMMARY_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])

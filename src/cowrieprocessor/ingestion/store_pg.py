@@ -114,6 +114,13 @@ class PostgresStore(Store):
                 (list(ips),),
             )
 
+    def lock_ips(self, ips: Sequence[str]) -> None:
+        if ips:
+            self.execute(
+                "SELECT 1 FROM ip_inventory WHERE ip_address = ANY(%s::inet[]) ORDER BY ip_address FOR UPDATE",
+                (sorted(ips),),
+            )
+
     def upsert_summaries(self, rows: Sequence[Row]) -> None:
         if not rows:
             return

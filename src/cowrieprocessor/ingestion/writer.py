@@ -130,6 +130,7 @@ class BatchWriter:
         ]
         ips = sorted({r.summary[3] for r in results if r.summary[3] is not None})
         store.ensure_ips(ips)
+        store.lock_ips(ips)  # in address order, before any session row: concurrent workers queue, never deadlock
         store.upsert_summaries([r.summary for r in results])
         store.insert_details("auth_attempts", [row for r in results for row in r.auth])
         store.insert_details("commands", [row for r in results for row in r.commands])

@@ -256,10 +256,12 @@ class EnrichmentPass:
         report: EnrichReport,
     ) -> None:
         live_since = now - dt.timedelta(hours=self.settings.live_snapshot_hours)
+        states = sorted(states, key=lambda s: s.ip)
         ips = [s.ip for s in states]
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
+                    store.lock_ips(conn, ips)
                     store.upsert_asns(conn, states, now)
                     store.write_ips(conn, states, now)
                     opened = store.record_history(conn, states, now, observed_by)
@@ -290,6 +292,7 @@ class EnrichmentPass:
                 return
             live_since = now - dt.timedelta(hours=self.settings.live_snapshot_hours)
             with self.engine.begin() as conn:
+                store.lock_ips(conn, ips)
                 count = store.take_snapshots(conn, ips, now, live_since)
                 store.refresh_ip_counters(conn, ips)
                 store.refresh_asn_counters(conn, store.asns_of(conn, ips))

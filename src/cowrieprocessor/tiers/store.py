@@ -84,6 +84,18 @@ def claim(
     return [IPState(ip=r[0], enrichment=dict(r[1] or {}), provenance=dict(r[2] or {}), previous_asn=r[3]) for r in rows]
 
 
+def lock_ips(conn: Connection, ips: Sequence[str]) -> None:
+    """Lock the IPs' rows in address order before touching their sessions (ingestion does the same), so
+    concurrent workers queue on shared IPs instead of deadlocking. A no-op on SQLite (one writer)."""
+    if ips and conn.dialect.name == "postgresql":
+        conn.execute(
+            select(IPInventory.ip_address)
+            .where(IPInventory.ip_address.in_(sorted(ips)))
+            .order_by(IPInventory.ip_address)
+            .with_for_update()
+        )
+
+
 def release(conn: Connection, ips: Sequence[str], worker: str) -> None:
     if ips:
         conn.execute(
