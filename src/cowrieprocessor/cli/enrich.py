@@ -56,7 +56,9 @@ def enrich_command(
     ] = OutputFormat.table,
 ) -> None:
     """Enrich each unique IP once through the source cascade; write the three tiers and snapshots."""
-    data = run_enrichment(state(ctx), refresh_stale=refresh_stale, limit=limit)
+    app_state = state(ctx)
+    app_state.ready_engine()
+    data = run_enrichment(app_state, refresh_stale=refresh_stale, limit=limit)
     if fmt is OutputFormat.json:
         print_json(data)
         return

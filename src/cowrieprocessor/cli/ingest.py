@@ -20,6 +20,7 @@ from cowrieprocessor.cli.context import AppState, state
 from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json, print_rows, safe_text
 from cowrieprocessor.ingestion import deadletters, sources
 from cowrieprocessor.ingestion.pipeline import IngestStats, ingest
+from cowrieprocessor.samples import sample_paths
 
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", help="table for people, json for machines.", case_sensitive=False)
@@ -28,16 +29,26 @@ FormatOption = Annotated[
 
 def ingest_command(
     ctx: typer.Context,
-    paths: Annotated[list[str], typer.Argument(help="Log files, directories (recursive) or globs.")],
+    paths: Annotated[
+        list[str] | None, typer.Argument(help="Log files, directories (recursive) or globs.", show_default=False)
+    ] = None,
     sensor: Annotated[
         str | None, typer.Option("--sensor", help="Sensor name for every event (default: each event's own).")
     ] = None,
     no_enrich: Annotated[bool, typer.Option("--no-enrich", help="Do not enrich the new sessions afterwards.")] = False,
     batch: Annotated[int, typer.Option("--batch", min=100, help="Events per transaction.")] = 10_000,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Also ingest the bundled sample logs (a first look, no logs needed).")
+    ] = False,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Read Cowrie JSON logs (plain, .gz, .bz2) into the database: idempotent and incremental."""
+    paths = list(paths or []) + ([str(p) for p in sample_paths()] if sample else [])
+    if not paths:
+        err_console.print("[red]error:[/red] give log files, directories or globs (or --sample)")
+        raise typer.Exit(2)
     app_state = state(ctx)
+    app_state.ready_engine(create=True)
     show_progress = fmt is OutputFormat.table and err_console.is_terminal
     if show_progress:
         stats, session_ids = _with_progress(app_state, paths, sensor, batch)

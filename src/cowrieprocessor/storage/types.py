@@ -7,6 +7,7 @@ adapters give Python the same objects back on both backends (str addresses, awar
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 from typing import Any
 
@@ -17,6 +18,12 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 #: JSON everywhere, JSONB on PostgreSQL (never plain ``json``: it has no operators or indexes worth having).
 JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def canonical_ip(value: str) -> str:
+    """The canonical spelling of an address (cached: the same IPs are bound again and again)."""
+    return str(ipaddress.ip_address(value))
 
 
 class IPAddress(TypeDecorator[str]):
@@ -37,7 +44,7 @@ class IPAddress(TypeDecorator[str]):
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return str(ipaddress.ip_address(str(value)))
+        return canonical_ip(str(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:

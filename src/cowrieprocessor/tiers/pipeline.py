@@ -270,8 +270,9 @@ class EnrichmentPass:
                     n_routed = store.write_routed_snapshots(conn, routed, now)
                     n_snap = store.take_snapshots(conn, ips, now, live_since)
                     store.refresh_ip_counters(conn, ips)
-                    asns = store.asns_of(conn, ips) | {s.previous_asn for s in states if s.previous_asn is not None}
-                    store.refresh_asn_counters(conn, asns)
+                    # only these ASNs' counts can change: the IPs' old and new ASNs, and routed snapshots'
+                    touched = {a for s in states for a in (s.previous_asn, s.current_asn) if a is not None}
+                    store.refresh_asn_counters(conn, touched | routed_asns)
             except DBAPIError as exc:
                 if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES and attempt < 4:
                     time.sleep(0.05 * (attempt + 1))
