@@ -19,6 +19,7 @@ In order, first match wins:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,7 @@ def ip_evidence(document: dict[str, Any]) -> tuple[bool, bool, str | None]:
     return datacenter, vpn, usage if isinstance(usage, str) else None
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def classify_asn(org_name: str | None, *, datacenter: bool, vpn: bool, usage_type: str | None) -> ASNClass:
     name = org_name or ""
     usage = USAGE_TYPES.get(usage_type or "")
