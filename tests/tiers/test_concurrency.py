@@ -98,3 +98,32 @@ def test_concurrent_ingest_and_enrich_workers(pg_server: PostgresServer, tmp_pat
     assert ledger == asked
     assert all(d.drift == 0 for d in drifts), [d.as_json() for d in drifts if d.drift]
     assert json.loads(results[-1][1])["ips_enriched"] == 0  # nothing left for a last pass
+
+
+def test_enrich_workers_split_the_work(pg_server: PostgresServer, tmp_path: Path) -> None:
+    db_url = pg_server.migrated_database()
+    generate(tmp_path / "logs", sessions=600, seed=5, days=1)
+    api = FakeAPI()
+    not_observed = "IP not observed scanning the internet or contained in RIOT data set."
+    api.on("/v3/community/", Reply(404, {"ip": "x", "message": not_observed}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COWRIEPROCESSOR_", "GREYNOISE", "SPUR", "ABUSE"))}
+    env.update(
+        GREYNOISE_API_KEY="test-key-not-a-secret",
+        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__BASE_URL=api.url,
+        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__RATE_PER_SECOND="5000",
+        COWRIEPROCESSOR_ENRICH__BATCH_SIZE="20",
+    )
+    try:
+        ingest = _cli(db_url, env, "ingest", str(tmp_path / "logs"), "--no-enrich")
+        assert ingest.wait(timeout=120) == 0, ingest.communicate()[1]
+        enrich = _cli(db_url, env, "enrich", "--workers", "2")
+        out, err = enrich.communicate(timeout=240)
+    finally:
+        api.close()
+    assert enrich.returncode == 0, err
+    report = json.loads(out)
+    asked = Counter(r.path.rsplit("/", 1)[-1] for r in api.requests)
+    assert report["workers"] == 2
+    assert report["ips_enriched"] == len(asked) > 50
+    assert max(asked.values()) == 1
+    assert report["outcomes"]["greynoise"] == {"not_found": len(asked)}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from typing import Annotated, Any
 
 import typer
@@ -9,6 +13,7 @@ from rich.table import Table
 
 from cowrieprocessor.cli.context import AppState, state
 from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
+from cowrieprocessor.config import Settings
 from cowrieprocessor.enrichment.cascade import build_sources
 from cowrieprocessor.enrichment.ledger import DatabaseLedger
 from cowrieprocessor.tiers.freshness import FreshnessPolicy
@@ -39,6 +44,49 @@ def run_enrichment(app_state: AppState, *, refresh_stale: bool = False, limit: i
     return data
 
 
+def _worker(db_url: str, settings: dict[str, Any], refresh_stale: bool, limit: int | None) -> dict[str, Any]:
+    """One worker process of ``enrich --workers N`` (claims in the database keep them apart)."""
+    app_state = AppState(db_url=db_url, settings=Settings.model_validate(settings))
+    try:
+        return run_enrichment(app_state, refresh_stale=refresh_stale, limit=limit)
+    finally:
+        app_state.close()
+
+
+def run_workers(app_state: AppState, workers: int, *, refresh_stale: bool, limit: int | None) -> dict[str, Any]:
+    """Several processes on PostgreSQL: the lookups and merges are CPU-bound Python, one core each."""
+    started = time.perf_counter()
+    share = None if limit is None else -(-limit // workers)
+    args = (app_state.db_url, app_state.settings.model_dump(mode="json"), refresh_stale, share)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        reports = list(pool.map(_worker, *zip(*[args] * workers, strict=True)))
+    merged: dict[str, Any] = {key: sum(r[key] for r in reports) for key in SUMMED}
+    outcomes: dict[str, Counter[str]] = {}
+    for report in reports:
+        for source, counts in report["outcomes"].items():
+            outcomes.setdefault(source, Counter()).update(counts)
+    seconds = time.perf_counter() - started
+    merged.update(
+        outcomes={s: dict(c) for s, c in sorted(outcomes.items())},
+        seconds=round(seconds, 3),
+        ips_per_second=round(merged["ips_enriched"] / seconds, 1) if seconds else None,
+        sources=reports[0]["sources"],
+        unavailable=reports[0]["unavailable"],
+        workers=workers,
+    )
+    return merged
+
+
+SUMMED = (
+    "ips_enriched",
+    "bogons",
+    "sessions_snapshotted",
+    "routed_snapshots",
+    "history_windows_opened",
+    "inventory_rows_created",
+)
+
+
 def enrich_after_ingest(app_state: AppState, session_ids: list[str] | None) -> dict[str, Any]:
     """Called by ``ingest`` (unless ``--no-enrich``): the new sessions' IPs are exactly the ones the pass
     finds (no inventory data, or no snapshot), so the session list is not needed to select them."""
@@ -51,14 +99,23 @@ def enrich_command(
         bool, typer.Option("--refresh-stale", help="Also re-ask sources whose answer expired (active IPs only).")
     ] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Enrich at most N IPs in this run.")] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Worker processes (PostgreSQL; SQLite has one writer).")
+    ] = 1,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", help="table for people, json for machines.", case_sensitive=False)
     ] = OutputFormat.table,
 ) -> None:
     """Enrich each unique IP once through the source cascade; write the three tiers and snapshots."""
     app_state = state(ctx)
-    app_state.ready_engine()
-    data = run_enrichment(app_state, refresh_stale=refresh_stale, limit=limit)
+    engine = app_state.ready_engine()
+    if workers > 1 and engine.dialect.name != "postgresql":
+        err_console.print("[yellow]--workers needs PostgreSQL; SQLite runs one worker[/yellow]")
+        workers = 1
+    if workers > 1:
+        data = run_workers(app_state, workers, refresh_stale=refresh_stale, limit=limit)
+    else:
+        data = run_enrichment(app_state, refresh_stale=refresh_stale, limit=limit)
     if fmt is OutputFormat.json:
         print_json(data)
         return
