@@ -287,48 +287,76 @@ def write_routed_snapshots(conn: Connection, rows: Sequence[dict[str, Any]], now
 
 
 def refresh_ip_counters(conn: Connection, ips: Sequence[str] | None) -> None:
-    """Recount these IPs (``None``: every IP) from their sessions' event times."""
+    """Recount these IPs (``None``: every IP) from their sessions' event times.
+
+    One grouped aggregate joined in (``UPDATE ... FROM``), not correlated ``MIN``/``MAX`` sub-queries:
+    PostgreSQL would answer those by walking the whole event-time index.
+    """
     if ips is not None and not ips:
         return
-    sessions = SessionSummary.__table__
-
-    def agg(expr: Any) -> Any:
-        return select(expr).where(sessions.c.source_ip == IPInventory.ip_address).scalar_subquery()
-
-    statement = update(IPInventory).values(
-        session_count=agg(func.count()),
-        first_seen=agg(func.min(sessions.c.first_event_at)),
-        last_seen=agg(func.max(func.coalesce(sessions.c.last_event_at, sessions.c.first_event_at))),
+    s = SessionSummary.__table__.c
+    aggregate = select(
+        s.source_ip.label("ip"),
+        func.count().label("n"),
+        func.min(s.first_event_at).label("first"),
+        func.max(func.coalesce(s.last_event_at, s.first_event_at)).label("last"),
+    ).group_by(s.source_ip)
+    if ips is not None:
+        aggregate = aggregate.where(s.source_ip.in_(ips))
+    else:  # a full recount also clears IPs that no longer have any session
+        conn.execute(update(IPInventory).values(session_count=0, first_seen=None, last_seen=None))
+    a = aggregate.subquery()
+    conn.execute(
+        update(IPInventory)
+        .where(IPInventory.ip_address == a.c.ip)
+        .values(session_count=a.c.n, first_seen=a.c.first, last_seen=a.c.last)
     )
-    conn.execute(statement if ips is None else statement.where(IPInventory.ip_address.in_(ips)))
 
 
 def refresh_asn_counters(conn: Connection, asns: Collection[int] | None) -> None:
     """IPs now in the AS, and sessions attributed to it at attack time (snapshots), with their time span.
 
     ``None`` recounts every AS. Rows are locked in ASN order first: concurrent workers queue instead of
-    deadlocking, and each recount sees the sessions the previous worker committed.
+    deadlocking, and each recount sees the sessions the previous worker committed. Counters are reset,
+    then set from grouped aggregates, so an AS that lost its last IP or session goes back to zero.
     """
     if asns is not None and not asns:
         return
-    lock = select(ASNInventory.asn_number).order_by(ASNInventory.asn_number)
-    if asns is not None:
-        lock = lock.where(ASNInventory.asn_number.in_(sorted(asns)))
-    conn.execute(lock.with_for_update())
-    sessions = SessionSummary.__table__
+    chosen = None if asns is None else sorted(asns)
 
-    def by_snapshot(expr: Any) -> Any:
-        return select(expr).where(sessions.c.snapshot_asn == ASNInventory.asn_number).scalar_subquery()
+    def only(statement: Any, column: Any) -> Any:
+        return statement if chosen is None else statement.where(column.in_(chosen))
 
-    statement = update(ASNInventory).values(
-        unique_ip_count=select(func.count())
-        .where(IPInventory.current_asn == ASNInventory.asn_number)
-        .scalar_subquery(),
-        total_session_count=by_snapshot(func.count()),
-        first_seen=by_snapshot(func.min(sessions.c.first_event_at)),
-        last_seen=by_snapshot(func.max(func.coalesce(sessions.c.last_event_at, sessions.c.first_event_at))),
+    conn.execute(
+        only(
+            select(ASNInventory.asn_number).order_by(ASNInventory.asn_number), ASNInventory.asn_number
+        ).with_for_update()
     )
-    conn.execute(statement if asns is None else statement.where(ASNInventory.asn_number.in_(sorted(asns))))
+    conn.execute(
+        only(update(ASNInventory), ASNInventory.asn_number).values(
+            unique_ip_count=0, total_session_count=0, first_seen=None, last_seen=None
+        )
+    )
+    s = SessionSummary.__table__.c
+    sessions = only(
+        select(
+            s.snapshot_asn.label("asn"),
+            func.count().label("n"),
+            func.min(s.first_event_at).label("first"),
+            func.max(func.coalesce(s.last_event_at, s.first_event_at)).label("last"),
+        ).group_by(s.snapshot_asn),
+        s.snapshot_asn,
+    ).subquery()
+    conn.execute(
+        update(ASNInventory)
+        .where(ASNInventory.asn_number == sessions.c.asn)
+        .values(total_session_count=sessions.c.n, first_seen=sessions.c.first, last_seen=sessions.c.last)
+    )
+    ips = only(
+        select(IPInventory.current_asn.label("asn"), func.count().label("n")).group_by(IPInventory.current_asn),
+        IPInventory.current_asn,
+    ).subquery()
+    conn.execute(update(ASNInventory).where(ASNInventory.asn_number == ips.c.asn).values(unique_ip_count=ips.c.n))
 
 
 def pending_snapshot_ips(conn: Connection, limit: int) -> list[str]:
