@@ -83,7 +83,6 @@ SUMMED = (
     "sessions_snapshotted",
     "routed_snapshots",
     "history_windows_opened",
-    "inventory_rows_created",
 )
 
 

@@ -2,7 +2,9 @@
 
 Work is claimed in the database (SKIP LOCKED on PostgreSQL, a lease on both), so several processes can
 run at once without asking a source twice for the same IP; a crashed worker's lease simply expires.
-Source calls happen outside any transaction; each batch's writes are one transaction.
+Source calls happen outside any transaction; each batch's writes are one transaction. Every session's IP
+already has its inventory row (ingestion creates it; the foreign key guarantees it), so "IPs that need
+work" is a question about ``ip_inventory`` alone.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ class EnrichReport:
     sessions_snapshotted: int = 0
     routed_snapshots: int = 0
     history_windows_opened: int = 0
-    inventory_rows_created: int = 0
     outcomes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     seconds: float = 0.0
 
@@ -48,7 +49,6 @@ class EnrichReport:
             "sessions_snapshotted": self.sessions_snapshotted,
             "routed_snapshots": self.routed_snapshots,
             "history_windows_opened": self.history_windows_opened,
-            "inventory_rows_created": self.inventory_rows_created,
             "outcomes": {s: dict(c) for s, c in sorted(self.outcomes.items())},
             "seconds": round(self.seconds, 3),
             "ips_per_second": round(self.ips_enriched / self.seconds, 1) if self.seconds else None,
@@ -96,8 +96,6 @@ class EnrichmentPass:
         report = EnrichReport()
         seen: set[str] = set()
         started = time.perf_counter()
-        with self.engine.begin() as conn:
-            report.inventory_rows_created = store.ensure_inventory_rows(conn)
         while limit is None or report.ips_enriched < limit:
             size = (
                 self.settings.batch_size

@@ -30,18 +30,6 @@ from cowrieprocessor.tiers.freshness import format_time
 from cowrieprocessor.tiers.merge import IPState
 
 
-def ensure_inventory_rows(conn: Connection) -> int:
-    """No session is left outside the tiers: every session IP gets an inventory row."""
-    missing = (
-        select(SessionSummary.source_ip)
-        .where(SessionSummary.source_ip.is_not(None))
-        .where(~select(IPInventory.ip_address).where(IPInventory.ip_address == SessionSummary.source_ip).exists())
-        .distinct()
-    )
-    result = conn.execute(insert(IPInventory).from_select(["ip_address"], missing))
-    return int(result.rowcount or 0)
-
-
 def _prov(source: str, key: str) -> ColumnElement[str]:
     element: ColumnElement[str] = IPInventory.provenance[source][key].as_string()
     return element
