@@ -111,6 +111,7 @@ def test_enrich_workers_split_the_work(pg_server: PostgresServer, tmp_path: Path
         GREYNOISE_API_KEY="test-key-not-a-secret",
         COWRIEPROCESSOR_PROVIDERS__GREYNOISE__BASE_URL=api.url,
         COWRIEPROCESSOR_PROVIDERS__GREYNOISE__RATE_PER_SECOND="5000",
+        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__DAILY_BUDGET="100000",
         COWRIEPROCESSOR_ENRICH__BATCH_SIZE="20",
     )
     try:
