@@ -83,6 +83,7 @@ def new_database(kind: str, pg_admin: str | None, name: str, template: str | Non
 
 
 def ingest(url: str, logs: Path) -> dict[str, Any]:
+    """``cowrieprocessor ingest`` in a child process (``BENCH_SRC`` may point at another checkout's src)."""
     engine = make_engine(url)
     schema.upgrade(engine)
     engine.dispose()
@@ -91,6 +92,7 @@ def ingest(url: str, logs: Path) -> dict[str, Any]:
         [sys.executable, "-m", "cowrieprocessor.cli.main", "--db", url, "ingest", str(logs), "--no-enrich",
          "--format", "json"],
         check=True, capture_output=True, text=True,
+        env={**os.environ, **({"PYTHONPATH": os.environ["BENCH_SRC"]} if os.environ.get("BENCH_SRC") else {})},
     )  # fmt: skip
     data: dict[str, Any] = json.loads(out.stdout)
     data["wall_seconds"] = round(time.perf_counter() - started, 1)
@@ -182,7 +184,12 @@ def bench_backend(kind: str, logs: Path, pg_admin: str | None, mmdb: Path) -> di
     url = new_database(kind, pg_admin, f"cp_bench_enrich_{tag}_a", template)
     out["offline_only"] = run_pass(url, offline)
 
-    whois = FakeWhois(lambda ips: "".join(f"{_asn_of(ip)} | {ip} | {ip}/32 | NL | ripencc | 2020-01-01 | AS{_asn_of(ip)} Hosting, NL\n" for ip in ips))  # fmt: skip
+    def whois_lines(ips: list[str]) -> str:
+        return "".join(
+            f"{_asn_of(ip)} | {ip} | {ip}/32 | NL | ripencc | 2020-01-01 | AS{_asn_of(ip)} Hosting, NL\n" for ip in ips
+        )
+
+    whois = FakeWhois(whois_lines)
     api = FakeAPI()
     api.on("/v3/community/", Reply(200, {"ip": "x", "noise": True, "riot": False, "classification": "malicious"}))
     os.environ["GREYNOISE_API_KEY"] = "bench-key"  # the fake server ignores it

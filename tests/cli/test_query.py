@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -152,3 +153,21 @@ def test_attacker_text_never_reaches_the_terminal_raw(
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     row = json.loads(result.stdout)[0]
     assert (row["login_username"], row["commands"]) == (EVIL_USER, [EVIL_COMMAND])
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_csv_escapes_control_characters_only_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    evil = "\x1b]0;pwned\x07root\u202e\x9b2J[bold]x"
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    output.print_rows([{"login_username": evil, "sessions": 3}], output.OutputFormat.csv)
+    text = capsys.readouterr().out
+    record = next(csv.DictReader(io.StringIO(text)))
+    if terminal:
+        for raw in ("\x1b", "\x07", "\x9b", "\u202e"):
+            assert raw not in text
+        assert record["login_username"] == "\\x1b]0;pwned\\x07root\\u202e\\x9b2J[bold]x"  # no rich markup escape
+    else:  # piped: the exact data, for the next program
+        assert record["login_username"] == evil
+    assert record["sessions"] == "3"

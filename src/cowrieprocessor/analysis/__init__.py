@@ -13,10 +13,8 @@ with now (one JOIN); ``infrastructure`` and ``related`` pivot to the ASNs and to
 from cowrieprocessor.analysis.attribution import (
     AttributionRow,
     InfrastructureRow,
-    RelatedRow,
     attribution,
     infrastructure,
-    related,
 )
 from cowrieprocessor.analysis.inventory import (
     AsnRow,
@@ -33,6 +31,7 @@ from cowrieprocessor.analysis.inventory import (
     top_asns,
 )
 from cowrieprocessor.analysis.keys import CampaignKey, KeyKind, hash_password
+from cowrieprocessor.analysis.related import RelatedRow, related
 from cowrieprocessor.analysis.sessions import (
     CampaignGroup,
     CampaignReport,

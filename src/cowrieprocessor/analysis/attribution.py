@@ -1,7 +1,8 @@
 """Steps 2 and 3: from a campaign's sessions to its IPs (then vs now) and to the networks that host it.
 
 ``attribution`` needs one JOIN (sessions -> IP inventory) because "now" lives only in the inventory;
-``infrastructure`` and ``related`` join the ASN inventory for the organisation behind each snapshot ASN.
+``infrastructure`` joins the ASN inventory for the organisation behind each snapshot ASN (``related`` lives
+in its own module: it needs a two-pass plan at scale).
 Sessions are always attributed by their *snapshot* ASN: the network that hosted the IP during the attack.
 """
 
@@ -22,7 +23,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    union_all,
 )
 
 from cowrieprocessor.analysis.keys import CampaignKey, KeyKind, key_column
@@ -58,20 +58,6 @@ class InfrastructureRow:
     ips: int
     ips_still_there: int
     sessions: int
-    first_seen: dt.datetime | None
-    last_seen: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class RelatedRow:
-    """Another campaign (a key of ``kind``) seen on an ASN of the one asked about."""
-
-    kind: str
-    key: str
-    asn: int
-    organization_name: str | None
-    sessions: int
-    ips: int
     first_seen: dt.datetime | None
     last_seen: dt.datetime | None
 
@@ -171,77 +157,3 @@ def infrastructure(engine: Engine, key: CampaignKey, *, limit: int = 1000) -> li
     """
     stmt = _infrastructure_statement(dialect_of(engine), key.kind)
     return [InfrastructureRow(**r) for r in fetch(engine, stmt, {"key": key.value, "limit": limit})]
-
-
-@per_dialect
-def _related_statement(dialect: str, kind: KeyKind, kinds: tuple[KeyKind, ...]) -> Select[Any]:
-    s, a = SESSIONS.c, ASNS.c
-    own = key_column(kind)
-    campaign_asns = (
-        select(s.snapshot_asn).where(own == bindparam("key"), s.snapshot_asn.is_not(None)).distinct()
-    ).scalar_subquery()
-    # The sessions on those ASNs that are not the campaign's own, read once and grouped per kind.
-    neighbours = (
-        select(
-            s.snapshot_asn,
-            s.source_ip,
-            s.first_event_at,
-            _last_event().label("last_event"),
-            *(key_column(k).label(k.value) for k in kinds),
-        )
-        .where(s.snapshot_asn.in_(campaign_asns))
-        .where(or_(own.is_(None), own != bindparam("key")))
-        .cte("neighbours")
-    )
-    n = neighbours.c
-    parts = [
-        select(
-            _const(k.value).label("kind"),
-            n[k.value].label("key"),
-            n.snapshot_asn.label("asn"),
-            func.count().label("sessions"),
-            func.count(distinct(n.source_ip)).label("ips"),
-            func.min(n.first_event_at).label("first_seen"),
-            func.max(n.last_event).label("last_seen"),
-        )
-        .where(n[k.value].is_not(None))
-        .group_by(n[k.value], n.snapshot_asn)
-        for k in kinds
-    ]
-    grouped = union_all(*parts).subquery("grouped")
-    g = grouped.c
-    return (
-        select(g.kind, g.key, g.asn, a.organization_name, g.sessions, g.ips, g.first_seen, g.last_seen)
-        .select_from(grouped.outerjoin(ASNS, a.asn_number == g.asn))
-        .order_by(g.sessions.desc(), g.kind, g.key, g.asn)
-        .limit(bindparam("limit"))
-    )
-
-
-def related(
-    engine: Engine,
-    key: CampaignKey,
-    *,
-    kinds: tuple[KeyKind, ...] = tuple(KeyKind),
-    limit: int = 100,
-) -> list[RelatedRow]:
-    """Other campaigns on the same ASNs: other SSH keys, passwords or command scripts, per ASN.
-
-    The campaign's own sessions are left out, so a password the campaign also used shows only through
-    other sessions that used it. Largest first.
-    """
-    if not kinds:
-        raise ValueError("choose at least one kind of key")
-    stmt = _related_statement(dialect_of(engine), key.kind, tuple(dict.fromkeys(kinds)))
-    rows = fetch(engine, stmt, {"key": key.value, "limit": limit})
-    # The UNION loses the column types on SQLite: read the times back through the inventory's type.
-    return [
-        RelatedRow(**{**r, "first_seen": _as_utc(r["first_seen"]), "last_seen": _as_utc(r["last_seen"])}) for r in rows
-    ]
-
-
-def _as_utc(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

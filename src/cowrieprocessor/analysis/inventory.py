@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-from cowrieprocessor.analysis.sql import ASNS, HISTORY, IPS, days_between, dialect_of, fetch, per_dialect, utc
+from cowrieprocessor.analysis.sql import ASNS, HISTORY, IPS, dialect_of, fetch, per_dialect, utc
 
 
 @dataclass(frozen=True)
@@ -162,17 +162,17 @@ def asn_types(engine: Engine) -> list[AsnTypeRow]:
 
 @per_dialect
 def _persistent_statement(dialect: str) -> Select[Any]:
-    """On PostgreSQL filter and sort on ``last_seen - first_seen`` itself, so an index on that expression
-    (if the database has one) serves both; SQLite compares Julian days."""
+    """Filter and sort on exactly the expression of ``ix_ip_inventory_active_span`` (migration v16), so the
+    index serves both: ``last_seen - first_seen`` on PostgreSQL, the difference of Julian days on SQLite."""
     i = IPS.c
     if dialect == "postgresql":
         span: ColumnElement[Any] = i.last_seen - i.first_seen
         condition = span >= bindparam("min_span", type_=Interval())
         active_days: ColumnElement[Any] = cast(func.extract("epoch", span) / 86400.0, Float)
     else:
-        span = days_between(dialect, i.first_seen, i.last_seen)
+        span = func.julianday(i.last_seen) - func.julianday(i.first_seen)
         condition = span >= bindparam("min_days", type_=Float)
-        active_days = span
+        active_days = cast(span, Float)
     return (
         select(
             i.ip_address.label("ip"),

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Float, Select, Table, cast, func, true
+from sqlalchemy import Engine, Select, Table, func, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
@@ -62,13 +62,6 @@ def ip_type_column(dialect: str, unnested: FromClause) -> ColumnElement[Any]:
 def outer_join_unnested(left: FromClause, unnested: FromClause) -> FromClause:
     """``left LEFT JOIN unnest(...) ON true``: sessions without any type keep a row (type NULL)."""
     return left.outerjoin(unnested, true())
-
-
-def days_between(dialect: str, start: ColumnElement[Any], end: ColumnElement[Any]) -> ColumnElement[float]:
-    """``end - start`` in (fractional) days."""
-    if dialect == "postgresql":
-        return cast(func.extract("epoch", end - start) / 86400.0, Float)
-    return cast(func.julianday(end) - func.julianday(start), Float)
 
 
 def utc(value: dt.datetime | None) -> dt.datetime | None:

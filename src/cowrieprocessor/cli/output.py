@@ -73,11 +73,16 @@ def print_rows(
         print_json([dict(r) for r in rows])
         return
     if fmt is OutputFormat.csv:
+        # A terminal obeys control sequences hidden in attacker text: escape them there (as the table does,
+        # without rich markup); a pipe or file gets the raw data.
+        hidden = (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+        escapes = {**_CONTROL, **{c: f"\\u{c:04x}" for c in hidden}} if sys.stdout.isatty() else {}
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=cols, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _csv_value(row.get(k)) for k in cols})
+            values = {k: _csv_value(row.get(k)) for k in cols}
+            writer.writerow({k: v.translate(escapes) if isinstance(v, str) else v for k, v in values.items()})
         sys.stdout.write(buffer.getvalue())
         return
     if not rows:

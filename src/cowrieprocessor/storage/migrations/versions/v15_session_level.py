@@ -104,11 +104,8 @@ def upgrade() -> None:
         sa.Column("eventid", sa.String(64), nullable=False),
         sa.Column("event_time", UTCDateTime(), nullable=False),
         sa.Column("source_ip", IPAddress()),
-        sa.Column(
-            "source_file_id",
-            BIG_ID,
-            sa.ForeignKey("ingest_files.id", name="fk_raw_events_source_file_id_ingest_files"),
-        ),
+        # ingest_files.id, deliberately without a foreign key: a per-row check on the bulk-load path
+        sa.Column("source_file_id", BIG_ID),
         sa.Column("source_offset", sa.BigInteger()),
         sa.Column("payload", JSONType, nullable=False),
         sa.Column("raw_line", sa.LargeBinary(), nullable=False),

@@ -33,6 +33,19 @@ SNAPSHOT_COLUMNS = (
     "enrichment_at",
 )
 
+#: Behavioural keys (kind -> column): each gets a covering index by snapshot ASN for "related" campaigns.
+BEHAVIOUR_KEYS = {
+    "ssh_key": "ssh_key_fingerprint",
+    "password": "password_hash",
+    "command_sig": "command_signature",
+}
+
+#: An IP's active span per dialect, indexed for persistent-ips (the query uses the very same expression).
+ACTIVE_SPAN_SQL = {
+    "postgresql": "(last_seen - first_seen)",
+    "sqlite": "(julianday(last_seen) - julianday(first_seen))",
+}
+
 # SQLite has no exclusion constraints: triggers keep an IP's ASN windows from overlapping.
 SQLITE_HISTORY_TRIGGERS = {
     op_name: f"""
@@ -131,6 +144,8 @@ def upgrade() -> None:
     )
     for column in ("current_asn", "geo_country", "is_scanner", "last_seen", "enrichment_updated_at"):
         op.create_index(f"ix_ip_inventory_{column}", "ip_inventory", [column])
+    # persistent-ips filters and sorts on this expression (Alembic's compare does not see expression indexes).
+    op.create_index("ix_ip_inventory_active_span", "ip_inventory", [sa.text(ACTIVE_SPAN_SQL[bind.dialect.name])])
 
     op.create_table(
         "ip_asn_history",
@@ -196,6 +211,14 @@ def upgrade() -> None:
 
     op.create_index("ix_session_summaries_snapshot_asn", "session_summaries", ["snapshot_asn"])
     op.create_index("ix_session_summaries_snapshot_country", "session_summaries", ["snapshot_country"])
+    for kind, column in BEHAVIOUR_KEYS.items():  # covering: "other campaigns on the same ASNs", index-only
+        op.create_index(
+            f"ix_session_summaries_asn_{kind}",
+            "session_summaries",
+            ["snapshot_asn", column, "source_ip", "first_event_at", "last_event_at"],
+            postgresql_where=sa.text(f"{column} IS NOT NULL"),
+            sqlite_where=sa.text(f"{column} IS NOT NULL"),
+        )
     backfill.add_session_ip_foreign_key(bind)
     snapshot_guard.install(bind)  # last: SQLite table rebuilds above would drop it
 
@@ -208,6 +231,8 @@ def downgrade() -> None:
         batch.drop_constraint("fk_session_summaries_source_ip_ip_inventory", type_="foreignkey")
         batch.drop_index("ix_session_summaries_snapshot_asn")
         batch.drop_index("ix_session_summaries_snapshot_country")
+        for kind in BEHAVIOUR_KEYS:
+            batch.drop_index(f"ix_session_summaries_asn_{kind}")
         for column in SNAPSHOT_COLUMNS:
             batch.drop_column(column)
     op.drop_table("provider_calls")
