@@ -142,6 +142,12 @@ class SessionSummary(Base):
             )
             for kind, column in BEHAVIOUR_KEYS.items()
         ),
+        Index(
+            "ix_session_summaries_pending_snapshot",
+            "source_ip",
+            postgresql_where=text("enrichment_at IS NULL"),
+            sqlite_where=text("enrichment_at IS NULL"),
+        ),
     )
 
 

@@ -219,6 +219,14 @@ def upgrade() -> None:
             postgresql_where=sa.text(f"{column} IS NOT NULL"),
             sqlite_where=sa.text(f"{column} IS NOT NULL"),
         )
+    # the sessions still waiting for a snapshot: small, and what every enrichment pass looks for first
+    op.create_index(
+        "ix_session_summaries_pending_snapshot",
+        "session_summaries",
+        ["source_ip"],
+        postgresql_where=sa.text("enrichment_at IS NULL"),
+        sqlite_where=sa.text("enrichment_at IS NULL"),
+    )
     backfill.add_session_ip_foreign_key(bind)
     snapshot_guard.install(bind)  # last: SQLite table rebuilds above would drop it
 
@@ -233,6 +241,7 @@ def downgrade() -> None:
         batch.drop_index("ix_session_summaries_snapshot_country")
         for kind in BEHAVIOUR_KEYS:
             batch.drop_index(f"ix_session_summaries_asn_{kind}")
+        batch.drop_index("ix_session_summaries_pending_snapshot")
         for column in SNAPSHOT_COLUMNS:
             batch.drop_column(column)
     op.drop_table("provider_calls")
