@@ -1,10 +1,14 @@
 """Ingestion benchmark: >= 1,000,000 Cowrie events into SQLite and PostgreSQL, plain/.gz/.bz2.
 
     .venv/bin/python bench/bench_ingest.py [--events 1000000] [--pg postgresql://postgres@127.0.0.1/postgres]
+        [--backends sqlite,postgresql] [--formats plain,gz,bz2] [--data DIR (keep/reuse the generated logs)]
 
-Each ingest runs in a child process on a fresh database, so the peak RSS reported (``os.wait4``) is
-the ingest's alone. Uses ``cowrieprocessor.synthetic.generate`` when it exists, else the small
-generator below (scanner / brute-force / interactive session mix, realistic IP reuse).
+Each ingest runs in a child process on a fresh database, so the peak RSS and the client CPU seconds
+reported (``os.wait4``) are the ingest's alone; for PostgreSQL the CPU seconds of the server backend
+that did the writing are reported too (read from ``/proc``, so only when the server runs on this
+machine). The machine may be shared: the load average is printed with every row.
+Uses ``cowrieprocessor.synthetic.generate`` when it exists, else the small generator below
+(scanner / brute-force / interactive session mix, realistic IP reuse).
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ def _fallback_generate(path: Path, events: int, seed: int = 7) -> int:
 
 def generate(path: Path, events: int) -> int:
     try:
-        from cowrieprocessor.synthetic import generate as synth  # type: ignore[attr-defined]
+        from cowrieprocessor.synthetic import generate as synth
     except ImportError:
         return _fallback_generate(path, events)
     result = synth(path, events=events, seed=3, days=7, rotate_daily=False)  # the project's realistic generator
@@ -94,15 +98,42 @@ def _fresh_db(backend: str, pg_url: str, workdir: Path, tag: str) -> str:
     return make_url(pg_url).set(database=name).render_as_string(hide_password=False)
 
 
+def _backend_cpu(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _drop_db(admin_url: str, url: str) -> None:
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def _child(url: str, path: str) -> None:
     from cowrieprocessor.ingestion import ingest
+    from cowrieprocessor.ingestion import store as store_module
     from cowrieprocessor.storage import schema
     from cowrieprocessor.storage.engine import make_engine
 
     engine = make_engine(url)
     schema.upgrade(engine)
+    server_cpu: list[float] = []
+    close = store_module.Store.close
+
+    def close_and_measure(self: store_module.Store) -> None:  # the backend's CPU, read before it exits
+        if engine.dialect.name == "postgresql":
+            cpu = _backend_cpu(self.conn.info.backend_pid)
+            if cpu is not None:
+                server_cpu.append(cpu)
+        close(self)
+
+    store_module.Store.close = close_and_measure  # type: ignore[method-assign]
     stats, _ = ingest(engine, [path])
-    print(json.dumps(stats.as_dict()))
+    print(json.dumps({**stats.as_dict(), "server_cpu": sum(server_cpu) if server_cpu else None}))
 
 
 def main() -> None:
@@ -111,28 +142,40 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--formats", default="plain,gz,bz2")
+    parser.add_argument("--data", type=Path, help="directory for the generated logs, reused when present")
     parser.add_argument("--child", nargs=2, metavar=("URL", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return
     workdir = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
+    data = args.data or workdir
+    data.mkdir(parents=True, exist_ok=True)
     try:
-        plain = workdir / "cowrie.json"
-        t0 = time.monotonic()
-        n = generate(plain, args.events)
-        print(f"generated {n:,} events, {plain.stat().st_size / 1e6:.1f} MB in {time.monotonic() - t0:.1f}s")
+        plain = data / f"cowrie-{args.events}.json"
+        if not plain.exists():
+            t0 = time.monotonic()
+            n = generate(plain.with_suffix(".tmp"), args.events)
+            plain.with_suffix(".tmp").rename(plain)
+            print(f"generated {n:,} events, {plain.stat().st_size / 1e6:.1f} MB in {time.monotonic() - t0:.1f}s")
         files = {"plain": plain}
         if "gz" in args.formats:
-            files["gz"] = workdir / "cowrie.json.gz"
-            with plain.open("rb") as src, gzip.open(files["gz"], "wb", compresslevel=6) as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            files["gz"] = plain.with_name(plain.name + ".gz")
+            if not files["gz"].exists():
+                with plain.open("rb") as src, gzip.open(files["gz"], "wb", compresslevel=6) as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
         if "bz2" in args.formats:
-            files["bz2"] = workdir / "cowrie.json.bz2"
-            with plain.open("rb") as src, bz2.open(files["bz2"], "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            files["bz2"] = plain.with_name(plain.name + ".bz2")
+            if not files["bz2"].exists():
+                with plain.open("rb") as src, bz2.open(files["bz2"], "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+        sizes = ", ".join(f"{k} {v.stat().st_size / 1e6:.1f} MB" for k, v in files.items())
+        print(f"input: {sizes} (MB/s below is of the file as stored)")
         head = f"{'backend':<11} {'format':<6} {'events':>10} {'seconds':>8} {'events/s':>10} {'MB/s':>7}"
-        print(head + f" {'peak RSS MB':>12} {'client CPU s':>12}  (load before: {os.getloadavg()[0]:.1f})")
+        print(
+            head + f" {'peak RSS MB':>12} {'client CPU s':>12} {'server CPU s':>12}"
+            f"  (load before: {os.getloadavg()[0]:.1f})"
+        )
         for backend in args.backends.split(","):
             for fmt in args.formats.split(","):
                 url = _fresh_db(backend, args.pg, workdir, f"{backend}_{fmt}")
@@ -147,12 +190,15 @@ def main() -> None:
                 stats = json.loads(out.strip().splitlines()[-1])
                 secs = stats["seconds"]
                 mbs = files[fmt].stat().st_size / 1e6 / secs
+                server = f"{stats['server_cpu']:>12.1f}" if stats["server_cpu"] is not None else f"{'-':>12}"
                 print(
                     f"{backend:<11} {fmt:<6} {stats['events_new']:>10,} {secs:>8.1f} "
                     f"{stats['events_read'] / secs:>10,.0f} {mbs:>7.1f} {usage.ru_maxrss / 1024:>12.0f} "
-                    f"{usage.ru_utime + usage.ru_stime:>12.1f}  (load {os.getloadavg()[0]:.1f})",
+                    f"{usage.ru_utime + usage.ru_stime:>12.1f} {server}  (load {os.getloadavg()[0]:.1f})",
                     flush=True,
                 )
+                if backend == "postgresql":
+                    _drop_db(args.pg, url)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

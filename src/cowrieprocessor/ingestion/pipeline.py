@@ -8,16 +8,20 @@ when both halves have been read, in either order: an unterminated last line is k
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from cowrieprocessor.ingestion import sources
+from cowrieprocessor.ingestion import live, sources
 from cowrieprocessor.ingestion.events import Event, Rejection, parse_line
+from cowrieprocessor.ingestion.live import LiveSessions
 from cowrieprocessor.ingestion.store import Store, open_store
 from cowrieprocessor.ingestion.writer import Batch, BatchWriter, Checkpoint
 
@@ -54,6 +58,62 @@ class IngestStats:
         return data
 
 
+@dataclass
+class Part:
+    """A batch as the reading thread hands it over, with the file position to checkpoint after it."""
+
+    batch: Batch
+    offset: int
+    size: int
+    tail: bytes | None
+    heads: list[tuple[int, bytes, Rejection]] = field(default_factory=list)
+    tails: list[tuple[int, bytes]] = field(default_factory=list)
+    lines: int = 0
+    bytes_read: int = 0
+    disk_pos: int = 0
+
+
+def _in_thread(parts: Iterator[Part], depth: int = 1) -> Generator[Part, None, None]:
+    """Run ``parts`` in a thread, ``depth`` items ahead of the consumer (bounded memory); errors propagate."""
+    handoff: queue.Queue[Part | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand(item: Part | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for part in parts:
+                if not hand(part):
+                    return
+            hand(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            hand(exc)
+
+    thread = threading.Thread(target=produce, name="ingest-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with suppress(queue.Empty):
+                handoff.get(timeout=0.1)
+        thread.join()
+
+
 class Ingestor:
     def __init__(
         self,
@@ -74,7 +134,7 @@ class Ingestor:
         started = time.monotonic()
         files, self.stats.missing = sources.discover(paths)
         store = open_store(self.engine)
-        writer = BatchWriter(store)
+        writer = BatchWriter(store, LiveSessions(live.MAX_LIVE_EVENTS))
         try:
             for path in files:
                 self.stats.files_seen += 1
@@ -134,66 +194,102 @@ class Ingestor:
         self, store: Store, writer: BatchWriter, opened: sources.Opened, path: Path, file_id: int,
         start: int, tail: bytes | None,
     ) -> None:  # fmt: skip
-        batch = Batch()
+        """Write the batches :meth:`_parse` makes, as a second thread makes the next ones.
+
+        Reading, decompressing (zlib and bz2 release the GIL) and parsing overlap with the database work
+        (SQLite and libpq release it too); only the few lines that need the database to be understood
+        (halves of a line split at rotation) are finished here, in the writing thread.
+        """
         checkpoint = Checkpoint(file_id, str(path), start, start, tail)
         disk_seen = opened.raw.tell()
-        new_events = 0
-        src = str(path)
+        parsing = self._parse(opened, str(path), file_id, start, tail, store.raw_row)
+        with closing(_in_thread(parsing)) as parts:
+            for part in parts:
+                self._write(store, writer, part, checkpoint, str(path), file_id)
+                self._report(part.disk_pos - disk_seen, len(part.batch.events))
+                disk_seen = part.disk_pos
+        self.stats.bytes_on_disk += disk_seen
+
+    def _write(
+        self, store: Store, writer: BatchWriter, part: Part, checkpoint: Checkpoint, src: str, file_id: int
+    ) -> None:
+        batch = part.batch
+        for pos, data, rejection in part.heads:
+            self._head(store, batch, src, file_id, pos, data, rejection)
+        for pos, data in part.tails:
+            self._tail(store, batch, src, file_id, pos, data)
+        checkpoint.offset, checkpoint.size, checkpoint.tail = part.offset, part.size, part.tail
+        writer.write(batch, checkpoint)
+        self.stats.lines += part.lines
+        self.stats.bytes_read += part.bytes_read
+        self.stats.events_read += len(batch.events)
+
+    def _parse(
+        self, opened: sources.Opened, src: str, file_id: int, start: int, tail: bytes | None,
+        raw_row: Callable[[Event], tuple[Any, ...]],
+    ) -> Iterator[Part]:  # fmt: skip
+        """The file's batches, each with the checkpoint to commit with it; runs in the reading thread."""
+        sensor, limit = self.sensor, self.batch_events
+        part = Part(Batch(), start, start, tail)
+        events, dead = part.batch.events, part.batch.dead
+        size = 0
         for pos, data, kind, detail, end in sources.iter_lines(opened.stream, start):
-            self.stats.lines += 1
-            self.stats.bytes_read += end - pos
+            part.lines += 1
+            part.bytes_read += end - pos
             if kind == sources.LINE:
                 if data.strip():
-                    self._line(store, batch, src, file_id, pos, data)
+                    event = parse_line(data, sensor=sensor, file_id=file_id, offset=pos)
+                    if type(event) is Event:
+                        event.row = raw_row(event)
+                        events.append(event)
+                    elif pos == 0 and event.reason in ("invalid_json", "invalid_utf8"):  # type: ignore[union-attr]
+                        part.heads.append((pos, data, event))  # type: ignore[arg-type]
+                    else:
+                        dead.append((file_id, src, pos, event.reason, event.detail, data))  # type: ignore[union-attr]
                     if pos == start and tail is not None:
-                        batch.resolved.append((file_id, pos))
-                checkpoint.offset = checkpoint.size = end
-                checkpoint.tail = None
+                        part.batch.resolved.append((file_id, pos))
+                part.offset = part.size = end
+                part.tail = None
             elif kind == sources.TOO_LONG:
-                batch.dead.append((file_id, src, pos, "line_too_long", detail, data))
-                checkpoint.offset = checkpoint.size = end
-                checkpoint.tail = None
+                dead.append((file_id, src, pos, "line_too_long", detail, data))
+                part.offset = part.size = end
+                part.tail = None
             elif kind == sources.TAIL:
                 if not (pos == start and data == tail):
-                    self._tail(store, batch, src, file_id, pos, data)
-                checkpoint.offset, checkpoint.size, checkpoint.tail = pos, end, data
+                    part.tails.append((pos, data))
+                part.offset, part.size, part.tail = pos, end, data
             else:  # CORRUPT
-                batch.dead.append((file_id, src, pos, "truncated_compressed", detail, data))
-                checkpoint.offset, checkpoint.size, checkpoint.tail = pos, end, None
-            batch.nbytes += len(data)
-            if len(batch) >= self.batch_events or batch.nbytes >= BATCH_BYTES:
-                new_events += writer.write(batch, checkpoint)
-                self.stats.events_read += len(batch.events)
-                now = opened.raw.tell()
-                self._report(now - disk_seen, len(batch.events))
-                disk_seen, batch = now, Batch()
-        writer.write(batch, checkpoint)
-        self.stats.events_read += len(batch.events)
-        self.stats.bytes_on_disk += opened.raw.tell()
-        self._report(opened.raw.tell() - disk_seen, len(batch.events))
+                dead.append((file_id, src, pos, "truncated_compressed", detail, data))
+                part.offset, part.size, part.tail = pos, end, None
+            size += len(data)
+            if len(events) + len(dead) >= limit or size >= BATCH_BYTES:
+                part.disk_pos = opened.raw.tell()
+                yield part
+                part = Part(Batch(), part.offset, part.size, part.tail)
+                events, dead = part.batch.events, part.batch.dead
+                size = 0
+        part.disk_pos = opened.raw.tell()
+        yield part
 
     def _report(self, nbytes: int, nevents: int) -> None:
         if self.progress is not None:
             self.progress(nbytes, nevents)
 
-    def _line(self, store: Store, batch: Batch, src: str, file_id: int, pos: int, data: bytes) -> None:
-        event = parse_line(data, sensor=self.sensor, file_id=file_id, offset=pos)
-        if isinstance(event, Event):
-            batch.events.append(event)
-            return
-        if pos == 0 and event.reason in ("invalid_json", "invalid_utf8"):
-            for dl_id, dl_file, dl_offset, half in store.pending_dead_letters("partial_line"):
-                joined = parse_line(half + data, sensor=self.sensor, file_id=dl_file, offset=dl_offset)
-                if isinstance(joined, Event):
-                    batch.events.append(joined)
-                    batch.statuses.setdefault("joined", []).append(dl_id)
-                    self.stats.lines_joined += 1
-                    return
-            event = Rejection(
-                "partial_line_head",
-                f"{event.detail}; first line of the file: may be the second half of a line split at rotation",
-            )
-        batch.dead.append((file_id, src, pos, event.reason, event.detail, data))
+    def _head(
+        self, store: Store, batch: Batch, src: str, file_id: int, pos: int, data: bytes, rejection: Rejection
+    ) -> None:
+        """An unparsable first line: join it with a pending unterminated last line of another file, or keep it."""
+        for dl_id, dl_file, dl_offset, half in store.pending_dead_letters("partial_line"):
+            joined = parse_line(half + data, sensor=self.sensor, file_id=dl_file, offset=dl_offset)
+            if isinstance(joined, Event):
+                batch.events.append(joined)
+                batch.statuses.setdefault("joined", []).append(dl_id)
+                self.stats.lines_joined += 1
+                return
+        batch.dead.append(
+            (file_id, src, pos, "partial_line_head",
+             f"{rejection.detail}; first line of the file: may be the second half of a line split at rotation", data)
+        )  # fmt: skip
 
     def _tail(self, store: Store, batch: Batch, src: str, file_id: int, pos: int, data: bytes) -> None:
         """An unterminated last line: join it with a pending first line of another file, or keep it."""

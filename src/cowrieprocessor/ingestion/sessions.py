@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,15 @@ _TRANSFERS = {
 }
 
 Row = tuple[Any, ...]
+#: The only event fields :func:`summarise` reads (besides the ones every Event carries): an event kept in
+#: memory for a session still open can be trimmed to these.
+SUMMARY_FIELDS = frozenset(
+    {
+        "protocol", "src_port", "dst_ip", "dst_port", "username", "password", "key", "fingerprint", "input",
+        "url", "shasum", "destfile", "outfile", "filename", "duplicate", "error", "version", "hassh",
+        "duration_ms", "duration",
+    }
+)  # fmt: skip
 
 
 def normalise_command(line: str) -> str:
@@ -127,8 +136,13 @@ def sort_key(event: Event) -> tuple[dt.datetime, int, str]:
     return (event.time, event.offset or 0, event.uid)
 
 
-def summarise(session_id: str, events: list[Event]) -> SessionResult:
-    """Summary and detail rows of one session from all its (distinct) events."""
+def summarise(session_id: str, events: list[Event], fresh: Container[str] | None = None) -> SessionResult:
+    """Summary and detail rows of one session from all its (distinct) events.
+
+    With ``fresh`` (uids of events stored just now), auth, transfer and key rows are only made for those
+    events (the others' rows exist already); command rows are always all made, since their sequence and
+    known-ness depend on the whole session.
+    """
     events = sorted(events, key=sort_key)
     result = SessionResult(summary=())
     sensor = protocol = src_ip = dst_ip = client_version = hassh = None
@@ -148,6 +162,7 @@ def summarise(session_id: str, events: list[Event]) -> SessionResult:
     for ev in events:
         d = ev.data
         eid = ev.eventid
+        emit = fresh is None or ev.uid in fresh
         if sensor is None:
             sensor = ev.sensor
         if protocol is None:
@@ -176,7 +191,7 @@ def summarise(session_id: str, events: list[Event]) -> SessionResult:
                 success = True
                 if pw_text is not None and success_password is None:
                     success_password = pw_hash
-                if key is not None:
+                if key is not None and emit:
                     result.keys.append(_key_row(ev, 0, key, "accepted"))
                     accepted = accepted or key.fingerprint_sha256
             else:
@@ -185,17 +200,19 @@ def summarise(session_id: str, events: list[Event]) -> SessionResult:
                 last_password = pw_hash
             if key_fp is not None:
                 offered = offered or key_fp
-            result.auth.append(
-                (ev.uid, ev.session, ev.time, user,
-                 escape_text(pw_text) if pw_text is not None else None, pw_hash, key_fp, ok)
-            )  # fmt: skip
+            if emit:
+                result.auth.append(
+                    (ev.uid, ev.session, ev.time, user,
+                     escape_text(pw_text) if pw_text is not None else None, pw_hash, key_fp, ok)
+                )  # fmt: skip
         elif eid == "cowrie.command.input":
             line = d.get("input")
             line = line if isinstance(line, str) else (text_or_none(line) or "")
             inputs.append((ev, line))
             if "authorized_keys" in line:
                 for i, key in enumerate(find_keys(line)):
-                    result.keys.append(_key_row(ev, i, key, "planted"))
+                    if emit:
+                        result.keys.append(_key_row(ev, i, key, "planted"))
                     planted = planted or key.fingerprint_sha256
         elif eid == "cowrie.command.failed":
             line = d.get("input")
@@ -205,11 +222,12 @@ def summarise(session_id: str, events: list[Event]) -> SessionResult:
             line = d.get("input")
             if isinstance(line, str):
                 for i, key in enumerate(find_keys(line)):
-                    result.keys.append(_key_row(ev, i, key, "planted"))
+                    if emit:
+                        result.keys.append(_key_row(ev, i, key, "planted"))
                     planted = planted or key.fingerprint_sha256
         elif eid == "cowrie.client.fingerprint":
             key = parse_key(d["key"]) if isinstance(d.get("key"), str) else None
-            if key is not None:
+            if key is not None and emit:
                 result.keys.append(_key_row(ev, 0, key, "offered"))
             offered = offered or (key.fingerprint_sha256 if key else _clip(_str(d.get("fingerprint")), 128))
         elif eid in _TRANSFERS:
@@ -219,12 +237,13 @@ def summarise(session_id: str, events: list[Event]) -> SessionResult:
             elif eid == "cowrie.session.file_upload":
                 uploads += 1
             dup = d.get("duplicate")
-            result.transfers.append(
-                (ev.uid, ev.session, ev.time, direction, outcome, text_or_none(d.get("url")),
-                 _clip(_str(d.get("shasum")), 64), text_or_none(d.get("destfile")),
-                 text_or_none(d.get("outfile")), text_or_none(d.get("filename")),
-                 dup if isinstance(dup, bool) else None, text_or_none(d.get("error")))
-            )  # fmt: skip
+            if emit:
+                result.transfers.append(
+                    (ev.uid, ev.session, ev.time, direction, outcome, text_or_none(d.get("url")),
+                     _clip(_str(d.get("shasum")), 64), text_or_none(d.get("destfile")),
+                     text_or_none(d.get("outfile")), text_or_none(d.get("filename")),
+                     dup if isinstance(dup, bool) else None, text_or_none(d.get("error")))
+                )  # fmt: skip
         elif eid == "cowrie.client.version" and client_version is None:
             client_version = text_or_none(d.get("version"))
         elif eid == "cowrie.client.kex" and hassh is None:

@@ -2,8 +2,9 @@
 
 One :class:`Store` per run. Every batch is one transaction (data rows, summaries, dead letters and the
 file checkpoint together), so a crash at any point leaves the database as it was after the last
-batch. SQLite gets ``executemany`` inside explicit transactions; PostgreSQL subclasses this in
-:mod:`cowrieprocessor.ingestion.store_pg` with COPY into temporary tables.
+batch. SQLite gets ``executemany`` inside explicit transactions (WAL, ``synchronous=NORMAL`` as the
+engine sets it; a larger auto-checkpoint so hot index pages are not written back after every batch);
+PostgreSQL subclasses this in :mod:`cowrieprocessor.ingestion.store_pg` with binary COPY.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Store:
     def setup(self) -> None:
         self.conn.execute("PRAGMA cache_size=-65536")
         self.conn.execute("PRAGMA temp_store=MEMORY")
+        self.conn.execute("PRAGMA wal_autocheckpoint=16384")
 
     def close(self) -> None:
         self._proxy.close()
@@ -164,38 +166,47 @@ class Store:
         )
 
     # ------------------------------------------------------------------ events and sessions
-    def _raw_rows(self, events: Sequence[Event]) -> list[Row]:
-        t = self.time
-        return [
-            (e.uid, e.sensor, e.session, e.eventid, t(e.time), e.src_ip, e.file_id, e.offset, e.payload, e.raw)
-            for e in events
-        ]
+    @staticmethod
+    def raw_row(e: Event) -> Row:
+        """The ``raw_events`` row of ``e`` (the reading thread makes it, off the writing thread)."""
+        return (
+            e.uid, e.sensor, e.session, e.eventid, e.time.isoformat(" ", "microseconds")[:26], e.src_ip,
+            e.file_id, e.offset, e.payload.decode(), e.raw,
+        )  # fmt: skip
 
-    def insert_raw(self, events: Sequence[Event]) -> set[str]:
-        """Insert the events not stored yet; return their uids."""
-        uids = [e.uid for e in events]
+    def _raw_rows(self, events: Sequence[Event]) -> list[Row]:
+        make = self.raw_row
+        return [e.row if e.row is not None else make(e) for e in events]
+
+    def known_uids(self, uids: Sequence[str]) -> set[str]:
         known: set[str] = set()
         for part in _chunks(uids):
             marks = ", ".join("?" * len(part))
             known.update(
                 r[0] for r in self.execute(f"SELECT event_uid FROM raw_events WHERE event_uid IN ({marks})", part)
             )
-        fresh = [e for e in events if e.uid not in known]
+        return known
+
+    def insert_raw(self, events: Sequence[Event]) -> list[Event]:
+        """Insert the (distinct) events not stored yet; return them."""
+        known = self.known_uids([e.uid for e in events])
+        fresh = [e for e in events if e.uid not in known] if known else list(events)
         self.executemany(
             f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)}) VALUES ({', '.join('?' * len(RAW_COLUMNS))}) "
             "ON CONFLICT (event_uid) DO NOTHING",
             self._raw_rows(fresh),
         )
-        return {e.uid for e in fresh}
+        return fresh
 
-    def existing_sessions(self, session_ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
+    def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:
+        """The sessions that already have a summary, with their source IP."""
+        found: dict[str, str | None] = {}
         for part in _chunks(session_ids):
             marks = ", ".join("?" * len(part))
-            found.update(
-                r[0]
-                for r in self.execute(f"SELECT session_id FROM session_summaries WHERE session_id IN ({marks})", part)
+            rows = self.execute(
+                f"SELECT session_id, source_ip FROM session_summaries WHERE session_id IN ({marks})", part
             )
+            found.update((r[0], r[1]) for r in rows)
         return found
 
     def _stored_event_rows(self, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -262,6 +273,17 @@ class Store:
         """Sequence and known-ness depend on the whole session: rewrite them when it was recomputed."""
         self.executemany(
             "UPDATE commands SET sequence = ?, known = ? WHERE event_uid = ?", [(r[3], r[5], r[0]) for r in rows]
+        )
+
+    def bump_ip_counters(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """``(ip, new sessions, first, last)``: add the new sessions, widen first/last seen."""
+        t = self.time
+        self.executemany(
+            "UPDATE ip_inventory SET session_count = session_count + ?, "
+            "first_seen = CASE WHEN first_seen IS NULL OR first_seen > ? THEN ? ELSE first_seen END, "
+            "last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END, "
+            "updated_at = CURRENT_TIMESTAMP WHERE ip_address = ?",
+            [(n, t(first), t(first), t(last), t(last), ip) for ip, n, first, last in rows],
         )
 
     def refresh_ip_counters(self, ips: Sequence[str]) -> None:

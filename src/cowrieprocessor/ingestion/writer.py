@@ -1,18 +1,28 @@
 """One batch -> one transaction: raw events, recomputed session summaries, detail rows, dead letters
 and the file checkpoint are committed together or not at all (a ``kill -9`` loses nothing).
 
-Only events that were not stored yet touch sessions. A session seen for the first time is summarised
-from the batch; a session that already has a summary is recomputed from *all* its stored events
-(re-parsed from ``raw_line``), so summaries never depend on arrival order and counters are never added.
+Only events that were not stored yet touch sessions, and a summary is always recomputed from *all* the
+session's events, so it never depends on arrival order. Where those events come from:
+
+* a session seen for the first time: the batch;
+* a session this run already holds (:mod:`~cowrieprocessor.ingestion.live`): memory plus the batch;
+* any other session that already has a summary: its stored events, re-parsed from ``raw_line``.
+
+Detail rows are written for new events only; command rows of older events are rewritten only when their
+sequence or known-ness changed. ``ip_inventory`` counters are adjusted in place for sessions whose
+address did not change (a session's time range only ever widens, so ``LEAST``/``GREATEST`` are exact),
+and recomputed from ``session_summaries`` for the addresses of sessions re-read from the database.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cowrieprocessor.ingestion.events import Event
-from cowrieprocessor.ingestion.sessions import SessionResult, summarise
+from cowrieprocessor.ingestion.live import LiveSession, LiveSessions
+from cowrieprocessor.ingestion.sessions import Row, summarise
 from cowrieprocessor.ingestion.store import Store
 
 KNOWN_EVENTIDS = frozenset(
@@ -89,9 +99,10 @@ class WriteTotals:
 
 
 class BatchWriter:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, live: LiveSessions | None = None) -> None:
         self.store = store
         self.totals = WriteTotals()
+        self.live = live if live is not None else LiveSessions()
 
     def write(self, batch: Batch, checkpoint: Checkpoint | None = None) -> int:
         """Commit ``batch`` (and the checkpoint) in one transaction; return the number of new events."""
@@ -102,19 +113,20 @@ class BatchWriter:
             store.commit()
         except BaseException:
             store.rollback()
+            self.live = LiveSessions(self.live.max_events)  # memory may hold what was rolled back
             raise
+        self.live.shrink()
         return new_events
 
     def _write(self, batch: Batch, checkpoint: Checkpoint | None) -> int:
-        store, totals = self.store, self.totals
+        store, totals, live = self.store, self.totals, self.live
         store.upsert_dead_letters(batch.dead)
         for file_id, offset in batch.resolved:
             store.resolve_at(file_id, offset)
         for status, ids in batch.statuses.items():
             store.set_dead_letter_status(ids, status)
-        unique = list({e.uid: e for e in batch.events}.values())
-        new_uids = store.insert_raw(unique)
-        fresh = [e for e in unique if e.uid in new_uids]
+        unique = list({e.uid: e for e in batch.events}.values()) if batch.events else []
+        fresh = store.insert_raw(unique)
         totals.events_new += len(fresh)
         totals.events_duplicate += len(batch.events) - len(fresh)
         totals.unknown_eventids += sum(1 for e in fresh if e.eventid not in KNOWN_EVENTIDS)
@@ -122,27 +134,88 @@ class BatchWriter:
 
         by_session: dict[str, list[Event]] = {}
         for event in fresh:
-            by_session.setdefault(event.session, []).append(event)
-        existing = store.existing_sessions(list(by_session))
+            group = by_session.get(event.session)
+            if group is None:
+                by_session[event.session] = [event]
+            else:
+                group.append(event)
+        existing = store.existing_sessions([sid for sid in by_session if sid not in live])
         stored = store.load_sessions(sorted(existing)) if existing else {}
-        results: list[SessionResult] = [
-            summarise(sid, stored.get(sid, events) if sid in existing else events) for sid, events in by_session.items()
-        ]
-        ips = sorted({r.summary[3] for r in results if r.summary[3] is not None})
+        fresh_uids = {e.uid for e in fresh}
+
+        summaries: list[Row] = []
+        auth: list[Row] = []
+        commands: list[Row] = []
+        command_updates: list[Row] = []
+        transfers: list[Row] = []
+        keys: list[Row] = []
+        bumps: dict[str, tuple[int, dt.datetime, dt.datetime]] = {}  # ip -> (new sessions, first, last)
+        recount: set[str] = set()
+        new_ids: list[str] = []
+        for sid, events in by_session.items():
+            held = live.get(sid)
+            if held is not None:
+                everything = held.events + events
+                result = summarise(sid, everything, fresh_uids)
+                added = events
+            elif sid in existing:
+                everything = stored.get(sid, events)
+                result = summarise(sid, everything, fresh_uids)
+                added = everything
+            else:
+                everything = added = events
+                result = summarise(sid, events)
+                new_ids.append(sid)
+            summary = result.summary
+            summaries.append(summary)
+            auth += result.auth
+            transfers += result.transfers
+            keys += result.keys
+            written = held.commands if held is not None else None
+            order: dict[str, tuple[int, bool]] = {}
+            for row in result.commands:
+                uid = row[0]
+                order[uid] = (row[3], row[5])
+                if (held is None and sid not in existing) or uid in fresh_uids:
+                    commands.append(row)
+                elif written is None or written.get(uid) != order[uid]:
+                    command_updates.append(row)
+            ip = summary[3]
+            if held is None and sid not in existing:
+                _bump(bumps, ip, 1, summary[7], summary[8])
+            elif held is not None and held.source_ip == ip:
+                _bump(bumps, ip, 0, summary[7], summary[8])
+            else:
+                old_ip = held.source_ip if held is not None else existing[sid]
+                recount.update(i for i in (old_ip, ip) if i is not None)
+            live.put(sid, LiveSession(everything, ip, order), added)
+
+        ips = sorted({s[3] for s in summaries if s[3] is not None} | recount)
         store.ensure_ips(ips)
         store.lock_ips(ips)  # in address order, before any session row: concurrent workers queue, never deadlock
-        store.upsert_summaries([r.summary for r in results])
-        store.insert_details("auth_attempts", [row for r in results for row in r.auth])
-        store.insert_details("commands", [row for r in results for row in r.commands])
-        store.insert_details("file_transfers", [row for r in results for row in r.transfers])
-        store.insert_details("ssh_keys", [row for r in results for row in r.keys])
-        store.update_command_order([row for r in results if r.summary[0] in existing for row in r.commands])
-        store.refresh_ip_counters(ips)
+        store.upsert_summaries(summaries)
+        store.insert_details("auth_attempts", auth)
+        store.insert_details("commands", commands)
+        store.insert_details("file_transfers", transfers)
+        store.insert_details("ssh_keys", keys)
+        store.update_command_order(command_updates)
+        store.bump_ip_counters([(ip, *v) for ip, v in sorted(bumps.items()) if ip not in recount])
+        store.refresh_ip_counters(sorted(recount))
         if checkpoint is not None:
             store.checkpoint(
                 checkpoint.file_id, checkpoint.path, checkpoint.offset, checkpoint.size, checkpoint.tail,
                 len(fresh), len(batch.dead),
             )  # fmt: skip
-        totals.track_new([sid for sid in by_session if sid not in existing])
+        totals.track_new(new_ids)
         totals.updated_ids.update(existing)
         return len(fresh)
+
+
+def _bump(
+    bumps: dict[str, tuple[int, dt.datetime, dt.datetime]], ip: str | None, n: int, first: dt.datetime,
+    last: dt.datetime,
+) -> None:  # fmt: skip
+    if ip is None:
+        return
+    entry = bumps.get(ip)
+    bumps[ip] = (n, first, last) if entry is None else (entry[0] + n, min(entry[1], first), max(entry[2], last))
