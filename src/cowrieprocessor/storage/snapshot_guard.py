@@ -24,8 +24,10 @@ BEGIN
     RETURN NEW;
 END $$
 """,
-    "CREATE TRIGGER trg_session_snapshot_immutable BEFORE UPDATE ON session_summaries "
-    "FOR EACH ROW EXECUTE FUNCTION cowrieprocessor_guard_snapshot()",
+    # WHEN: rows without a snapshot (the first one being written) never call the function at all
+    "CREATE TRIGGER trg_session_snapshot_immutable BEFORE UPDATE ON session_summaries FOR EACH ROW "
+    "WHEN (OLD.enrichment_at IS NOT NULL OR OLD.enrichment IS NOT NULL) "
+    "EXECUTE FUNCTION cowrieprocessor_guard_snapshot()",
 ]
 PG_REMOVE = [
     "DROP TRIGGER IF EXISTS trg_session_snapshot_immutable ON session_summaries",
