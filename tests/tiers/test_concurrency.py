@@ -38,6 +38,20 @@ def _cli(db_url: str, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _env(api: FakeAPI, *, batch_size: int) -> dict[str, str]:
+    """The children's environment: GreyNoise on the local server, nothing else of the caller's config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COWRIEPROCESSOR_", "GREYNOISE", "SPUR", "ABUSE"))}
+    env.update(
+        GREYNOISE_API_KEY="test-key-not-a-secret",
+        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__BASE_URL=api.url,
+        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__RATE_PER_SECOND="5000",
+        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__DAILY_BUDGET="100000",
+        COWRIEPROCESSOR_ENRICH__BATCH_SIZE=str(batch_size),
+        COWRIEPROCESSOR_ENRICH__CLAIM_MINUTES="5",
+    )
+    return env
+
+
 def test_concurrent_ingest_and_enrich_workers(pg_server: PostgresServer, tmp_path: Path) -> None:
     db_url = pg_server.migrated_database()
     logs = tmp_path / "logs"
@@ -48,15 +62,7 @@ def test_concurrent_ingest_and_enrich_workers(pg_server: PostgresServer, tmp_pat
     api = FakeAPI()
     api.on("/v3/community/", Reply(200, {"ip": "x", "noise": True, "riot": False, "classification": "malicious"},
                                    delay=0.002))  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COWRIEPROCESSOR_", "GREYNOISE", "SPUR", "ABUSE"))}
-    env.update(
-        GREYNOISE_API_KEY="test-key-not-a-secret",
-        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__BASE_URL=api.url,
-        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__RATE_PER_SECOND="5000",
-        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__DAILY_BUDGET="100000",
-        COWRIEPROCESSOR_ENRICH__BATCH_SIZE="40",
-        COWRIEPROCESSOR_ENRICH__CLAIM_MINUTES="5",
-    )
+    env = _env(api, batch_size=40)
     try:
         workers = [_cli(db_url, env, "ingest", str(d), "--batch", "500") for d in sensor_dirs]
         enrichers: list[subprocess.Popen[str]] = []
@@ -106,14 +112,7 @@ def test_enrich_workers_split_the_work(pg_server: PostgresServer, tmp_path: Path
     api = FakeAPI()
     not_observed = "IP not observed scanning the internet or contained in RIOT data set."
     api.on("/v3/community/", Reply(404, {"ip": "x", "message": not_observed}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COWRIEPROCESSOR_", "GREYNOISE", "SPUR", "ABUSE"))}
-    env.update(
-        GREYNOISE_API_KEY="test-key-not-a-secret",
-        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__BASE_URL=api.url,
-        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__RATE_PER_SECOND="5000",
-        COWRIEPROCESSOR_PROVIDERS__GREYNOISE__DAILY_BUDGET="100000",
-        COWRIEPROCESSOR_ENRICH__BATCH_SIZE="20",
-    )
+    env = _env(api, batch_size=20)
     try:
         ingest = _cli(db_url, env, "ingest", str(tmp_path / "logs"), "--no-enrich")
         assert ingest.wait(timeout=120) == 0, ingest.communicate()[1]
