@@ -1,6 +1,7 @@
 """Enrichment benchmark (issue 5): calls per session, Cymru connections, snapshot coverage, throughput, drift.
 
     .venv/bin/python bench/bench_enrich.py [--sessions 200000] [--pg postgresql://postgres@127.0.0.1/postgres]
+        [--workers 2]
 
 Per backend: generated logs (the seed's ~5.6 sessions per IP) are ingested once (``--no-enrich``) into a
 template database; two copies of it are then enriched:
@@ -9,7 +10,9 @@ template database; two copies of it are then enriched:
 2. offline + online sources, the online ones answered by local servers that speak the real protocols
    (Team Cymru bulk whois on TCP, GreyNoise's HTTP API): calls per source from the ledger, against one
    call per session, and Cymru connections against ceil(IPs / batch size).
-Then snapshot coverage and `db reconcile` drift on the second copy.
+Then snapshot coverage and `db reconcile` drift on the second copy. With ``--workers N`` (N > 1, PostgreSQL),
+a third copy is enriched offline by N processes at once (what ``enrich --workers N`` does); its wall time runs
+from the first pass's start to the last one's end, without the processes' start-up.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -122,6 +126,34 @@ def run_pass(url: str, providers: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _worker(url: str, providers: dict[str, Any], out: Any) -> None:
+    result = run_pass(url, providers)
+    result["ended"] = time.time()
+    out.put(result)
+
+
+def run_parallel(url: str, providers: dict[str, Any], workers: int) -> dict[str, Any]:
+    """``workers`` passes at once on one database: the claims keep them apart."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [context.Process(target=_worker, args=(url, providers, queue)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    results = [queue.get() for _ in processes]
+    for process in processes:
+        process.join()
+    seconds = max(r["ended"] for r in results) - min(r["ended"] - r["wall_seconds"] for r in results)
+    ips = sum(r["ips_enriched"] for r in results)
+    return {
+        "workers": workers,
+        "ips_enriched": ips,
+        "sessions_snapshotted": sum(r["sessions_snapshotted"] for r in results),
+        "per_worker_ips": [r["ips_enriched"] for r in results],
+        "wall_seconds": round(seconds, 2),
+        "ips_per_second": round(ips / seconds),
+    }
+
+
 def measure(url: str, whois: FakeWhois | None, batch_size: int) -> dict[str, Any]:
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -175,7 +207,7 @@ def measure(url: str, whois: FakeWhois | None, batch_size: int) -> dict[str, Any
     return result
 
 
-def bench_backend(kind: str, logs: Path, pg_admin: str | None, mmdb: Path) -> dict[str, Any]:
+def bench_backend(kind: str, logs: Path, pg_admin: str | None, mmdb: Path, workers: int = 1) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:6]
     template = new_database(kind, pg_admin, f"cp_bench_enrich_{tag}_t")
     ingested = ingest(template, logs)
@@ -183,6 +215,9 @@ def bench_backend(kind: str, logs: Path, pg_admin: str | None, mmdb: Path) -> di
     out: dict[str, Any] = {"ingest": {k: ingested[k] for k in ("events_new", "sessions_new", "wall_seconds")}}
     url = new_database(kind, pg_admin, f"cp_bench_enrich_{tag}_a", template)
     out["offline_only"] = run_pass(url, offline)
+    if workers > 1 and kind == "postgresql":
+        url_w = new_database(kind, pg_admin, f"cp_bench_enrich_{tag}_w", template)
+        out[f"offline_only_{workers}_workers"] = run_parallel(url_w, offline, workers)
 
     def whois_lines(ips: list[str]) -> str:
         return "".join(
@@ -213,7 +248,7 @@ def bench_backend(kind: str, logs: Path, pg_admin: str | None, mmdb: Path) -> di
     if kind == "postgresql":
         admin = create_engine(pg_admin or "", isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            for suffix in ("t", "a", "b"):
+            for suffix in ("t", "a", "b", "w"):
                 conn.execute(text(f'DROP DATABASE IF EXISTS "cp_bench_enrich_{tag}_{suffix}" WITH (FORCE)'))
         admin.dispose()
     return out
@@ -224,6 +259,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=200_000)
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="also time N concurrent passes (PostgreSQL)")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     logs = logs_for(args.sessions)
@@ -241,7 +277,7 @@ def main() -> None:
         )
     results = {"sessions_generated": args.sessions, "unique_ips_in_logs": len(ips)}
     for kind in args.backends.split(","):
-        results[kind] = bench_backend(kind, logs, args.pg if kind == "postgresql" else None, mmdb)
+        results[kind] = bench_backend(kind, logs, args.pg if kind == "postgresql" else None, mmdb, args.workers)
         print(json.dumps({kind: results[kind]}, indent=2), flush=True)
     print(json.dumps(results, indent=2))
 

@@ -103,14 +103,41 @@ def _compile() -> dict[int, list[tuple[int, int, int, str, bool, str]]]:
 _TABLE = _compile()
 
 
+def ipv4_value(text: str) -> int | None:
+    """The integer of a plain dotted-quad IPv4 address, or ``None`` for anything else (IPv6, garbage).
+
+    The hot path's shortcut around ``ipaddress``: it accepts exactly the spellings ``ipaddress`` accepts
+    (four ASCII decimal octets, no leading zeros); anything it declines goes through ``ipaddress``."""
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    value = 0
+    for part in parts:
+        if not (0 < len(part) <= 3 and part.isascii() and part.isdigit()) or (part[0] == "0" and len(part) > 1):
+            return None
+        octet = int(part)
+        if octet > 255:
+            return None
+        value = value << 8 | octet
+    return value
+
+
+_UNSPECIAL = Classification(is_bogon=False, reason=None, network=None)
+
+
 def classify(ip: str) -> Classification:
     """Classify one address; raises ``ValueError`` for something that is not an IP address."""
-    addr = ipaddress.ip_address(ip.strip())
-    value = int(addr)
-    for _plen, first, last, reason, bogon, network in _TABLE[addr.version]:
+    text = ip.strip()
+    value = ipv4_value(text)
+    if value is not None:
+        version = 4
+    else:
+        addr = ipaddress.ip_address(text)
+        value, version = int(addr), addr.version
+    for _plen, first, last, reason, bogon, network in _TABLE[version]:
         if first <= value <= last:
             return Classification(is_bogon=bogon, reason=reason, network=network)
-    return Classification(is_bogon=False, reason=None, network=None)
+    return _UNSPECIAL
 
 
 class ValidationSource:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +14,11 @@ HOSTING_TYPES = {"CLOUD", "HOSTING"}
 HOSTING_IP_TYPES = {"VPN", "DATACENTER", "PROXY", "TOR"}
 
 
+@functools.lru_cache(maxsize=256)
 def format_time(value: dt.datetime) -> str:
-    """One fixed ISO form (UTC, microseconds) so stored times compare correctly as text on both backends."""
+    """One fixed ISO form (UTC, microseconds) so stored times compare correctly as text on both backends.
+
+    Cached: a pass formats the same few instants (its clock, plus each TTL) for every IP it writes."""
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 

@@ -2,7 +2,8 @@
 
 Work is claimed in the database (SKIP LOCKED on PostgreSQL, a lease on both), so several processes can
 run at once without asking a source twice for the same IP; a crashed worker's lease simply expires.
-Source calls happen outside any transaction; each batch's writes are one transaction. Every session's IP
+Source calls happen outside any transaction; each batch's writes are one transaction. AS counters are
+recounted once, at the end of the pass (also after a failure), over every AS the pass touched. Every session's IP
 already has its inventory row (ingestion creates it; the foreign key guarantees it), so "IPs that need
 work" is a question about ``ip_inventory`` alone.
 """
@@ -24,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from cowrieprocessor.config import EnrichSettings
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, Source
 from cowrieprocessor.tiers import documents, merge, store
-from cowrieprocessor.tiers.freshness import FreshnessPolicy
+from cowrieprocessor.tiers.freshness import FreshnessPolicy, format_time
 
 VALIDATION = "validation"
 ROUTING = "routing_history"
@@ -85,6 +86,7 @@ class EnrichmentPass:
         if VALIDATION not in names:
             raise ValueError("the validation source must be part of every cascade (bogons are never sent out)")
         self.routing = next((s for s in self.sources if s.name == ROUTING), None)
+        self._touched_asns: set[int] = set()
 
     def run(
         self,
@@ -96,6 +98,24 @@ class EnrichmentPass:
         report = EnrichReport()
         seen: set[str] = set()
         started = time.perf_counter()
+        self._touched_asns = set()
+        try:
+            self._run(report, seen, refresh_stale=refresh_stale, limit=limit, progress=progress)
+            self._snapshot_known_ips(report)
+        finally:
+            self._recount_asns()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _run(
+        self,
+        report: EnrichReport,
+        seen: set[str],
+        *,
+        refresh_stale: bool,
+        limit: int | None,
+        progress: Callable[[EnrichReport], None] | None,
+    ) -> None:
         while limit is None or report.ips_enriched < limit:
             size = (
                 self.settings.batch_size
@@ -109,15 +129,15 @@ class EnrichmentPass:
                 refresh_stale=refresh_stale,
                 active_since=self.policy.active_since(now),
             )
+            lease = dt.timedelta(minutes=self.settings.claim_minutes)
             with self.engine.begin() as conn:
-                states = store.claim(
-                    conn,
-                    condition,
-                    worker=self.worker,
-                    now=now,
-                    lease=dt.timedelta(minutes=self.settings.claim_minutes),
-                    limit=size,
-                )
+                # Never-enriched IPs first, through their index: the full condition evaluates every source's
+                # provenance, row by row past all the IPs earlier batches already enriched.
+                states = store.claim(conn, store.never_enriched(), worker=self.worker, now=now, lease=lease, limit=size)
+                if len(states) < size:
+                    states += store.claim(
+                        conn, condition, worker=self.worker, now=now, lease=lease, limit=size - len(states)
+                    )
             # An IP is worked on at most once per pass, whatever its provenance says afterwards.
             fresh = [s for s in states if s.ip not in seen]
             if len(fresh) < len(states):
@@ -137,9 +157,16 @@ class EnrichmentPass:
                 self.on_batch()
             if progress:
                 progress(report)
-        self._snapshot_known_ips(report)
-        report.seconds = time.perf_counter() - started
-        return report
+
+    def _recount_asns(self) -> None:
+        """AS counters are recounted once per pass, over every AS it touched, not once per batch: the big
+        ASes hold most sessions, so a per-batch recount read nearly every session again for each batch.
+        Runs after a failure too, so the batches already committed are counted."""
+        touched, self._touched_asns = self._touched_asns, set()
+        if touched:
+            with self.engine.begin() as conn:
+                store.use_large_cache(conn)
+                store.refresh_asn_counters(conn, touched)
 
     def _enrich_batch(self, states: list[merge.IPState], report: EnrichReport) -> None:
         now = self.clock()
@@ -171,7 +198,7 @@ class EnrichmentPass:
 
     def _sources_needed(self, state: merge.IPState, now: dt.datetime) -> set[str]:
         """Each source has its own freshness: only the stale or missing ones are asked again."""
-        now_text = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        now_text = format_time(now)
         needed = set()
         for source in self.sources:
             entry = state.provenance.get(source.name)
@@ -259,6 +286,7 @@ class EnrichmentPass:
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
+                    store.use_large_cache(conn)
                     store.lock_ips(conn, ips)
                     store.upsert_asns(conn, states, now)
                     store.write_ips(conn, states, now)
@@ -270,12 +298,12 @@ class EnrichmentPass:
                     store.refresh_ip_counters(conn, ips)
                     # only these ASNs' counts can change: the IPs' old and new ASNs, and routed snapshots'
                     touched = {a for s in states for a in (s.previous_asn, s.current_asn) if a is not None}
-                    store.refresh_asn_counters(conn, touched | routed_asns)
             except DBAPIError as exc:
                 if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES and attempt < 4:
                     time.sleep(0.05 * (attempt + 1))
                     continue
                 raise
+            self._touched_asns |= touched | routed_asns
             report.history_windows_opened += opened
             report.routed_snapshots += n_routed
             report.sessions_snapshotted += n_snap + n_routed
@@ -291,10 +319,12 @@ class EnrichmentPass:
                 return
             live_since = now - dt.timedelta(hours=self.settings.live_snapshot_hours)
             with self.engine.begin() as conn:
+                store.use_large_cache(conn)
                 store.lock_ips(conn, ips)
                 count = store.take_snapshots(conn, ips, now, live_since)
                 store.refresh_ip_counters(conn, ips)
-                store.refresh_asn_counters(conn, store.asns_of(conn, ips))
+                touched = store.asns_of(conn, ips)
+            self._touched_asns |= touched
             report.sessions_snapshotted += count
             if count == 0:
                 return

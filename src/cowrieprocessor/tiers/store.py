@@ -23,7 +23,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
+from cowrieprocessor.storage.engine import json_serializer
 from cowrieprocessor.storage.models import ASNInventory, IPASNHistory, IPInventory, SessionSummary
 from cowrieprocessor.storage.types import IPAddress
 from cowrieprocessor.tiers.freshness import format_time
@@ -52,6 +54,11 @@ def needs_work(
     return condition
 
 
+def never_enriched() -> ColumnElement[bool]:
+    """The cheapest part of ``needs_work`` (indexed): IPs no pass has written yet."""
+    return IPInventory.enrichment_updated_at.is_(None)
+
+
 def claim(
     conn: Connection, condition: ColumnElement[bool], *, worker: str, now: dt.datetime, lease: dt.timedelta, limit: int
 ) -> list[IPState]:
@@ -70,6 +77,17 @@ def claim(
         .returning(IPInventory.ip_address, IPInventory.enrichment, IPInventory.provenance, IPInventory.current_asn)
     ).all()
     return [IPState(ip=r[0], enrichment=dict(r[1] or {}), provenance=dict(r[2] or {}), previous_asn=r[3]) for r in rows]
+
+
+#: SQLite page cache for the pass's connections, in KiB (SQLite's default is 2 MiB): a batch rewrites tens of
+#: thousands of session rows spread over the whole file, and a small cache spills and re-reads pages.
+SQLITE_CACHE_KIB = 262_144
+
+
+def use_large_cache(conn: Connection) -> None:
+    """Give this (pooled) SQLite connection a page cache sized for batch writes; nothing on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
 
 def lock_ips(conn: Connection, ips: Sequence[str]) -> None:
@@ -126,7 +144,8 @@ def upsert_asns(conn: Connection, states: Iterable[IPState], now: dt.datetime) -
             row["enrichment"].setdefault("source", state.asn_source)
     if not rows:
         return
-    stmt = _insert_for(conn)(ASNInventory).values(sorted(rows.values(), key=lambda r: r["asn_number"]))
+    # executemany of one small statement: a multi-row VALUES of thousands of ASNs costs more to compile
+    stmt = _insert_for(conn)(ASNInventory)
     excluded = stmt.excluded
     conn.execute(
         stmt.on_conflict_do_update(
@@ -141,40 +160,100 @@ def upsert_asns(conn: Connection, states: Iterable[IPState], now: dt.datetime) -
                 "enrichment_updated_at": excluded.enrichment_updated_at,
                 "updated_at": excluded.enrichment_updated_at,
             },
-        )
+        ),
+        sorted(rows.values(), key=lambda r: r["asn_number"]),
     )
 
 
 def write_ips(conn: Connection, states: Sequence[IPState], now: dt.datetime) -> None:
     if not states:
         return
-    conn.execute(
-        update(IPInventory)
-        .where(IPInventory.ip_address == bindparam("b_ip", type_=IPAddress()))
-        .values(
-            enrichment=bindparam("b_enrichment", type_=IPInventory.enrichment.type),
-            provenance=bindparam("b_provenance", type_=IPInventory.provenance.type),
-            current_asn=bindparam("b_asn"),
-            # keeps its old value when this pass brought no ASN answer
-            asn_last_verified=func.coalesce(
-                bindparam("b_verified", type_=IPInventory.asn_last_verified.type), IPInventory.asn_last_verified
-            ),
-            enrichment_updated_at=now,
-            updated_at=now,
-            claimed_by=None,
-            claimed_until=None,
-        ),
+    if conn.dialect.name == "postgresql":
+        _write_ips_pg(conn, states, now)
+    else:
+        _write_ips_sqlite(conn, states, now)
+
+
+def _write_ips_sqlite(conn: Connection, states: Sequence[IPState], now: dt.datetime) -> None:
+    """One driver-level executemany: the values go through the columns' own bind processors (same
+    stored form), without SQLAlchemy's per-row parameter construction, which cost more than the writes."""
+    dialect = conn.dialect
+    ip_of = IPAddress().bind_processor(dialect)
+    enrichment_of = IPInventory.enrichment.type.bind_processor(dialect)
+    provenance_of = IPInventory.provenance.type.bind_processor(dialect)
+    time_of = IPInventory.updated_at.type.bind_processor(dialect)
+    assert ip_of and enrichment_of and provenance_of and time_of
+    stamp = time_of(now)
+    conn.exec_driver_sql(
+        "UPDATE ip_inventory SET enrichment = ?, provenance = ?, current_asn = ?,"
+        " asn_last_verified = coalesce(?, asn_last_verified), enrichment_updated_at = ?, updated_at = ?,"
+        " claimed_by = NULL, claimed_until = NULL WHERE ip_address = ?",
         [
-            {
-                "b_ip": s.ip,
-                "b_enrichment": s.enrichment,
-                "b_provenance": s.provenance,
-                "b_asn": s.current_asn,
-                "b_verified": now if s.asn_verified else None,
-            }
+            (
+                enrichment_of(s.enrichment),
+                provenance_of(s.provenance),
+                s.current_asn,
+                stamp if s.asn_verified else None,
+                stamp,
+                stamp,
+                ip_of(s.ip),
+            )
             for s in states
         ],
     )
+
+
+def _write_ips_pg(conn: Connection, states: Sequence[IPState], now: dt.datetime) -> None:
+    """COPY the batch into a temporary table and update from it: one statement, not one per IP (the
+    per-statement round trips and planning were most of the cost)."""
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE enrich_ip_batch (ip inet, enrichment jsonb, provenance jsonb, asn bigint,"
+        " verified timestamptz) ON COMMIT DROP"
+    )
+    copy_rows(
+        conn,
+        "enrich_ip_batch (ip, enrichment, provenance, asn, verified)",
+        (
+            (
+                s.ip,
+                json_serializer(s.enrichment),
+                json_serializer(s.provenance),
+                s.current_asn,
+                now if s.asn_verified else None,
+            )
+            for s in states
+        ),
+    )
+    conn.execute(
+        text(
+            """
+            UPDATE ip_inventory AS i
+            SET enrichment = b.enrichment, provenance = b.provenance, current_asn = b.asn,
+                asn_last_verified = coalesce(b.verified, i.asn_last_verified),
+                enrichment_updated_at = :now, updated_at = :now, claimed_by = NULL, claimed_until = NULL
+            FROM enrich_ip_batch AS b
+            WHERE i.ip_address = b.ip
+            """
+        ).bindparams(bindparam("now", type_=IPInventory.updated_at.type)),
+        {"now": now},
+    )
+    conn.exec_driver_sql("DROP TABLE enrich_ip_batch")
+
+
+def copy_rows(conn: Connection, target: str, rows: Iterable[Sequence[Any]]) -> None:
+    """``COPY target FROM STDIN`` on the transaction's own PostgreSQL connection (text format: JSON goes
+    in as its serialised text, addresses and times as psycopg spells them)."""
+    statement = f"COPY {target} FROM STDIN"
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    cursor = conn.connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi_error as exc:  # raised as SQLAlchemy raises it, so callers (and retries) see one error type
+        raise DBAPIError.instance(statement, None, exc, dbapi_error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
 
 
 def record_history(conn: Connection, states: Sequence[IPState], now: dt.datetime, observed_by: dict[str, str]) -> int:
@@ -197,7 +276,13 @@ def record_history(conn: Connection, states: Sequence[IPState], now: dt.datetime
             .where(IPASNHistory.ip_address.in_(to_close), IPASNHistory.valid_until.is_(None))
             .values(valid_until=now)
         )
-    if really:
+    if really and conn.dialect.name == "postgresql":
+        copy_rows(
+            conn,
+            "ip_asn_history (ip_address, asn_number, valid_from, observed_by)",
+            ((s.ip, s.current_asn, now, observed_by.get(s.ip)) for s in really),
+        )
+    elif really:
         conn.execute(
             insert(IPASNHistory),
             [
@@ -297,6 +382,14 @@ def refresh_ip_counters(conn: Connection, ips: Sequence[str] | None) -> None:
     conn.execute(
         update(IPInventory)
         .where(IPInventory.ip_address == a.c.ip)
+        # ingestion keeps most counters right already: rewriting an unchanged row costs its index updates
+        .where(
+            or_(
+                IPInventory.session_count.is_distinct_from(a.c.n),
+                IPInventory.first_seen.is_distinct_from(a.c.first),
+                IPInventory.last_seen.is_distinct_from(a.c.last),
+            )
+        )
         .values(session_count=a.c.n, first_seen=a.c.first, last_seen=a.c.last)
     )
 

@@ -1,0 +1,68 @@
+"""The bulk write paths (COPY on PostgreSQL, driver executemany on SQLite) store exactly what they are given."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session
+
+from cowrieprocessor.storage.models import IPASNHistory, IPInventory
+from cowrieprocessor.tiers import store
+from cowrieprocessor.tiers.merge import IPState
+from tests.tiers.conftest import NOW, add_session
+
+# Text a provider or an attacker controls: COPY's own escape characters, quotes, non-ASCII.
+AWKWARD = 'tab\there, newline\nthere, back\\slash \\N, "quoted", \u00e9\u4e2d end'
+
+
+def test_write_ips_and_history_store_awkward_text_verbatim(engine: Engine) -> None:
+    add_session(engine, "s1", "198.51.100.200", NOW)
+    add_session(engine, "s2", "2001:db8::7", NOW)
+    verified = IPState(ip="198.51.100.200", enrichment={}, provenance={}, previous_asn=None)
+    verified.enrichment = {"maxmind": {"as_org": AWKWARD, "asn": 64500}}
+    verified.provenance = {"maxmind": {"status": "found", "version": AWKWARD}}
+    verified.current_asn, verified.asn_verified = 64500, True
+    unverified = IPState(ip="2001:db8::7", enrichment={"embedded": {"as_org": "x"}}, provenance={}, previous_asn=None)
+    with engine.begin() as conn:
+        conn.execute(update(IPInventory).values(asn_last_verified=NOW - dt.timedelta(days=3)))
+        store.ensure_asn_rows(conn, [64500])
+        store.write_ips(conn, [verified, unverified], NOW)
+        store.record_history(conn, [verified, unverified], NOW, {"198.51.100.200": "maxmind"})
+    with Session(engine) as session:
+        row = session.get(IPInventory, "198.51.100.200")
+        assert row is not None
+        assert row.enrichment == verified.enrichment
+        assert row.provenance == verified.provenance
+        assert (row.current_asn, row.asn_last_verified, row.enrichment_updated_at) == (64500, NOW, NOW)
+        assert row.claimed_by is None
+        other = session.get(IPInventory, "2001:db8::7")
+        assert other is not None
+        assert other.enrichment == {"embedded": {"as_org": "x"}}
+        assert other.current_asn is None
+        # no ASN answer this pass: the old verification time stays
+        assert other.asn_last_verified == NOW - dt.timedelta(days=3)
+        history = session.execute(
+            select(IPASNHistory.ip_address, IPASNHistory.asn_number, IPASNHistory.valid_from, IPASNHistory.observed_by)
+        ).all()
+        assert [tuple(h) for h in history] == [("198.51.100.200", 64500, NOW, "maxmind")]
+
+
+def test_text_postgresql_refuses_is_a_database_error_not_a_driver_one(engine: Engine) -> None:
+    """A lone surrogate: SQLite stores it, PostgreSQL's jsonb refuses it (as before the COPY path), and the
+    refusal arrives as SQLAlchemy's error, which the pass's retry logic and callers understand."""
+    add_session(engine, "s1", "198.51.100.201", NOW)
+    state = IPState(
+        ip="198.51.100.201", enrichment={"embedded": {"as_org": "bad \ud800"}}, provenance={}, previous_asn=None
+    )
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(DataError), engine.begin() as conn:
+            store.write_ips(conn, [state], NOW)
+        return
+    with engine.begin() as conn:
+        store.write_ips(conn, [state], NOW)
+    with Session(engine) as session:
+        row = session.get(IPInventory, "198.51.100.201")
+        assert row is not None and row.enrichment == state.enrichment
