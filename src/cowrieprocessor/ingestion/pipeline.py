@@ -9,6 +9,7 @@ when both halves have been read, in either order: an unterminated last line is k
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -28,6 +29,11 @@ from cowrieprocessor.ingestion.writer import Batch, BatchWriter, Checkpoint
 Progress = Callable[[int, int], None]  # (bytes on disk read since last call, new events since last call)
 BATCH_EVENTS = 10_000
 BATCH_BYTES = 32 << 20
+#: GIL switch interval while ingesting. The database drivers release the GIL around every statement
+#: step (every row of an ``executemany``); with the default 5 ms the writing thread then waits for the
+#: parsing thread's time slice to end before each next row, so the two threads take turns instead of
+#: overlapping (measured on SQLite: 15.2 s -> 9.7 s wall for 200k events, same CPU seconds).
+SWITCH_INTERVAL = 0.0005
 
 
 @dataclass
@@ -135,11 +141,14 @@ class Ingestor:
         files, self.stats.missing = sources.discover(paths)
         store = open_store(self.engine)
         writer = BatchWriter(store, LiveSessions(live.MAX_LIVE_EVENTS))
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
         try:
             for path in files:
                 self.stats.files_seen += 1
                 self._ingest_file(store, writer, path)
         finally:
+            sys.setswitchinterval(interval)
             store.close()
         totals = writer.totals
         s = self.stats

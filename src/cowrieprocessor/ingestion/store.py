@@ -2,14 +2,19 @@
 
 One :class:`Store` per run. Every batch is one transaction (data rows, summaries, dead letters and the
 file checkpoint together), so a crash at any point leaves the database as it was after the last
-batch. SQLite gets ``executemany`` inside explicit transactions (WAL, ``synchronous=NORMAL`` as the
-engine sets it; a larger auto-checkpoint so hot index pages are not written back after every batch);
+batch. SQLite gets multi-row ``INSERT ... VALUES (...), (...)`` inside explicit transactions (WAL,
+``synchronous=NORMAL`` as the engine sets it; a larger auto-checkpoint so hot index pages are not written
+back after every batch): one statement step per few hundred rows instead of one per row, which saves
+the per-row statement reset and, above all, the GIL hand-over the driver makes around every step while
+the reading thread is parsing;
 PostgreSQL subclasses this in :mod:`cowrieprocessor.ingestion.store_pg` with binary COPY.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -37,6 +42,9 @@ DETAIL_TABLES = {
     "ssh_keys": KEY_COLUMNS,
 }
 _CHUNK = 500  # SQLite bound parameters per IN (...)
+_WAL_LIMIT = 65536  # pages (256 MB): the writer checkpoints itself only if the checkpointer falls behind
+RESTART_FRAMES = 16384  # pages (64 MB): a longer WAL is restarted before the next transaction
+_MAX_PARAMS = 4000  # bound parameters per multi-row INSERT (SQLite allows 32766)
 
 
 def open_store(engine: Engine) -> Store:
@@ -52,10 +60,80 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[i : i + size]
 
 
+class Checkpointer:
+    """Copies committed WAL pages back into the database file from a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the ``COMMIT`` of the writing connection: the writer then
+    spends about a fifth of its time copying pages and syncing the file. A ``PASSIVE`` checkpoint from a
+    second connection does that work on the other core without blocking the writer. SQLite only
+    restarts the WAL from its start when a write transaction begins while every page has been copied
+    back, so once the WAL has grown past ``RESTART_FRAMES`` the writer waits for the checkpoint under
+    way (the last batch's pages) before its next transaction. Only committed pages are ever copied: a
+    crash at any moment leaves the database as the last commit left it.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.database = database
+        self.restart_frames = RESTART_FRAMES
+        self.frames = 0  # WAL length (pages) at the last checkpoint
+        self.pending = threading.Event()
+        self.idle = threading.Event()
+        self.idle.set()
+        self.stopping = False
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self.thread.start()
+
+    def wake(self) -> None:
+        """A transaction was committed: copy its pages back."""
+        self._raise()
+        self.idle.clear()
+        self.pending.set()
+
+    def settle(self) -> None:
+        """Before a transaction: if the WAL is long, let the checkpoint finish so the WAL restarts."""
+        if self.frames >= self.restart_frames:
+            while not self.idle.wait(0.1) and self.thread.is_alive():
+                pass
+        self._raise()
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.pending.set()
+        self.thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self.database, isolation_level=None)
+            try:
+                conn.execute("PRAGMA busy_timeout=30000")
+                while True:
+                    self.pending.wait()
+                    self.pending.clear()
+                    if self.stopping:
+                        return
+                    self.frames = int(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+                    if not self.pending.is_set():
+                        self.idle.set()
+            finally:
+                conn.close()
+        except BaseException as exc:  # raised in the writing thread at its next transaction
+            self.error = exc
+        finally:
+            self.idle.set()
+
+
 class Store:
     """SQLite implementation; the SQL is written with ``?`` placeholders."""
 
     placeholder = "?"
+    checkpointer: Checkpointer | None = None
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -66,17 +144,32 @@ class Store:
     def setup(self) -> None:
         self.conn.execute("PRAGMA cache_size=-65536")
         self.conn.execute("PRAGMA temp_store=MEMORY")
-        self.conn.execute("PRAGMA wal_autocheckpoint=16384")
+        mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        database = self.engine.url.database
+        self.checkpointer = (
+            Checkpointer(database) if str(mode).lower() == "wal" and database not in (None, "", ":memory:") else None
+        )
+        # The checkpointer keeps the WAL short; the connection's own checkpoint is only the safety net.
+        self.conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_LIMIT if self.checkpointer else 16384}")
 
     def close(self) -> None:
-        self._proxy.close()
+        try:
+            if self.checkpointer is not None:
+                self.checkpointer.stop()
+                self.conn.execute("PRAGMA wal_autocheckpoint=1000")  # the pooled connection's default again
+        finally:
+            self._proxy.close()
 
     # ------------------------------------------------------------------ transactions
     def begin(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.settle()
         self.conn.execute("BEGIN")
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
+        if self.checkpointer is not None:
+            self.checkpointer.wake()
 
     def rollback(self) -> None:
         if self.conn.in_transaction:
@@ -96,6 +189,23 @@ class Store:
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.conn.executemany(self.sql(statement), rows)
+
+    def insert_values(self, head: str, ncols: int, tail: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``head VALUES (?, ...), (?, ...) tail`` for ``rows``, many rows per statement.
+
+        Statements have one of three sizes (as many rows as fit, 32 rows, one row), so the driver's
+        statement cache holds a few prepared statements per table, not one per batch remainder.
+        """
+        start = 0
+        for size in (max(1, _MAX_PARAMS // ncols), 32, 1):
+            count = (len(rows) - start) // size
+            if not count:
+                continue
+            sql = f"{head} VALUES {', '.join(['(' + ', '.join('?' * ncols) + ')'] * size)} {tail}"
+            self.conn.executemany(
+                sql, [[v for row in rows[i : i + size] for v in row] for i in range(start, start + count * size, size)]
+            )
+            start += count * size
 
     def time(self, value: dt.datetime | None) -> Any:
         """SQLite stores UTC as naive ISO text, as the ``UTCDateTime`` column type does."""
@@ -191,11 +301,10 @@ class Store:
         """Insert the (distinct) events not stored yet; return them."""
         known = self.known_uids([e.uid for e in events])
         fresh = [e for e in events if e.uid not in known] if known else list(events)
-        self.executemany(
-            f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)}) VALUES ({', '.join('?' * len(RAW_COLUMNS))}) "
-            "ON CONFLICT (event_uid) DO NOTHING",
-            self._raw_rows(fresh),
-        )
+        self.insert_values(
+            f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})", len(RAW_COLUMNS),
+            "ON CONFLICT (event_uid) DO NOTHING", self._raw_rows(fresh),
+        )  # fmt: skip
         return fresh
 
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:
@@ -233,19 +342,10 @@ class Store:
 
     def ensure_ips(self, ips: Sequence[str]) -> None:
         """Stub inventory rows: the enrichment pipeline fills them; sessions need them (foreign key)."""
-        self.executemany("INSERT INTO ip_inventory (ip_address) VALUES (?) ON CONFLICT DO NOTHING", [(i,) for i in ips])
+        self.insert_values("INSERT INTO ip_inventory (ip_address)", 1, "ON CONFLICT DO NOTHING", [(i,) for i in ips])
 
     def lock_ips(self, ips: Sequence[str]) -> None:
         """Row locks for the batch's IPs (PostgreSQL); SQLite's one writer at a time needs none."""
-
-    def _summary_sql(self) -> str:
-        cols = ", ".join(SUMMARY_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])
-        marks = ", ".join([self.placeholder] * len(SUMMARY_COLUMNS))
-        return (
-            f"INSERT INTO session_summaries ({cols}) VALUES ({marks}) ON CONFLICT (session_id) "
-            f"DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP"
-        )
 
     def _timed(self, rows: Sequence[Row], positions: Sequence[int]) -> list[Row]:
         if not positions:
@@ -258,13 +358,23 @@ class Store:
             out.append(tuple(values))
         return out
 
+    def insert_summaries(self, rows: Sequence[Row]) -> None:
+        """Summaries of sessions believed new (a concurrent writer may have created one since)."""
+        self.upsert_summaries(rows)
+
     def upsert_summaries(self, rows: Sequence[Row]) -> None:
-        self.executemany(self._summary_sql(), self._timed(rows, (7, 8)))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])
+        self.insert_values(
+            f"INSERT INTO session_summaries ({', '.join(SUMMARY_COLUMNS)})", len(SUMMARY_COLUMNS),
+            f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP",
+            self._timed(rows, (7, 8)),
+        )  # fmt: skip
 
     def insert_details(self, table: str, rows: Sequence[Row]) -> None:
         cols = DETAIL_TABLES[table]
-        self.executemany(
-            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        self.insert_values(
+            f"INSERT INTO {table} ({', '.join(cols)})",
+            len(cols),
             "ON CONFLICT (event_uid) DO NOTHING",
             self._timed(rows, (2,)),
         )

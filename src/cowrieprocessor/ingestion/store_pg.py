@@ -10,10 +10,12 @@ Look-ups by lists of keys are written as ``unnest`` + ``LATERAL (... LIMIT 1 / O
 them to one index probe per key: a plain ``= ANY(array)`` lets the planner pick a sequential scan of
 ``raw_events`` (e.g. before autovacuum has analysed a freshly loaded table), once per batch.
 
-Raw events whose uids are not stored yet go straight into ``raw_events``; the unique index stays the
-judge: if a concurrent writer stored one of them in between, the COPY fails inside a savepoint and the
-batch goes through a staging table with ``ON CONFLICT DO NOTHING``. Detail rows of new events are new
-too (their uids derive from the event's) and take the same path. Summaries are upserted from staging.
+Raw events go straight into ``raw_events`` without a look-up first; the unique index is the judge:
+if one of them is stored already (a file read again, a renamed copy, a concurrent writer), the COPY
+fails inside a savepoint - at its first row when the whole batch is old - and the batch goes through a
+staging table with ``ON CONFLICT DO NOTHING``. Detail rows of new events are new
+too (their uids derive from the event's) and take the same path, and so do the summaries of sessions
+seen for the first time; the summaries of sessions that already have one are upserted from staging.
 """
 
 from __future__ import annotations
@@ -83,7 +85,14 @@ class PostgresStore(Store):
         self.conn.commit()
 
     def begin(self) -> None:
-        """psycopg opens the transaction with the first statement."""
+        """Open the batch's transaction now, so that ``conn.transaction()`` blocks are savepoints in it.
+
+        psycopg opens a transaction with the first statement, but a ``transaction()`` block entered while
+        none is open is a transaction of its own, committed on exit: raw events would then be committed
+        ahead of the rest of their batch and its checkpoint.
+        """
+        if self.conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            self.conn.execute("SELECT 1")
 
     def commit(self) -> None:
         self.conn.commit()
@@ -158,14 +167,11 @@ class PostgresStore(Store):
         return {r[0] for r in rows}
 
     def insert_raw(self, events: Sequence[Event]) -> list[Event]:
+        """No look-up first: the COPY itself finds out (a file read again conflicts on its first row)."""
         if not events:
             return []
-        known = self.known_uids([e.uid for e in events])
-        fresh = [e for e in events if e.uid not in known] if known else list(events)
-        if not fresh:
-            return []
-        inserted = self._insert_new("raw_events", self._raw_rows(fresh), returning=True)
-        return fresh if inserted is None else [e for e in fresh if e.uid in inserted]
+        inserted = self._insert_new("raw_events", self._raw_rows(events), returning=True)
+        return list(events) if inserted is None else [e for e in events if e.uid in inserted]
 
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:
         if not session_ids:
@@ -200,6 +206,19 @@ class PostgresStore(Store):
                 "SELECT 1 FROM ip_inventory WHERE ip_address = ANY(%s::inet[]) ORDER BY ip_address FOR UPDATE",
                 (sorted(ips),),
             )
+
+    def insert_summaries(self, rows: Sequence[Row]) -> None:
+        """Straight into the table; if one of the sessions exists after all, upsert them all instead."""
+        if not rows:
+            return
+        prepared = self._prepared("session_summaries", rows)
+        try:
+            with self.conn.transaction():
+                self._copy("session_summaries", prepared, target="session_summaries")
+            return
+        except psycopg.errors.UniqueViolation:
+            pass
+        self.upsert_summaries(rows)
 
     def upsert_summaries(self, rows: Sequence[Row]) -> None:
         if not rows:

@@ -144,6 +144,7 @@ class BatchWriter:
         fresh_uids = {e.uid for e in fresh}
 
         summaries: list[Row] = []
+        created: list[Row] = []  # summaries of sessions no summary row exists for yet
         auth: list[Row] = []
         commands: list[Row] = []
         command_updates: list[Row] = []
@@ -168,6 +169,8 @@ class BatchWriter:
                 new_ids.append(sid)
             summary = result.summary
             summaries.append(summary)
+            if held is None and sid not in existing:
+                created.append(summary)
             auth += result.auth
             transfers += result.transfers
             keys += result.keys
@@ -191,9 +194,11 @@ class BatchWriter:
             live.put(sid, LiveSession(everything, ip, order), added)
 
         ips = sorted({s[3] for s in summaries if s[3] is not None} | recount)
+        new_set = set(new_ids)
         store.ensure_ips(ips)
         store.lock_ips(ips)  # in address order, before any session row: concurrent workers queue, never deadlock
-        store.upsert_summaries(summaries)
+        store.insert_summaries(created)
+        store.upsert_summaries([s for s in summaries if s[0] not in new_set] if created else summaries)
         store.insert_details("auth_attempts", auth)
         store.insert_details("commands", commands)
         store.insert_details("file_transfers", transfers)

@@ -1,0 +1,113 @@
+"""The bulk-write paths of the ingestion store: fast paths that assume new rows, and their fallbacks."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from cowrieprocessor.ingestion import ingest
+from cowrieprocessor.ingestion import store as store_module
+from cowrieprocessor.ingestion.events import Event, parse_line
+from cowrieprocessor.ingestion.sessions import summarise
+from cowrieprocessor.ingestion.store import Store, open_store
+from tests.ingestion.builders import Session, lines, summary, write
+
+
+def _events(*sessions: Session) -> list[Event]:
+    out: list[Event] = []
+    for offset, raw in enumerate(lines([e for s in sessions for e in s.events]).splitlines()):
+        event = parse_line(raw, offset=offset)
+        assert isinstance(event, Event)
+        out.append(event)
+    return out
+
+
+def test_raw_events_partly_stored_return_only_the_new_ones(engine: Engine) -> None:
+    """A batch whose later rows are stored already: the direct path fails, the fallback keeps the rest."""
+    events = _events(Session("s1").connect().fail("root", "a").close(), Session("s2").connect().close())
+    store = open_store(engine)
+    try:
+        store.begin()
+        assert store.insert_raw(events[2:]) == events[2:]
+        store.commit()
+        store.begin()
+        assert store.insert_raw(events) == events[:2]
+        assert store.insert_raw(events) == []
+        store.commit()
+    finally:
+        store.close()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM raw_events")).scalar_one() == len(events)
+
+
+def test_a_session_created_meanwhile_is_updated_not_duplicated(engine: Engine) -> None:
+    """``insert_summaries`` of a session that has a row after all (a concurrent writer) upserts it."""
+    first = Session("s1", "198.51.100.4").connect().fail("root", "a")
+    later = _events(Session("s1", "198.51.100.4").connect().fail("root", "a").login("root", "b").close())
+    store = open_store(engine)
+    try:
+        store.begin()
+        store.ensure_ips(["198.51.100.4"])
+        store.insert_summaries([summarise("s1", _events(first)).summary])
+        store.commit()
+        store.begin()
+        store.insert_summaries([summarise("s1", later).summary])
+        store.commit()
+    finally:
+        store.close()
+    row = summary(engine, "s1")
+    assert (row["login_attempts"], row["login_failures"], row["login_success"]) == (2, 1, True)
+    assert row["event_count"] == len(later)
+
+
+def test_multi_row_inserts_keep_every_row_in_order(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "t.sqlite", isolation_level=None)
+    conn.execute("CREATE TABLE t (a INTEGER, b INTEGER, c TEXT)")
+    store = Store.__new__(Store)
+    store.conn = conn
+    for n in (0, 1, 31, 32, 33, 1332, 1333, 1334, 2700):
+        conn.execute("DELETE FROM t")
+        rows = [(i, i * 2, str(i)) for i in range(n)]
+        store.insert_values("INSERT INTO t (a, b, c)", 3, "", rows)
+        assert conn.execute("SELECT a, b, c FROM t ORDER BY rowid").fetchall() == rows, n
+    conn.close()
+
+
+def test_sqlite_wal_is_copied_back_and_restarted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The background checkpointer keeps the WAL from growing with the number of batches."""
+    from cowrieprocessor.storage import schema
+    from cowrieprocessor.storage.engine import make_engine
+
+    db = tmp_path / "db.sqlite"
+    engine = make_engine(f"sqlite:///{db}")
+    schema.upgrade(engine)
+    sessions = [Session(f"s{i:04d}", f"198.51.100.{i % 200 + 1}", start=i).connect().fail("root", "x").close()
+                for i in range(600)]  # fmt: skip
+    log = write(tmp_path / "cowrie.json", lines([e for s in sessions for e in s.events]))
+    monkeypatch.setattr(store_module, "RESTART_FRAMES", 1)
+    stats, _ = ingest(engine, [str(log)], batch_events=100)
+    assert stats.events_new == 1800
+    frames_per_batch_bound = 200  # pages one 100-event batch can dirty, far below 18 batches' worth
+    with sqlite3.connect(db) as conn:
+        busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert conn.execute("SELECT COUNT(*) FROM raw_events").fetchone()[0] == 1800
+    assert busy == 0 and frames == copied
+    assert frames < frames_per_batch_bound
+    engine.dispose()
+
+
+def test_raw_events_first_in_a_batch_are_rolled_back_with_it(engine: Engine) -> None:
+    """The direct COPY's savepoint must be inside the batch's transaction, not a transaction of its own."""
+    events = _events(Session("s1").connect().close())
+    store = open_store(engine)
+    try:
+        store.begin()
+        assert store.insert_raw(events) == events
+        store.rollback()
+    finally:
+        store.close()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM raw_events")).scalar_one() == 0
