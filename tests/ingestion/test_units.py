@@ -12,7 +12,7 @@ from cowrieprocessor.ingestion import sources
 from cowrieprocessor.ingestion.events import Event, Rejection, parse_line
 from cowrieprocessor.ingestion.sessions import command_signature, normalise_command
 from cowrieprocessor.ingestion.sshkeys import find_keys, parse_key
-from cowrieprocessor.ingestion.textsafe import escape_json, escape_text, unescape_text
+from cowrieprocessor.storage.textsafe import escape_json, escape_text, unescape_text
 from tests.ingestion.builders import ssh_key_line
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from cowrieprocessor.storage.models import IPASNHistory, IPInventory
+from cowrieprocessor.storage.textsafe import unescape_text
 from cowrieprocessor.tiers import store
 from cowrieprocessor.tiers.merge import IPState
 from tests.tiers.conftest import NOW, add_session
@@ -50,19 +49,17 @@ def test_write_ips_and_history_store_awkward_text_verbatim(engine: Engine) -> No
         assert [tuple(h) for h in history] == [("198.51.100.200", 64500, NOW, "maxmind")]
 
 
-def test_text_postgresql_refuses_is_a_database_error_not_a_driver_one(engine: Engine) -> None:
-    """A lone surrogate: SQLite stores it, PostgreSQL's jsonb refuses it (as before the COPY path), and the
-    refusal arrives as SQLAlchemy's error, which the pass's retry logic and callers understand."""
+def test_text_postgresql_would_refuse_is_stored_reversibly_on_both_backends(engine: Engine) -> None:
+    """NUL and a lone surrogate in a provider's answer: jsonb rejects both, so they are stored through the
+    same reversible U+2400 escape as ingestion's - the row is written, and unescaping gives the original."""
     add_session(engine, "s1", "198.51.100.201", NOW)
-    state = IPState(
-        ip="198.51.100.201", enrichment={"embedded": {"as_org": "bad \ud800"}}, provenance={}, previous_asn=None
-    )
-    if engine.dialect.name == "postgresql":
-        with pytest.raises(DataError), engine.begin() as conn:
-            store.write_ips(conn, [state], NOW)
-        return
+    original = {"embedded": {"as_org": "bad \ud800 and \x00 here"}}
+    state = IPState(ip="198.51.100.201", enrichment=dict(original), provenance={}, previous_asn=None)
     with engine.begin() as conn:
         store.write_ips(conn, [state], NOW)
     with Session(engine) as session:
         row = session.get(IPInventory, "198.51.100.201")
-        assert row is not None and row.enrichment == state.enrichment
+        assert row is not None
+        stored = row.enrichment["embedded"]["as_org"]
+    assert "\x00" not in stored and "\ud800" not in stored
+    assert unescape_text(stored) == original["embedded"]["as_org"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from cowrieprocessor.ingestion.textsafe import escape_json, escape_text
+from cowrieprocessor.storage.textsafe import escape_json, escape_text
 
 #: Strings PostgreSQL cannot hold as they are; lines containing them take the slower, escaped path.
 _UNSAFE = re.compile(rb"\\u0000|\\u[dD][89a-fA-F]|\\u2400|\xe2\x90\x80")  # NUL, lone surrogates, U+2400

@@ -35,7 +35,7 @@ from typing import Any
 
 from cowrieprocessor.ingestion.events import Event, canonical_ip
 from cowrieprocessor.ingestion.sshkeys import PublicKey, find_keys, parse_key
-from cowrieprocessor.ingestion.textsafe import escape_text, text_or_none
+from cowrieprocessor.storage.textsafe import escape_text, text_or_none
 
 SUMMARY_COLUMNS = (
     "session_id", "sensor", "protocol", "source_ip", "source_port", "destination_ip", "destination_port",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from cowrieprocessor.storage.textsafe import escape_json
 
 DEFAULT_SQLITE_FILE = "cowrieprocessor.sqlite"
 
@@ -30,12 +31,16 @@ def normalise_url(url: str) -> str:
 
 
 def json_serializer(value: Any) -> str:
-    """orjson where it can (several times faster on the enrichment hot path), json where it cannot
-    (lone surrogates in attacker or provider text, which orjson refuses)."""
+    """orjson (several times faster on the enrichment hot path); text PostgreSQL's jsonb would reject -
+    NUL, lone surrogates (which orjson refuses anyway) - goes through the reversible U+2400 escape of
+    ``textsafe``, the same one ingestion uses, so a document is stored whole on both backends."""
     try:
-        return orjson.dumps(value).decode()
+        encoded = orjson.dumps(value)
     except TypeError:
-        return json.dumps(value)
+        return orjson.dumps(escape_json(value)).decode()
+    if b"\\u0000" in encoded:
+        return orjson.dumps(escape_json(value)).decode()
+    return encoded.decode()
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
