@@ -376,7 +376,7 @@ class IPInventory(Base):
     def geo_country(self) -> str:
         enrichment = self.enrichment or {}
         for path in COUNTRY_FALLBACK:
-            value = _json_path(enrichment, path)
+            value = json_path(enrichment, path)
             if value is not None and not isinstance(value, dict | list) and str(value) != "":
                 return str(value)
         return "XX"
@@ -388,7 +388,7 @@ class IPInventory(Base):
 
     @hybrid_property
     def ip_types(self) -> list[str]:
-        value = _json_path(self.enrichment or {}, ("spur", "client", "types"))
+        value = json_path(self.enrichment or {}, ("spur", "client", "types"))
         if not isinstance(value, list):
             return []
         return [v if isinstance(v, str) else _json_text(v) for v in value]
@@ -400,7 +400,7 @@ class IPInventory(Base):
 
     @hybrid_property
     def is_scanner(self) -> bool:
-        value = _json_path(self.enrichment or {}, ("greynoise", "noise"))
+        value = json_path(self.enrichment or {}, ("greynoise", "noise"))
         return value if isinstance(value, bool) else False
 
     @is_scanner.inplace.expression
@@ -410,7 +410,7 @@ class IPInventory(Base):
 
     @hybrid_property
     def is_bogon(self) -> bool:
-        value = _json_path(self.enrichment or {}, ("validation", "is_bogon"))
+        value = json_path(self.enrichment or {}, ("validation", "is_bogon"))
         return value if isinstance(value, bool) else False
 
     @is_bogon.inplace.expression
@@ -477,7 +477,8 @@ COUNTRY_FALLBACK: tuple[tuple[str, ...], ...] = (
 )
 
 
-def _json_path(document: Any, path: tuple[str, ...]) -> Any:
+def json_path(document: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in a JSON document, or None when any step is missing or not an object."""
     for key in path:
         if not isinstance(document, dict):
             return None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cowrieprocessor.storage.models import COUNTRY_FALLBACK
+# json_path is the models' own, so the pipeline and the hybrid properties read documents the same way
+from cowrieprocessor.storage.models import COUNTRY_FALLBACK, json_path
 
 #: Where the ASN is read, most authoritative first (BGP origin, then databases, then third parties).
 ASN_PRECEDENCE: tuple[tuple[str, ...], ...] = (
@@ -24,14 +25,6 @@ ORG_PRECEDENCE: tuple[tuple[str, ...], ...] = (
     ("spur", "as", "organization"),
     ("dshield", "ip", "asname"),
 )
-
-
-def json_path(document: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(document, dict):
-            return None
-        document = document.get(key)
-    return document
 
 
 def as_asn(value: Any) -> int | None:
