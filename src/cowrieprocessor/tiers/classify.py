@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cowrieprocessor.tiers.documents import json_path
+from cowrieprocessor.storage.models import json_path
 
 _CLOUD = re.compile(
     r"\b(amazon|aws|google cloud|google llc|microsoft|azure|alibaba|aliyun|tencent|oracle|ibm|huawei cloud|"

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cowrieprocessor.config import FreshnessSettings
-from cowrieprocessor.tiers.documents import is_bogon, json_path
+from cowrieprocessor.storage.models import json_path
+from cowrieprocessor.tiers.documents import is_bogon
 
 HOSTING_TYPES = {"CLOUD", "HOSTING"}
 HOSTING_IP_TYPES = {"VPN", "DATACENTER", "PROXY", "TOR"}
