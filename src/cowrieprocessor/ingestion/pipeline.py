@@ -288,13 +288,9 @@ class Ingestor:
         self, store: Store, batch: Batch, src: str, file_id: int, pos: int, data: bytes, rejection: Rejection
     ) -> None:
         """An unparsable first line: join it with a pending unterminated last line of another file, or keep it."""
-        for dl_id, dl_file, dl_offset, half in store.pending_dead_letters("partial_line"):
-            joined = parse_line(half + data, sensor=self.sensor, file_id=dl_file, offset=dl_offset)
-            if isinstance(joined, Event):
-                batch.events.append(joined)
-                batch.statuses.setdefault("joined", []).append(dl_id)
-                self.stats.lines_joined += 1
-                return
+        # the joined line lives where its first half was written
+        if self._join(store, batch, "partial_line", lambda half, f, o: (half + data, f, o)):
+            return
         batch.dead.append(
             (file_id, src, pos, "partial_line_head",
              f"{rejection.detail}; first line of the file: may be the second half of a line split at rotation", data)
@@ -302,18 +298,32 @@ class Ingestor:
 
     def _tail(self, store: Store, batch: Batch, src: str, file_id: int, pos: int, data: bytes) -> None:
         """An unterminated last line: join it with a pending first line of another file, or keep it."""
-        for dl_id, dl_file, _offset, half in store.pending_dead_letters("partial_line_head"):
-            if dl_file == file_id:
+        if self._join(store, batch, "partial_line_head", lambda half, _f, _o: (data + half, file_id, pos), file_id):
+            return
+        batch.dead.append(
+            (file_id, src, pos, "partial_line", "no newline at end of file: incomplete or split at rotation", data)
+        )
+
+    def _join(
+        self,
+        store: Store,
+        batch: Batch,
+        pending: str,
+        assemble: Callable[[bytes, int | None, int | None], tuple[bytes, int | None, int | None]],
+        skip_file: int | None = None,
+    ) -> bool:
+        """Try each pending half (dead letters of reason ``pending``): the first that makes a whole event wins."""
+        for dl_id, dl_file, dl_offset, half in store.pending_dead_letters(pending):
+            if dl_file == skip_file:
                 continue
-            joined = parse_line(data + half, sensor=self.sensor, file_id=file_id, offset=pos)
+            line, where_file, where_offset = assemble(half, dl_file, dl_offset)
+            joined = parse_line(line, sensor=self.sensor, file_id=where_file, offset=where_offset)
             if isinstance(joined, Event):
                 batch.events.append(joined)
                 batch.statuses.setdefault("joined", []).append(dl_id)
                 self.stats.lines_joined += 1
-                return
-        batch.dead.append(
-            (file_id, src, pos, "partial_line", "no newline at end of file: incomplete or split at rotation", data)
-        )
+                return True
+        return False
 
 
 def ingest(
