@@ -20,17 +20,17 @@ def _setup(session: Session) -> None:
     session.flush()
 
 
+def _first_ten_days() -> IPASNHistory:
+    """The IP's first window: AS64500 for [T0, T0 + 10 days)."""
+    return IPASNHistory(
+        ip_address="198.51.100.77", asn_number=64500, valid_from=T0, valid_until=T0 + dt.timedelta(days=10)
+    )
+
+
 def test_consecutive_windows_are_accepted(engine: Engine) -> None:
     with Session(engine) as session:
         _setup(session)
-        session.add(
-            IPASNHistory(
-                ip_address="198.51.100.77",
-                asn_number=64500,
-                valid_from=T0,
-                valid_until=T0 + dt.timedelta(days=10),
-            )
-        )
+        session.add(_first_ten_days())
         session.add(IPASNHistory(ip_address="198.51.100.77", asn_number=64501, valid_from=T0 + dt.timedelta(days=10)))
         session.commit()
 
@@ -42,14 +42,7 @@ def test_consecutive_windows_are_accepted(engine: Engine) -> None:
 def test_overlapping_windows_are_rejected(engine: Engine, start_days: int, end_days: int | None) -> None:
     with Session(engine) as session:
         _setup(session)
-        session.add(
-            IPASNHistory(
-                ip_address="198.51.100.77",
-                asn_number=64500,
-                valid_from=T0,
-                valid_until=T0 + dt.timedelta(days=10),
-            )
-        )
+        session.add(_first_ten_days())
         session.commit()
         until = None if end_days is None else T0 + dt.timedelta(days=end_days)
         session.add(
