@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from cowrieprocessor.ingestion import ingest
 from cowrieprocessor.ingestion.sessions import command_signature
@@ -125,3 +126,10 @@ def test_nul_in_attacker_text_is_kept_exactly(engine: Engine, tmp_path: Path) ->
         raws = conn.execute(select(RawEvent.raw_line, RawEvent.payload).order_by(RawEvent.source_offset)).all()
     assert b"".join(bytes(r[0]) + b"\n" for r in raws) == path.read_bytes()
     assert unescape_text(raws[1][1]["username"]) == "ro\x00ot"
+    # only the escaped line keeps a payload of its own; the view gives every event's JSON
+    assert [r[1] is not None for r in raws] == [b"\\u0000" in bytes(r[0]) or b"\\ud8" in bytes(r[0]) for r in raws]
+    with engine.connect() as conn:
+        docs = conn.execute(text("SELECT payload FROM raw_events_json ORDER BY source_offset")).scalars().all()
+    docs = [json.loads(d) if isinstance(d, str) else d for d in docs]
+    assert [d["eventid"] for d in docs] == [json.loads(bytes(r[0]))["eventid"] for r in raws]
+    assert unescape_text(docs[1]["username"]) == "ro\x00ot"

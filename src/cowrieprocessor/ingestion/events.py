@@ -37,7 +37,7 @@ class Event:
     src_ip: str | None
     sensor: str | None
     data: dict[str, Any]
-    payload: bytes  # UTF-8 JSON safe for jsonb: ``raw`` itself unless it had to be escaped
+    payload: bytes | None  # the escaped UTF-8 JSON, only for lines PostgreSQL could not hold as they are
     raw: bytes
     file_id: int | None
     offset: int | None
@@ -138,7 +138,7 @@ def parse_line(
         sensor = own if isinstance(own, str) and own else None
     if sensor is not None and len(sensor) > MAX_SENSOR:
         return Rejection("field_too_long", "sensor longer than 255 characters")
-    payload = raw
+    payload = None
     if (b"\\u" in raw or b"\xe2\x90\x80" in raw) and _UNSAFE.search(raw) is not None:
         payload = json.dumps(escape_json(data), ensure_ascii=False, separators=(",", ":")).encode()
         session, eventid = escape_text(session), escape_text(eventid)

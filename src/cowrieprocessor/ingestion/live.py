@@ -70,4 +70,4 @@ class LiveSessions:
 
 def _trim(event: Event) -> None:
     event.data = {k: v for k, v in event.data.items() if k in SUMMARY_FIELDS}
-    event.raw = event.payload = b""
+    event.raw, event.payload = b"", None

@@ -281,7 +281,7 @@ class Store:
         """The ``raw_events`` row of ``e`` (the reading thread makes it, off the writing thread)."""
         return (
             e.uid, e.sensor, e.session, e.eventid, e.time.isoformat(" ", "microseconds")[:26], e.src_ip,
-            e.file_id, e.offset, e.payload.decode(), e.raw,
+            e.file_id, e.offset, e.payload.decode() if e.payload is not None else None, e.raw,
         )  # fmt: skip
 
     def _raw_rows(self, events: Sequence[Event]) -> list[Row]:
@@ -298,13 +298,28 @@ class Store:
         return known
 
     def insert_raw(self, events: Sequence[Event]) -> list[Event]:
-        """Insert the (distinct) events not stored yet; return them."""
+        """Insert the (distinct) events not stored yet; return them.
+
+        New events are the rule: they go in without a look-up first, and the unique index is the judge.
+        If one is stored already (a file read again, a copy), the savepoint undoes the insert and the
+        batch takes the slower path: look the uids up, insert the others.
+        """
+        if not events:
+            return []
+        head = f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})"
+        rows = self._raw_rows(events)
+        self.conn.execute("SAVEPOINT raw_events")
+        try:
+            self.insert_values(head, len(RAW_COLUMNS), "", rows)
+        except sqlite3.IntegrityError:
+            self.conn.execute("ROLLBACK TO raw_events")
+        else:
+            self.conn.execute("RELEASE raw_events")
+            return list(events)
+        self.conn.execute("RELEASE raw_events")
         known = self.known_uids([e.uid for e in events])
-        fresh = [e for e in events if e.uid not in known] if known else list(events)
-        self.insert_values(
-            f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})", len(RAW_COLUMNS),
-            "ON CONFLICT (event_uid) DO NOTHING", self._raw_rows(fresh),
-        )  # fmt: skip
+        fresh = [e for e in events if e.uid not in known]
+        self.insert_values(head, len(RAW_COLUMNS), "ON CONFLICT (event_uid) DO NOTHING", self._raw_rows(fresh))
         return fresh
 
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:

@@ -155,7 +155,7 @@ class PostgresStore(Store):
     def raw_row(e: Event) -> Row:
         return (
             e.uid, e.sensor, e.session, e.eventid, e.time, inet_wire(e.src_ip), e.file_id, e.offset,
-            b"\x01" + e.payload, e.raw,
+            b"\x01" + e.payload if e.payload is not None else None, e.raw,
         )  # fmt: skip
 
     def known_uids(self, uids: Sequence[str]) -> set[str]:

@@ -152,7 +152,8 @@ class SessionSummary(Base):
 
 
 class RawEvent(Base):
-    """Every event as read, byte-for-byte: ``raw_line`` is the original, ``payload`` the queryable copy."""
+    """Every event as read, byte-for-byte: ``raw_line`` is the original; ``payload`` is set only where the
+    line had to be escaped to be stored as JSON (the ``raw_events_json`` view gives every event's JSON)."""
 
     __tablename__ = "raw_events"
 
@@ -167,14 +168,12 @@ class RawEvent(Base):
     # cost of a bulk load, and the only writer (ingestion) takes the id from the ingest_files row it holds.
     source_file_id: Mapped[int | None] = mapped_column(BigId)
     source_offset: Mapped[int | None] = mapped_column(BigInteger)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     raw_line: Mapped[bytes] = mapped_column(LargeBinary)
     ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
 
     __table_args__ = (
         Index("ix_raw_events_session_id", "session_id"),
-        Index("ix_raw_events_event_time", "event_time"),
-        Index("ix_raw_events_eventid", "eventid"),
     )
 
 

@@ -65,6 +65,44 @@ END
 }
 
 
+#: The queryable JSON of every raw event: the escaped copy where one was needed, else the line itself.
+RAW_EVENTS_JSON_VIEW = {
+    "postgresql": "CREATE VIEW raw_events_json AS SELECT id, event_uid, sensor, session_id, eventid, event_time,"
+    " source_ip, source_file_id, source_offset, coalesce(payload, convert_from(raw_line, 'UTF8')::jsonb) AS payload"
+    " FROM raw_events",
+    "sqlite": "CREATE VIEW raw_events_json AS SELECT id, event_uid, sensor, session_id, eventid, event_time,"
+    " source_ip, source_file_id, source_offset, coalesce(payload, CAST(raw_line AS TEXT)) AS payload FROM raw_events",
+}
+RAW_PAYLOAD_FROM_LINE = {
+    "postgresql": "UPDATE raw_events SET payload = convert_from(raw_line, 'UTF8')::jsonb WHERE payload IS NULL",
+    "sqlite": "UPDATE raw_events SET payload = CAST(raw_line AS TEXT) WHERE payload IS NULL",
+}
+
+
+def _lean_raw_events(dialect: str) -> None:
+    """Raw events are an archive read by session: the bulk-load path keeps only what that needs.
+
+    ``payload`` is stored only when the line had to be escaped (NUL, lone surrogates); every other line is
+    its own JSON, served by the ``raw_events_json`` view. Parsing each line into ``jsonb`` a second time
+    was about half of PostgreSQL's cost of a load, and the event-time and eventid indexes most of the rest
+    of what no query reads (sessions carry their times; eventids are counted per session).
+    """
+    op.drop_index("ix_raw_events_eventid", table_name="raw_events")
+    op.drop_index("ix_raw_events_event_time", table_name="raw_events")
+    with op.batch_alter_table("raw_events") as batch:
+        batch.alter_column("payload", existing_type=JSONType, nullable=True)
+    op.execute(RAW_EVENTS_JSON_VIEW[dialect])
+
+
+def _full_raw_events(dialect: str) -> None:
+    op.execute("DROP VIEW raw_events_json")
+    op.execute(RAW_PAYLOAD_FROM_LINE[dialect])
+    with op.batch_alter_table("raw_events") as batch:
+        batch.alter_column("payload", existing_type=JSONType, nullable=False)
+    op.create_index("ix_raw_events_event_time", "raw_events", ["event_time"])
+    op.create_index("ix_raw_events_eventid", "raw_events", ["eventid"])
+
+
 def _generated(name: str) -> sa.Computed:
     dialect = op.get_bind().dialect.name
     return sa.Computed(sa.text(GENERATED_SQL[name][dialect]), persisted=True)
@@ -91,6 +129,7 @@ def upgrade() -> None:
     if not sa.inspect(bind).has_table("migration_baseline"):  # kept by a downgrade, as evidence
         _create_baseline_table()
     backfill.record_baseline(bind, from_revision="v15")
+    _lean_raw_events(bind.dialect.name)
 
     op.create_table(
         "asn_inventory",
@@ -250,4 +289,5 @@ def downgrade() -> None:
     if is_pg:
         op.execute(PG_DROP_FUNCTION)
     op.drop_table("asn_inventory")
+    _full_raw_events(bind.dialect.name)
     # migration_baseline stays: `db verify` after a rollback compares against it.
