@@ -88,7 +88,10 @@ def parse_time(value: Any) -> dt.datetime | None:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
+    tz = parsed.tzinfo
+    if tz is dt.UTC:  # Cowrie's own "...Z": nothing to convert
+        return parsed
+    if tz is None:
         return None
     return parsed if parsed.utcoffset() == dt.timedelta(0) else parsed.astimezone(dt.UTC)
 

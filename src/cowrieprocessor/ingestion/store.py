@@ -211,7 +211,7 @@ class Store:
         """SQLite stores UTC as naive ISO text, as the ``UTCDateTime`` column type does."""
         if value is None:
             return None
-        if value.utcoffset():
+        if value.tzinfo is not dt.UTC and value.utcoffset():
             value = value.astimezone(dt.UTC)
         return value.isoformat(" ", "microseconds")[:26]
 
