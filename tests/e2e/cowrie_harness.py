@@ -149,18 +149,21 @@ def ensure_cowrie_venv(venv: Path | None = None) -> Path:
                 "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))",
             ],
         ]
-        for argv in steps:
-            result = subprocess.run(
-                argv,
-                capture_output=True,
-                text=True,
-                stdin=subprocess.DEVNULL,
-                umask=0o022,
-                check=False,
-                timeout=600,
-            )
-            if result.returncode != 0:
-                raise HarnessError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
+        # In a scratch directory: loading Cowrie's plugin writes var/lib/cowrie/uuid under the current one.
+        with tempfile.TemporaryDirectory() as scratch:
+            for argv in steps:
+                result = subprocess.run(
+                    argv,
+                    capture_output=True,
+                    text=True,
+                    stdin=subprocess.DEVNULL,
+                    umask=0o022,
+                    check=False,
+                    timeout=600,
+                    cwd=scratch,
+                )
+                if result.returncode != 0:
+                    raise HarnessError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
         (venv / VALID_MARKER).write_text(COWRIE_VERSION + "\n")
         venv.chmod(0o755)
         if not _venv_is_valid(venv):

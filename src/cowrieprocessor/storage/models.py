@@ -172,9 +172,7 @@ class RawEvent(Base):
     raw_line: Mapped[bytes] = mapped_column(LargeBinary)
     ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
 
-    __table_args__ = (
-        Index("ix_raw_events_session_id", "session_id"),
-    )
+    __table_args__ = (Index("ix_raw_events_session_id", "session_id"),)
 
 
 class AuthAttempt(Base):
