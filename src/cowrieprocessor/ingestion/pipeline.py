@@ -8,6 +8,7 @@ when both halves have been read, in either order: an unterminated last line is k
 
 from __future__ import annotations
 
+import gc
 import queue
 import sys
 import threading
@@ -34,6 +35,8 @@ BATCH_BYTES = 32 << 20
 #: parsing thread's time slice to end before each next row, so the two threads take turns instead of
 #: overlapping (measured on SQLite: 15.2 s -> 9.7 s wall for 200k events, same CPU seconds).
 SWITCH_INTERVAL = 0.0005
+#: A full cyclic garbage collection every this many batches (the young generations are collected after each).
+FULL_GC_BATCHES = 50
 
 
 @dataclass
@@ -135,6 +138,7 @@ class Ingestor:
         self.progress = progress
         self.stats = IngestStats()
         self.session_ids: list[str] | None = []
+        self._batches = 0
 
     def run(self, paths: list[str]) -> IngestStats:
         started = time.monotonic()
@@ -143,12 +147,16 @@ class Ingestor:
         writer = BatchWriter(store, LiveSessions(live.MAX_LIVE_EVENTS))
         interval = sys.getswitchinterval()
         sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
+        collecting = gc.isenabled()
+        gc.disable()  # collected per batch instead: see _collect
         try:
             for path in files:
                 self.stats.files_seen += 1
                 self._ingest_file(store, writer, path)
         finally:
             sys.setswitchinterval(interval)
+            if collecting:
+                gc.enable()
             store.close()
         totals = writer.totals
         s = self.stats
@@ -215,6 +223,7 @@ class Ingestor:
         with closing(_in_thread(parsing)) as parts:
             for part in parts:
                 self._write(store, writer, part, checkpoint, str(path), file_id)
+                self._collect()
                 self._report(part.disk_pos - disk_seen, len(part.batch.events))
                 disk_seen = part.disk_pos
         self.stats.bytes_on_disk += disk_seen
@@ -279,6 +288,18 @@ class Ingestor:
                 size = 0
         part.disk_pos = opened.raw.tell()
         yield part
+
+    def _collect(self) -> None:
+        """The cyclic collector, once per batch rather than every 700 allocations.
+
+        A batch is tens of thousands of live objects (events, their dicts, rows); automatic collections kept
+        re-scanning them and everything the process had imported, about a third of the parsing time. The
+        hot path makes no reference cycles (they are freed by reference counting alone), so collecting the
+        young generations after each batch and everything every ``FULL_GC_BATCHES`` batches bounds memory
+        just the same.
+        """
+        self._batches += 1
+        gc.collect(2 if self._batches % FULL_GC_BATCHES == 0 else 1)
 
     def _report(self, nbytes: int, nevents: int) -> None:
         if self.progress is not None:
