@@ -147,3 +147,33 @@ def test_compressed_resume_and_sqlite_and_pg_agree(backend: str, tmp_path: Path,
     assert count(engine, "session_summaries") == 4
     engine.dispose()
     assert schema.HEAD == "v16"
+
+
+def test_cyclic_gc_is_restored_after_ingest_even_on_failure(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ingestion switches automatic garbage collection off for its run; the host process must get it back."""
+    import gc
+
+    from cowrieprocessor.ingestion import pipeline
+
+    path = write(tmp_path / "cowrie.json", lines(Session("a1b2c3d4e5f6").connect().close().events))
+    seen: list[bool] = []
+    original = pipeline.Ingestor._collect
+
+    def spy(self: pipeline.Ingestor) -> None:
+        seen.append(gc.isenabled())
+        original(self)
+
+    monkeypatch.setattr(pipeline.Ingestor, "_collect", spy)
+    assert gc.isenabled()
+    ingest(engine, [str(path)])
+    assert seen == [False] and gc.isenabled()
+
+    def boom(*_args: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pipeline.BatchWriter, "write", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        ingest(engine, [str(write(tmp_path / "other.json", lines(Session("f6e5d4c3b2a1").connect().events)))])
+    assert gc.isenabled()
