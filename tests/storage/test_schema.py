@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
@@ -45,6 +48,33 @@ def test_downgrade_to_v15_and_back(empty_db_url: str) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+    engine.dispose()
+
+
+def test_raw_events_keep_their_json_through_a_downgrade(empty_db_url: str, tmp_path: Path) -> None:
+    """At v16 only escaped lines store a payload; v15 requires one for every event, rebuilt from the line."""
+    from cowrieprocessor.ingestion import ingest
+
+    engine = make_engine(empty_db_url)
+    schema.upgrade(engine)
+    log = tmp_path / "cowrie.json"
+    log.write_bytes(
+        b'{"eventid":"cowrie.session.connect","session":"aa11bb22cc33","timestamp":"2025-02-25T00:00:00.000001Z",'
+        b'"src_ip":"198.51.100.7","src_port":4242,"dst_ip":"10.0.0.1","dst_port":22,"protocol":"ssh"}\n'
+        b'{"eventid":"cowrie.command.input","session":"aa11bb22cc33","timestamp":"2025-02-25T00:00:01.000001Z",'
+        b'"src_ip":"198.51.100.7","input":"echo \\u0000 x"}\n'
+    )
+    ingest(engine, [str(log)])
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT payload IS NULL FROM raw_events ORDER BY source_offset")).scalars().all()
+    assert stored == [True, False]  # the plain line is its own JSON; the NUL line keeps its escaped copy
+    assert schema.downgrade(engine, "v15") == "v15"
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT payload FROM raw_events ORDER BY source_offset")).scalars().all()
+    docs = [json.loads(r) if isinstance(r, str) else r for r in rows]
+    assert docs[0]["src_port"] == 4242 and docs[0]["session"] == "aa11bb22cc33"
+    assert docs[1]["input"] == "echo \u24000 x"  # the escaped form (U+2400 then "0"), as v15 stored it
+    assert schema.upgrade(engine) == "v16"
     engine.dispose()
 
 
