@@ -125,3 +125,27 @@ def test_postgresql_uses_native_types(engine: Engine) -> None:
     assert types["session_summaries.snapshot_ip_types"] == "ARRAY"
     assert types["ip_inventory.ip_types"] == "ARRAY"
     assert all(t != "json" for t in types.values()), "JSON columns must be jsonb on PostgreSQL"
+
+
+def test_column_collations_match_the_models(engine: Engine) -> None:
+    """Autogenerate's compare ignores collations: identifiers are byte-ordered ("C") on PostgreSQL by both."""
+    if engine.dialect.name != "postgresql":  # SQLite compares bytes already, and knows no collation named "C"
+        with engine.connect() as conn:
+            ddl = conn.execute(text("SELECT group_concat(sql, ';') FROM sqlite_master")).scalar_one()
+        assert "COLLATE" not in ddl.upper() and "event_uid" in ddl
+        return
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND table_name <> 'alembic_version'"
+            )
+        ).all()
+    actual = {(t, c): coll for t, c, coll in rows if t in Base.metadata.tables}
+    expected = {
+        (table.name, column.name): getattr(column.type.dialect_impl(engine.dialect), "collation", None)
+        for table in Base.metadata.tables.values()
+        for column in table.columns
+    }
+    assert actual == expected
+    assert expected[("raw_events", "event_uid")] == "C" and expected[("auth_attempts", "session_id")] == "C"

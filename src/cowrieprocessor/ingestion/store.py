@@ -288,13 +288,18 @@ class Store:
         make = self.raw_row
         return [e.row if e.row is not None else make(e) for e in events]
 
-    def known_uids(self, uids: Sequence[str]) -> set[str]:
+    def known_uids(self, events: Sequence[Event]) -> set[str]:
+        """The uids of these events that are stored already (looked up by the (time, uid) unique index)."""
         known: set[str] = set()
-        for part in _chunks(uids):
-            marks = ", ".join("?" * len(part))
-            known.update(
-                r[0] for r in self.execute(f"SELECT event_uid FROM raw_events WHERE event_uid IN ({marks})", part)
+        for part in _chunks(events):
+            values = ", ".join(["(?, ?)"] * len(part))
+            params = [v for e in part for v in (self.time(e.time), e.uid)]
+            rows = self.execute(
+                f"SELECT r.event_uid FROM (VALUES {values}) AS v JOIN raw_events r "
+                "ON r.event_time = v.column1 AND r.event_uid = v.column2",
+                params,
             )
+            known.update(r[0] for r in rows)
         return known
 
     def insert_raw(self, events: Sequence[Event]) -> list[Event]:
@@ -317,9 +322,10 @@ class Store:
             self.conn.execute("RELEASE raw_events")
             return list(events)
         self.conn.execute("RELEASE raw_events")
-        known = self.known_uids([e.uid for e in events])
+        known = self.known_uids(events)
         fresh = [e for e in events if e.uid not in known]
-        self.insert_values(head, len(RAW_COLUMNS), "ON CONFLICT (event_uid) DO NOTHING", self._raw_rows(fresh))
+        conflict = "ON CONFLICT (event_time, event_uid) DO NOTHING"
+        self.insert_values(head, len(RAW_COLUMNS), conflict, self._raw_rows(fresh))
         return fresh
 
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:

@@ -32,6 +32,8 @@ from cowrieprocessor.ingestion.sessions import SUMMARY_COLUMNS, Row
 from cowrieprocessor.ingestion.store import DETAIL_TABLES, RAW_COLUMNS, Store
 
 _TABLES = {"raw_events": RAW_COLUMNS, "session_summaries": SUMMARY_COLUMNS, **DETAIL_TABLES}
+#: The unique key a row conflicts on, where it is not ``event_uid`` alone.
+_UNIQUE = {"raw_events": "event_time, event_uid"}
 _INET_CACHE: dict[str, bytes] = {}
 _INET_CACHE_MAX = 200_000
 
@@ -145,8 +147,9 @@ class PostgresStore(Store):
             pass
         self._copy(table, rows)
         cols = ", ".join(_TABLES[table])
+        key = _UNIQUE.get(table, "event_uid")
         result = self.execute(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM tmp_{table} ON CONFLICT (event_uid) DO NOTHING"
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM tmp_{table} ON CONFLICT ({key}) DO NOTHING"
             + (" RETURNING event_uid" if returning else "")
         )
         return {r[0] for r in result} if returning else None
@@ -157,14 +160,6 @@ class PostgresStore(Store):
             e.uid, e.sensor, e.session, e.eventid, e.time, inet_wire(e.src_ip), e.file_id, e.offset,
             b"\x01" + e.payload if e.payload is not None else None, e.raw,
         )  # fmt: skip
-
-    def known_uids(self, uids: Sequence[str]) -> set[str]:
-        rows = self.execute(
-            "SELECT r.event_uid FROM unnest(%s::text[]) AS u(uid) "
-            "CROSS JOIN LATERAL (SELECT event_uid FROM raw_events WHERE event_uid = u.uid LIMIT 1) r",
-            (list(uids),),
-        )
-        return {r[0] for r in rows}
 
     def insert_raw(self, events: Sequence[Event]) -> list[Event]:
         """No look-up first: the COPY itself finds out (a file read again conflicts on its first row)."""

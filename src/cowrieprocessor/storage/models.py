@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from cowrieprocessor.storage.generated import DialectSQL
-from cowrieprocessor.storage.types import IPAddress, JSONType, StringList, UTCDateTime
+from cowrieprocessor.storage.types import IPAddress, JSONType, StringList, UTCDateTime, key_string
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -86,7 +86,7 @@ class SessionSummary(Base):
 
     __tablename__ = "session_summaries"
 
-    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(key_string(64), primary_key=True)
     sensor: Mapped[str | None] = mapped_column(String(255))
     protocol: Mapped[str | None] = mapped_column(String(16))
     source_ip: Mapped[str | None] = mapped_column(IPAddress(), ForeignKey("ip_inventory.ip_address", use_alter=True))
@@ -158,9 +158,9 @@ class RawEvent(Base):
     __tablename__ = "raw_events"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    event_uid: Mapped[str] = mapped_column(key_string(32))
     sensor: Mapped[str | None] = mapped_column(String(255))
-    session_id: Mapped[str | None] = mapped_column(String(64))
+    session_id: Mapped[str | None] = mapped_column(key_string(64))
     eventid: Mapped[str] = mapped_column(String(64))
     event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     source_ip: Mapped[str | None] = mapped_column(IPAddress())
@@ -172,7 +172,12 @@ class RawEvent(Base):
     raw_line: Mapped[bytes] = mapped_column(LargeBinary)
     ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
 
-    __table_args__ = (Index("ix_raw_events_session_id", "session_id"),)
+    __table_args__ = (
+        # unique per line as event_uid alone would be (the same bytes have the same time), but in time order:
+        # a file's events land at the index's right edge instead of at random places in it
+        UniqueConstraint("event_time", "event_uid", name="uq_raw_events_time_uid"),
+        Index("ix_raw_events_session_id", "session_id"),
+    )
 
 
 class AuthAttempt(Base):
@@ -181,7 +186,7 @@ class AuthAttempt(Base):
     __tablename__ = "auth_attempts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
     event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     username: Mapped[str | None] = mapped_column(Text)
@@ -202,7 +207,7 @@ class CommandRecord(Base):
     __tablename__ = "commands"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
     event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     sequence: Mapped[int | None] = mapped_column(Integer)
@@ -218,7 +223,7 @@ class FileTransfer(Base):
     __tablename__ = "file_transfers"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
     event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     direction: Mapped[str] = mapped_column(String(16))
@@ -243,7 +248,7 @@ class SSHKey(Base):
     __tablename__ = "ssh_keys"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(String(32), unique=True)
+    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
     event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     key_type: Mapped[str] = mapped_column(String(64))

@@ -79,18 +79,42 @@ RAW_PAYLOAD_FROM_LINE = {
 }
 
 
+#: Identifier columns compared byte by byte on PostgreSQL (see ``storage.types.key_string``): (column, length).
+KEY_COLUMNS = {
+    "raw_events": (("event_uid", 32), ("session_id", 64)),
+    "session_summaries": (("session_id", 64),),
+    **{
+        table: (("event_uid", 32), ("session_id", 64))
+        for table in ("auth_attempts", "commands", "file_transfers", "ssh_keys")
+    },
+}
+
+
+def _collate_keys(collation: str) -> None:
+    """PostgreSQL only: no table is rewritten, only the indexes on these columns are rebuilt."""
+    for table, columns in KEY_COLUMNS.items():
+        changes = ", ".join(f'ALTER COLUMN {c} TYPE varchar({n}) COLLATE "{collation}"' for c, n in columns)
+        op.execute(f"ALTER TABLE {table} {changes}")
+
+
 def _lean_raw_events(dialect: str) -> None:
     """Raw events are an archive read by session: the bulk-load path keeps only what that needs.
 
     ``payload`` is stored only when the line had to be escaped (NUL, lone surrogates); every other line is
     its own JSON, served by the ``raw_events_json`` view. Parsing each line into ``jsonb`` a second time
     was about half of PostgreSQL's cost of a load, and the event-time and eventid indexes most of the rest
-    of what no query reads (sessions carry their times; eventids are counted per session).
+    of what no query reads (sessions carry their times; eventids are counted per session). The line's
+    uniqueness is kept as (event_time, event_uid): the same bytes always have the same time, and a file's
+    events then land at the right edge of the index instead of at a random place in it.
     """
     op.drop_index("ix_raw_events_eventid", table_name="raw_events")
     op.drop_index("ix_raw_events_event_time", table_name="raw_events")
+    if dialect == "postgresql":
+        _collate_keys("C")
     with op.batch_alter_table("raw_events") as batch:
         batch.alter_column("payload", existing_type=JSONType, nullable=True)
+        batch.drop_constraint("uq_raw_events_event_uid", type_="unique")
+        batch.create_unique_constraint("uq_raw_events_time_uid", ["event_time", "event_uid"])
     op.execute(RAW_EVENTS_JSON_VIEW[dialect])
 
 
@@ -99,6 +123,10 @@ def _full_raw_events(dialect: str) -> None:
     op.execute(RAW_PAYLOAD_FROM_LINE[dialect])
     with op.batch_alter_table("raw_events") as batch:
         batch.alter_column("payload", existing_type=JSONType, nullable=False)
+        batch.drop_constraint("uq_raw_events_time_uid", type_="unique")
+        batch.create_unique_constraint("uq_raw_events_event_uid", ["event_uid"])
+    if dialect == "postgresql":
+        _collate_keys("default")
     op.create_index("ix_raw_events_event_time", "raw_events", ["event_time"])
     op.create_index("ix_raw_events_eventid", "raw_events", ["eventid"])
 
