@@ -103,19 +103,23 @@ def test_foreign_key_columns_have_identical_types(engine: Engine) -> None:
     assert checked >= 8
 
 
+def _pg_columns(engine: Engine, field: str) -> list[tuple[str, str, str | None]]:
+    """(table, column, ``field``) of every column in the public schema, from information_schema."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                f"SELECT table_name, column_name, {field} FROM information_schema.columns WHERE table_schema = 'public'"
+            )
+        ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
 def test_postgresql_uses_native_types(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         columns = {c["name"]: c for c in inspect(engine).get_columns("ip_inventory")}
         assert columns["ip_address"]["type"].__class__.__name__ in {"VARCHAR", "String"}
         return
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = 'public'"
-            )
-        ).all()
-    types = dict(rows)
+    types = {f"{t}.{c}": data_type for t, c, data_type in _pg_columns(engine, "data_type")}
     assert types["ip_inventory.ip_address"] == "inet"
     assert types["session_summaries.source_ip"] == "inet"
     assert types["ip_inventory.enrichment"] == "jsonb"
@@ -134,14 +138,7 @@ def test_column_collations_match_the_models(engine: Engine) -> None:
             ddl = conn.execute(text("SELECT group_concat(sql, ';') FROM sqlite_master")).scalar_one()
         assert "COLLATE" not in ddl.upper() and "event_uid" in ddl
         return
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT table_name, column_name, collation_name FROM information_schema.columns "
-                "WHERE table_schema = 'public' AND table_name <> 'alembic_version'"
-            )
-        ).all()
-    actual = {(t, c): coll for t, c, coll in rows if t in Base.metadata.tables}
+    actual = {(t, c): coll for t, c, coll in _pg_columns(engine, "collation_name") if t in Base.metadata.tables}
     expected = {
         (table.name, column.name): getattr(column.type.dialect_impl(engine.dialect), "collation", None)
         for table in Base.metadata.tables.values()
