@@ -76,3 +76,18 @@ def test_source_gives_every_ip_an_answer_and_errors_for_garbage() -> None:
     assert answers["not-an-ip"].status is LookupStatus.ERROR and answers["not-an-ip"].data is None
     assert answers["1.2.3.256"].status is LookupStatus.ERROR
     assert answers["8.8.4.4"].provenance.version and answers["8.8.4.4"].provenance.fetched_at.tzinfo
+
+
+def test_results_of_one_batch_share_one_provenance_and_keep_their_own_time() -> None:
+    """``result`` reuses the immutable provenance of a (source, version, time) - and only of that triple."""
+    import datetime as dt
+
+    from cowrieprocessor.enrichment.base import LookupStatus, result
+
+    at = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
+    a = result("x", "192.0.2.1", LookupStatus.FOUND, {}, version="v1", fetched_at=at)
+    b = result("x", "192.0.2.2", LookupStatus.FOUND, {}, version="v1", fetched_at=at)
+    c = result("x", "192.0.2.3", LookupStatus.FOUND, {}, version="v2", fetched_at=at)
+    d = result("x", "192.0.2.4", LookupStatus.FOUND, {}, version="v1", fetched_at=at + dt.timedelta(seconds=1))
+    assert a.provenance is b.provenance
+    assert (c.provenance.version, d.provenance.fetched_at) == ("v2", at + dt.timedelta(seconds=1))

@@ -185,3 +185,18 @@ def test_every_session_ip_gets_an_inventory_row_and_no_orphans(engine: Engine, m
         assert unknown.provenance["maxmind"]["status"] == "not_found"
         assert session.get(ASNInventory, 64500).total_session_count == 30  # type: ignore[union-attr]
         assert session.get(ASNInventory, 64500).unique_ip_count == 7  # type: ignore[union-attr]
+
+
+def test_freshness_memo_is_keyed_by_source_class_and_time() -> None:
+    """The memoised expiry must follow each argument, not return the first answer it computed."""
+    from cowrieprocessor.config import FreshnessSettings
+    from cowrieprocessor.tiers.freshness import FreshnessPolicy, format_time
+
+    policy = FreshnessPolicy(FreshnessSettings())
+    later = NOW + dt.timedelta(hours=1)
+    for source, ip_class, at in (("maxmind", "hosting", NOW), ("maxmind", "residential", NOW),
+                                 ("maxmind", "hosting", later), ("cymru", "bogon", NOW)):  # fmt: skip
+        ttl = policy.ttl(source, ip_class)
+        expected = None if ttl is None else format_time(at + ttl)
+        assert policy.expires_at(source, ip_class, at) == expected
+        assert policy.expires_at(source, ip_class, at) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
@@ -63,3 +64,55 @@ def test_text_postgresql_would_refuse_is_stored_reversibly_on_both_backends(engi
         stored = row.enrichment["embedded"]["as_org"]
     assert "\x00" not in stored and "\ud800" not in stored
     assert unescape_text(stored) == original["embedded"]["as_org"]
+
+
+def test_take_snapshots_freezes_only_the_given_ips_pending_sessions(engine: Engine) -> None:
+    """Both backends' statements (address array on PostgreSQL, rowid order on SQLite) write the inventory's
+    own values into exactly the pending sessions of the IPs asked for, and say how many."""
+    from cowrieprocessor.storage.models import SessionSummary
+
+    live_since = NOW - dt.timedelta(hours=24)
+    add_session(engine, "a-old", "203.0.113.5", NOW - dt.timedelta(days=3))
+    add_session(engine, "b-other", "203.0.113.6", NOW)
+    add_session(engine, "a-new", "203.0.113.5", NOW)
+    add_session(engine, "a-done", "203.0.113.5", NOW)
+    with engine.begin() as conn:
+        store.ensure_asn_rows(conn, [64500, 64999])
+        conn.execute(
+            update(SessionSummary)
+            .where(SessionSummary.session_id == "a-done")
+            .values(snapshot_asn=64999, enrichment_at=NOW, snapshot_source="ingest")
+        )
+        state = IPState(ip="203.0.113.5", enrichment={"maxmind": {"country": "NL", "asn": 64500}}, provenance={},
+                        previous_asn=None, current_asn=64500)  # fmt: skip
+        store.write_ips(conn, [state], NOW)
+        assert store.take_snapshots(conn, ["203.0.113.5"], NOW, live_since) == 2
+    with Session(engine) as session:
+        rows = {s.session_id: s for s in session.scalars(select(SessionSummary))}
+    for sid, source in (("a-old", "late"), ("a-new", "ingest")):
+        row = rows[sid]
+        assert (row.snapshot_asn, row.snapshot_country, row.snapshot_ip_types) == (64500, "NL", [])
+        assert (row.enrichment, row.enrichment_at, row.snapshot_source) == (state.enrichment, NOW, source)
+    assert (rows["a-done"].snapshot_asn, rows["a-done"].enrichment) == (64999, None)
+    assert rows["b-other"].enrichment_at is None
+
+
+def test_pass_leaves_sqlite_wal_checkpointed_with_default_autocheckpoint(tmp_path: Path) -> None:
+    """The pass lengthens the WAL for its own commits; at its end the WAL is written back and the connection
+    gets SQLite's default automatic checkpoint again."""
+    from cowrieprocessor.storage import schema
+    from cowrieprocessor.storage.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'wal.sqlite'}")
+    schema.upgrade(engine)
+    with engine.begin() as conn:
+        store.use_large_cache(conn)
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == store.SQLITE_WAL_PAGES
+        conn.exec_driver_sql("CREATE TABLE filler (x)")
+        conn.exec_driver_sql("INSERT INTO filler VALUES (randomblob(100000))")
+    with engine.connect() as conn:
+        store.checkpoint(conn)
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+        busy, frames, done = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+        assert (busy, frames) == (0, done)
+    engine.dispose()

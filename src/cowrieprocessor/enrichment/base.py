@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -96,6 +97,13 @@ def result(
         ip=ip,
         status=status,
         data=data,
-        provenance=Provenance(source=source, version=version, fetched_at=fetched_at or utcnow()),
+        provenance=_provenance(source, version, fetched_at or utcnow()),
         error=error,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _provenance(source: str, version: str | None, fetched_at: dt.datetime) -> Provenance:
+    """One (immutable) provenance shared by a batch's answers: a source stamps a whole batch with one time,
+    and building and validating it again for every IP was a noticeable part of the offline sources' cost."""
+    return Provenance(source=source, version=version, fetched_at=fetched_at)

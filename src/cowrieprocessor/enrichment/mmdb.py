@@ -9,6 +9,7 @@ order (the first file that has a field wins), and the answer says which database
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ class Database:
     build_date: dt.date
     layout: str  # "maxmind" or "ipinfo"
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
         return f"{self.database_type} {self.build_date.isoformat()}"
 
@@ -123,10 +124,21 @@ class MaxMindSource:
         if not paths:
             raise ValueError("maxmind: no .mmdb paths configured")
         self.databases = [open_database(Path(p)) for p in paths]
+        self._label_cache: dict[tuple[int, ...], tuple[str, str]] = {}
 
     @property
     def version(self) -> str:
         return "; ".join(db.version for db in self.databases)
+
+    def _labels(self, used: list[Database]) -> tuple[str, str]:
+        """The answer's ``database`` field and provenance version for this combination of files (few
+        combinations, many IPs: joined once each)."""
+        key = tuple(id(db) for db in used)
+        labels = self._label_cache.get(key)
+        if labels is None:
+            labels = ("+".join(db.database_type for db in used), "; ".join(db.version for db in used))
+            self._label_cache[key] = labels
+        return labels
 
     def lookup_one(self, ip: str) -> tuple[dict[str, Any], list[Database]]:
         merged: dict[str, Any] = {}
@@ -156,8 +168,7 @@ class MaxMindSource:
             if not used:
                 out[ip] = result(NAME, ip, LookupStatus.NOT_FOUND, version=self.version, fetched_at=now)
                 continue
-            merged["database"] = "+".join(db.database_type for db in used)
-            version = "; ".join(db.version for db in used)
+            merged["database"], version = self._labels(used)
             out[ip] = result(NAME, ip, LookupStatus.FOUND, merged, version=version, fetched_at=now)
         return out
 

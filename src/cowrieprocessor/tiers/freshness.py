@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cowrieprocessor.config import FreshnessSettings
@@ -26,6 +26,9 @@ def format_time(value: dt.datetime) -> str:
 @dataclass(frozen=True)
 class FreshnessPolicy:
     settings: FreshnessSettings
+    _expires: dict[tuple[str, str, dt.datetime], str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def ip_class(self, document: dict[str, Any], asn_type: str | None) -> str:
         if is_bogon(document):
@@ -47,8 +50,18 @@ class FreshnessPolicy:
         return dt.timedelta(days=days)
 
     def expires_at(self, source: str, ip_class: str, fetched_at: dt.datetime) -> str | None:
+        """Memoised: a pass asks for the same few (source, class, clock) triples for every IP it writes."""
+        key = (source, ip_class, fetched_at)
+        try:
+            return self._expires[key]
+        except KeyError:
+            pass
         ttl = self.ttl(source, ip_class)
-        return None if ttl is None else format_time(fetched_at + ttl)
+        value = None if ttl is None else format_time(fetched_at + ttl)
+        if len(self._expires) > 4096:
+            self._expires.clear()
+        self._expires[key] = value
+        return value
 
     def retry_at(self, now: dt.datetime) -> str:
         return format_time(now + dt.timedelta(hours=self.settings.error_retry_hours))

@@ -103,7 +103,11 @@ class EnrichmentPass:
             self._run(report, seen, refresh_stale=refresh_stale, limit=limit, progress=progress)
             self._snapshot_known_ips(report)
         finally:
-            self._recount_asns()
+            try:
+                self._recount_asns()
+            finally:
+                with self.engine.connect() as conn:
+                    store.checkpoint(conn)
         report.seconds = time.perf_counter() - started
         return report
 

@@ -7,6 +7,7 @@ drift them; the ASN rows are locked in ASN order first, so two workers never dea
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -84,10 +85,27 @@ def claim(
 SQLITE_CACHE_KIB = 262_144
 
 
+#: WAL length (pages, 256 MiB) at which a pass's own commit checkpoints. SQLite's default (1000) made nearly
+#: every batch's COMMIT copy the whole batch back into the database file and sync it; most of those pages
+#: (session rows, their indexes) are written again by the next batches, so the pass checkpoints them once, at
+#: its end (:func:`checkpoint`), and the WAL only reaches this length on passes larger than that.
+SQLITE_WAL_PAGES = 65_536
+
+
 def use_large_cache(conn: Connection) -> None:
-    """Give this (pooled) SQLite connection a page cache sized for batch writes; nothing on PostgreSQL."""
+    """Give this (pooled) SQLite connection a page cache sized for batch writes, and the pass's longer WAL;
+    nothing on PostgreSQL."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_PAGES}")
+
+
+def checkpoint(conn: Connection) -> None:
+    """End of a pass on SQLite: write the WAL back to the database file (``PASSIVE``: readers are not
+    waited for) and give the connection SQLite's default automatic checkpoint again. Nothing on PostgreSQL."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def lock_ips(conn: Connection, ips: Sequence[str]) -> None:
@@ -277,10 +295,16 @@ def record_history(conn: Connection, states: Sequence[IPState], now: dt.datetime
             .values(valid_until=now)
         )
     if really and conn.dialect.name == "postgresql":
+        # In a scattered (but fixed) order, not address order: the no-overlap exclusion constraint's GiST
+        # index builds a poor tree from sorted keys, and then each insert's overlap check costs more - the
+        # batch's history rows went in 2.7x faster (1.8 s instead of 4.9 s for 35,679 windows).
         copy_rows(
             conn,
             "ip_asn_history (ip_address, asn_number, valid_from, observed_by)",
-            ((s.ip, s.current_asn, now, observed_by.get(s.ip)) for s in really),
+            (
+                (s.ip, s.current_asn, now, observed_by.get(s.ip))
+                for s in sorted(really, key=lambda s: zlib.crc32(s.ip.encode()))
+            ),
         )
     elif really:
         conn.execute(
@@ -299,22 +323,63 @@ def record_history(conn: Connection, states: Sequence[IPState], now: dt.datetime
 
 
 def take_snapshots(conn: Connection, ips: Sequence[str], now: dt.datetime, live_since: dt.datetime) -> int:
-    """Freeze the IP's current state into every session of these IPs that has no snapshot yet."""
+    """Freeze the IP's current state into every session of these IPs that has no snapshot yet.
+
+    The values come from ``ip_inventory`` itself (its generated country and types columns), so a snapshot is
+    exactly the row the batch just wrote. The statement differs per backend only in how it finds the rows.
+    """
     if not ips:
         return 0
+    if conn.dialect.name == "postgresql":
+        return _take_snapshots_pg(conn, ips, now, live_since)
+    return _take_snapshots_sqlite(conn, ips, now, live_since)
+
+
+def _take_snapshots_pg(conn: Connection, ips: Sequence[str], now: dt.datetime, live_since: dt.datetime) -> int:
+    """``= ANY(array)`` on both sides: the sessions are found through the pending-snapshot index for these IPs
+    only. With an ``IN`` list the planner misjudged the pending set and merge-joined the whole of it (every
+    session still waiting, read again for each batch)."""
     statement = text(
         """
-        UPDATE session_summaries
+        UPDATE session_summaries AS s
         SET snapshot_asn = i.current_asn,
             snapshot_country = substr(NULLIF(i.geo_country, 'XX'), 1, 2),
             snapshot_ip_types = i.ip_types,
             enrichment = i.enrichment,
             enrichment_at = :now,
-            snapshot_source = CASE WHEN session_summaries.first_event_at >= :live_since THEN 'ingest' ELSE 'late' END
+            snapshot_source = CASE WHEN s.first_event_at >= :live_since THEN 'ingest' ELSE 'late' END
         FROM ip_inventory AS i
-        WHERE i.ip_address = session_summaries.source_ip
-          AND session_summaries.enrichment_at IS NULL
-          AND session_summaries.source_ip IN :ips
+        WHERE i.ip_address = s.source_ip
+          AND s.enrichment_at IS NULL
+          AND s.source_ip = ANY(CAST(:ips AS inet[]))
+          AND i.ip_address = ANY(CAST(:ips AS inet[]))
+        """
+    ).bindparams(
+        bindparam("now", type_=SessionSummary.enrichment_at.type),
+        bindparam("live_since", type_=SessionSummary.enrichment_at.type),
+    )
+    result = conn.execute(statement, {"ips": sorted(ips), "now": now, "live_since": live_since})
+    return int(result.rowcount or 0)
+
+
+def _take_snapshots_sqlite(conn: Connection, ips: Sequence[str], now: dt.datetime, live_since: dt.datetime) -> int:
+    """The sessions are rewritten in rowid order (a materialised, sorted sub-query), not in address order:
+    each snapshot makes its row grow, and growing the rows of one page together, page after page, took half
+    the time of jumping across the whole table (and dirtied fewer pages for the commit to write)."""
+    statement = text(
+        """
+        UPDATE session_summaries
+        SET snapshot_asn = t.asn, snapshot_country = t.country, snapshot_ip_types = t.types,
+            enrichment = t.doc, enrichment_at = :now,
+            snapshot_source = CASE WHEN t.live THEN 'ingest' ELSE 'late' END
+        FROM (
+            SELECT s.rowid AS rid, i.current_asn AS asn, substr(NULLIF(i.geo_country, 'XX'), 1, 2) AS country,
+                   i.ip_types AS types, i.enrichment AS doc, s.first_event_at >= :live_since AS live
+            FROM session_summaries AS s JOIN ip_inventory AS i ON i.ip_address = s.source_ip
+            WHERE s.enrichment_at IS NULL AND s.source_ip IN :ips
+            ORDER BY s.rowid
+        ) AS t
+        WHERE session_summaries.rowid = t.rid
         """
     ).bindparams(
         bindparam("ips", expanding=True, type_=IPAddress()),
