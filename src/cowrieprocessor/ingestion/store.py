@@ -47,6 +47,15 @@ RESTART_FRAMES = 16384  # pages (64 MB): a longer WAL is restarted before the ne
 _MAX_PARAMS = 4000  # bound parameters per multi-row INSERT (SQLite allows 32766)
 
 
+def sqlite_time(value: dt.datetime | None) -> str | None:
+    """SQLite stores UTC as naive ISO text, as the ``UTCDateTime`` column type does."""
+    if value is None:
+        return None
+    if value.tzinfo is not dt.UTC and value.utcoffset():
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
 def open_store(engine: Engine) -> Store:
     if engine.dialect.name == "postgresql":
         from cowrieprocessor.ingestion.store_pg import PostgresStore
@@ -208,12 +217,8 @@ class Store:
             start += count * size
 
     def time(self, value: dt.datetime | None) -> Any:
-        """SQLite stores UTC as naive ISO text, as the ``UTCDateTime`` column type does."""
-        if value is None:
-            return None
-        if value.tzinfo is not dt.UTC and value.utcoffset():
-            value = value.astimezone(dt.UTC)
-        return value.isoformat(" ", "microseconds")[:26]
+        """A time as this backend binds it (PostgreSQL's store passes datetimes through)."""
+        return sqlite_time(value)
 
     # ------------------------------------------------------------------ files and dead letters
     def file_row(self, ident: str) -> tuple[int, int, int, bytes | None] | None:
@@ -280,7 +285,7 @@ class Store:
     def raw_row(e: Event) -> Row:
         """The ``raw_events`` row of ``e`` (the reading thread makes it, off the writing thread)."""
         return (
-            e.uid, e.sensor, e.session, e.eventid, e.time.isoformat(" ", "microseconds")[:26], e.src_ip,
+            e.uid, e.sensor, e.session, e.eventid, sqlite_time(e.time), e.src_ip,
             e.file_id, e.offset, e.payload.decode() if e.payload is not None else None, e.raw,
         )  # fmt: skip
 
@@ -323,10 +328,10 @@ class Store:
             return list(events)
         self.conn.execute("RELEASE raw_events")
         known = self.known_uids(events)
-        fresh = [e for e in events if e.uid not in known]
+        fresh = [(e, row) for e, row in zip(events, rows, strict=True) if e.uid not in known]
         conflict = "ON CONFLICT (event_time, event_uid) DO NOTHING"
-        self.insert_values(head, len(RAW_COLUMNS), conflict, self._raw_rows(fresh))
-        return fresh
+        self.insert_values(head, len(RAW_COLUMNS), conflict, [row for _, row in fresh])
+        return [e for e, _ in fresh]
 
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:
         """The sessions that already have a summary, with their source IP."""

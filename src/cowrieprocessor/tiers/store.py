@@ -322,25 +322,14 @@ def record_history(conn: Connection, states: Sequence[IPState], now: dt.datetime
     return len(really)
 
 
-def take_snapshots(conn: Connection, ips: Sequence[str], now: dt.datetime, live_since: dt.datetime) -> int:
-    """Freeze the IP's current state into every session of these IPs that has no snapshot yet.
-
-    The values come from ``ip_inventory`` itself (its generated country and types columns), so a snapshot is
-    exactly the row the batch just wrote. The statement differs per backend only in how it finds the rows.
-    """
-    if not ips:
-        return 0
-    if conn.dialect.name == "postgresql":
-        return _take_snapshots_pg(conn, ips, now, live_since)
-    return _take_snapshots_sqlite(conn, ips, now, live_since)
-
-
-def _take_snapshots_pg(conn: Connection, ips: Sequence[str], now: dt.datetime, live_since: dt.datetime) -> int:
-    """``= ANY(array)`` on both sides: the sessions are found through the pending-snapshot index for these IPs
-    only. With an ``IN`` list the planner misjudged the pending set and merge-joined the whole of it (every
-    session still waiting, read again for each batch)."""
-    statement = text(
-        """
+#: Freezing sessions' snapshots, per backend; they differ only in how the rows are found.
+#: PostgreSQL: ``= ANY(array)`` on both sides, so the sessions are found through the pending-snapshot index for
+#: these IPs only (with an ``IN`` list the planner misjudged the pending set and merge-joined all of it, every
+#: session still waiting, for each batch). SQLite: the rows are rewritten in rowid order (a materialised, sorted
+#: sub-query): each snapshot makes its row grow, and growing the rows of one page together, page after page,
+#: took half the time of jumping across the whole table (and dirtied fewer pages for the commit to write).
+_SNAPSHOT_SQL = {
+    "postgresql": """
         UPDATE session_summaries AS s
         SET snapshot_asn = i.current_asn,
             snapshot_country = substr(NULLIF(i.geo_country, 'XX'), 1, 2),
@@ -353,21 +342,8 @@ def _take_snapshots_pg(conn: Connection, ips: Sequence[str], now: dt.datetime, l
           AND s.enrichment_at IS NULL
           AND s.source_ip = ANY(CAST(:ips AS inet[]))
           AND i.ip_address = ANY(CAST(:ips AS inet[]))
-        """
-    ).bindparams(
-        bindparam("now", type_=SessionSummary.enrichment_at.type),
-        bindparam("live_since", type_=SessionSummary.enrichment_at.type),
-    )
-    result = conn.execute(statement, {"ips": sorted(ips), "now": now, "live_since": live_since})
-    return int(result.rowcount or 0)
-
-
-def _take_snapshots_sqlite(conn: Connection, ips: Sequence[str], now: dt.datetime, live_since: dt.datetime) -> int:
-    """The sessions are rewritten in rowid order (a materialised, sorted sub-query), not in address order:
-    each snapshot makes its row grow, and growing the rows of one page together, page after page, took half
-    the time of jumping across the whole table (and dirtied fewer pages for the commit to write)."""
-    statement = text(
-        """
+        """,
+    "sqlite": """
         UPDATE session_summaries
         SET snapshot_asn = t.asn, snapshot_country = t.country, snapshot_ip_types = t.types,
             enrichment = t.doc, enrichment_at = :now,
@@ -380,13 +356,26 @@ def _take_snapshots_sqlite(conn: Connection, ips: Sequence[str], now: dt.datetim
             ORDER BY s.rowid
         ) AS t
         WHERE session_summaries.rowid = t.rid
-        """
-    ).bindparams(
-        bindparam("ips", expanding=True, type_=IPAddress()),
-        bindparam("now", type_=SessionSummary.enrichment_at.type),
-        bindparam("live_since", type_=SessionSummary.enrichment_at.type),
+        """,
+}
+
+
+def take_snapshots(conn: Connection, ips: Sequence[str], now: dt.datetime, live_since: dt.datetime) -> int:
+    """Freeze the IP's current state into every session of these IPs that has no snapshot yet.
+
+    The values come from ``ip_inventory`` itself (its generated country and types columns), so a snapshot is
+    exactly the row the batch just wrote.
+    """
+    if not ips:
+        return 0
+    is_pg = conn.dialect.name == "postgresql"
+    times = SessionSummary.enrichment_at.type
+    statement = text(_SNAPSHOT_SQL["postgresql" if is_pg else "sqlite"]).bindparams(
+        bindparam("now", type_=times), bindparam("live_since", type_=times)
     )
-    result = conn.execute(statement, {"ips": list(ips), "now": now, "live_since": live_since})
+    if not is_pg:  # PostgreSQL gets one array parameter
+        statement = statement.bindparams(bindparam("ips", expanding=True, type_=IPAddress()))
+    result = conn.execute(statement, {"ips": sorted(ips), "now": now, "live_since": live_since})
     return int(result.rowcount or 0)
 
 
