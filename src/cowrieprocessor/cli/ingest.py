@@ -36,7 +36,10 @@ def ingest_command(
         str | None, typer.Option("--sensor", help="Sensor name for every event (default: each event's own).")
     ] = None,
     no_enrich: Annotated[bool, typer.Option("--no-enrich", help="Do not enrich the new sessions afterwards.")] = False,
-    batch: Annotated[int, typer.Option("--batch", min=100, help="Events per transaction.")] = 10_000,
+    batch: Annotated[
+        int | None,
+        typer.Option("--batch", min=100, help="Events per transaction (default: 10,000 SQLite, 20,000 PostgreSQL)."),
+    ] = None,
     sample: Annotated[
         bool, typer.Option("--sample", help="Also ingest the bundled sample logs (a first look, no logs needed).")
     ] = False,
@@ -61,7 +64,7 @@ def ingest_command(
 
 
 def _with_progress(
-    app_state: AppState, paths: list[str], sensor: str | None, batch: int
+    app_state: AppState, paths: list[str], sensor: str | None, batch: int | None
 ) -> tuple[IngestStats, list[str] | None]:
     files, _ = sources.discover(paths)
     total = sum(p.stat().st_size for p in files)

@@ -24,11 +24,12 @@ from sqlalchemy import Engine
 from cowrieprocessor.ingestion import live, sources
 from cowrieprocessor.ingestion.events import Event, Rejection, parse_line
 from cowrieprocessor.ingestion.live import LiveSessions
+from cowrieprocessor.ingestion.overlap import OverlappedWriter
+from cowrieprocessor.ingestion.sessions import SUMMARY_FIELDS
 from cowrieprocessor.ingestion.store import Store, open_store
 from cowrieprocessor.ingestion.writer import Batch, BatchWriter, Checkpoint
 
 Progress = Callable[[int, int], None]  # (bytes on disk read since last call, new events since last call)
-BATCH_EVENTS = 10_000
 BATCH_BYTES = 32 << 20
 #: GIL switch interval while ingesting. The database drivers release the GIL around every statement
 #: step (every row of an ``executemany``); with the default 5 ms the writing thread then waits for the
@@ -129,12 +130,13 @@ class Ingestor:
         engine: Engine,
         *,
         sensor: str | None = None,
-        batch_events: int = BATCH_EVENTS,
+        batch_events: int | None = None,
         progress: Progress | None = None,
     ) -> None:
         self.engine = engine
         self.sensor = sensor
         self.batch_events = batch_events
+        self.limit = batch_events or 0  # the store's own batch size unless given
         self.progress = progress
         self.stats = IngestStats()
         self.session_ids: list[str] | None = []
@@ -144,17 +146,24 @@ class Ingestor:
         started = time.monotonic()
         files, self.stats.missing = sources.discover(paths)
         store = open_store(self.engine)
-        writer = BatchWriter(store, LiveSessions(live.MAX_LIVE_EVENTS))
+        self.limit = self.batch_events or store.batch_events
         interval = sys.getswitchinterval()
         sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
         collecting = gc.isenabled()
-        gc.disable()  # collected per batch instead: see _collect
+        gc.disable()  # collected every few batches instead: see _collect
+        gc.freeze()
         try:
-            for path in files:
-                self.stats.files_seen += 1
-                self._ingest_file(store, writer, path)
+            writer = OverlappedWriter(BatchWriter(store, LiveSessions(live.MAX_LIVE_EVENTS)))
+            try:
+                for path in files:
+                    self.stats.files_seen += 1
+                    self._ingest_file(store, writer, path)
+                writer.flush()
+            finally:
+                writer.close()
         finally:
             sys.setswitchinterval(interval)
+            gc.unfreeze()
             if collecting:
                 gc.enable()
             store.close()
@@ -167,11 +176,12 @@ class Ingestor:
         self.session_ids = totals.session_ids()
         return s
 
-    def _ingest_file(self, store: Store, writer: BatchWriter, path: Path) -> None:
+    def _ingest_file(self, store: Store, writer: OverlappedWriter, path: Path) -> None:
         ident = sources.identity(path)
         if ident is None:
             self.stats.files_empty += 1
             return
+        writer.flush()  # the connection is the writing thread's while a batch is in flight
         row = store.file_row(ident)
         opened = sources.open_log(path)
         if row is None:
@@ -208,7 +218,7 @@ class Ingestor:
             return False
 
     def _read(
-        self, store: Store, writer: BatchWriter, opened: sources.Opened, path: Path, file_id: int,
+        self, store: Store, writer: OverlappedWriter, opened: sources.Opened, path: Path, file_id: int,
         start: int, tail: bytes | None,
     ) -> None:  # fmt: skip
         """Write the batches :meth:`_parse` makes, as a second thread makes the next ones.
@@ -229,9 +239,11 @@ class Ingestor:
         self.stats.bytes_on_disk += disk_seen
 
     def _write(
-        self, store: Store, writer: BatchWriter, part: Part, checkpoint: Checkpoint, src: str, file_id: int
+        self, store: Store, writer: OverlappedWriter, part: Part, checkpoint: Checkpoint, src: str, file_id: int
     ) -> None:
         batch = part.batch
+        if part.heads or part.tails:
+            writer.flush()  # joining split lines reads pending halves through the writing connection
         for pos, data, rejection in part.heads:
             self._head(store, batch, src, file_id, pos, data, rejection)
         for pos, data in part.tails:
@@ -247,7 +259,8 @@ class Ingestor:
         raw_row: Callable[[Event], tuple[Any, ...]],
     ) -> Iterator[Part]:  # fmt: skip
         """The file's batches, each with the checkpoint to commit with it; runs in the reading thread."""
-        sensor, limit = self.sensor, self.batch_events
+        sensor, limit = self.sensor, self.limit
+        kept = SUMMARY_FIELDS
         part = Part(Batch(), start, start, tail)
         events, dead = part.batch.events, part.batch.dead
         size = 0
@@ -259,6 +272,8 @@ class Ingestor:
                     event = parse_line(data, sensor=sensor, file_id=file_id, offset=pos)
                     if type(event) is Event:
                         event.row = raw_row(event)
+                        # from here on only summaries read the fields: the rest would double the batch's memory
+                        event.data = {k: v for k, v in event.data.items() if k in kept}
                         events.append(event)
                     elif pos == 0 and event.reason in ("invalid_json", "invalid_utf8"):  # type: ignore[union-attr]
                         part.heads.append((pos, data, event))  # type: ignore[arg-type]
@@ -290,16 +305,17 @@ class Ingestor:
         yield part
 
     def _collect(self) -> None:
-        """The cyclic collector, once per batch rather than every 700 allocations.
+        """The cyclic collector, every ``FULL_GC_BATCHES`` batches rather than every 700 allocations.
 
         A batch is tens of thousands of live objects (events, their dicts, rows); automatic collections kept
-        re-scanning them and everything the process had imported, about a third of the parsing time. The
-        hot path makes no reference cycles (they are freed by reference counting alone), so collecting the
-        young generations after each batch and everything every ``FULL_GC_BATCHES`` batches bounds memory
-        just the same.
+        re-scanning them and everything the process had imported (frozen at the start of the run, so never
+        scanned), about a third of the parsing time; even a young-generation collection per batch scans the
+        whole batch. The hot path makes no reference cycles (everything is freed by reference counting alone),
+        so an occasional full collection bounds memory just the same.
         """
         self._batches += 1
-        gc.collect(2 if self._batches % FULL_GC_BATCHES == 0 else 1)
+        if self._batches % FULL_GC_BATCHES == 0:
+            gc.collect()
 
     def _report(self, nbytes: int, nevents: int) -> None:
         if self.progress is not None:
@@ -349,7 +365,7 @@ class Ingestor:
 
 def ingest(
     engine: Engine, paths: list[str], *, sensor: str | None = None, progress: Progress | None = None,
-    batch_events: int = BATCH_EVENTS,
+    batch_events: int | None = None,
 ) -> tuple[IngestStats, list[str] | None]:  # fmt: skip
     """Ingest ``paths``; return the statistics and the ids of sessions created or changed (None: too many)."""
     ingestor = Ingestor(engine, sensor=sensor, progress=progress, batch_events=batch_events)

@@ -16,6 +16,7 @@ import datetime as dt
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Engine
@@ -45,15 +46,38 @@ _CHUNK = 500  # SQLite bound parameters per IN (...)
 _WAL_LIMIT = 65536  # pages (256 MB): the writer checkpoints itself only if the checkpointer falls behind
 RESTART_FRAMES = 16384  # pages (64 MB): a longer WAL is restarted before the next transaction
 _MAX_PARAMS = 4000  # bound parameters per multi-row INSERT (SQLite allows 32766)
+#: Time texts of the events read recently (a few batches' worth), by their datetime.
+_TIME_TEXT: dict[dt.datetime, str] = {}
+_TIME_TEXT_MAX = 50_000
 
 
 def sqlite_time(value: dt.datetime | None) -> str | None:
     """SQLite stores UTC as naive ISO text, as the ``UTCDateTime`` column type does."""
     if value is None:
         return None
+    text = _TIME_TEXT.get(value)
+    if text is not None:
+        return text
     if value.tzinfo is not dt.UTC and value.utcoffset():
         value = value.astimezone(dt.UTC)
     return value.isoformat(" ", "microseconds")[:26]
+
+
+def event_time_text(e: Event) -> str:
+    """``sqlite_time(e.time)``, cut from Cowrie's own timestamp text when it has the usual shape.
+
+    The text is remembered for the event's datetime, which its detail rows and its session's summary
+    carry too: the writing thread then finds it instead of formatting the time again.
+    """
+    ts = e.data.get("timestamp")
+    if type(ts) is str and len(ts) == 27 and ts[26] == "Z" and ts[10] == "T" and ts[19] == ".":
+        text = ts[:10] + " " + ts[11:26]  # "YYYY-MM-DDTHH:MM:SS.ffffffZ", as parse_time accepted it
+    else:
+        text = sqlite_time(e.time)  # type: ignore[assignment]
+    if len(_TIME_TEXT) >= _TIME_TEXT_MAX:
+        _TIME_TEXT.clear()
+    _TIME_TEXT[e.time] = text
+    return text
 
 
 def open_store(engine: Engine) -> Store:
@@ -138,17 +162,33 @@ class Checkpointer:
             self.idle.set()
 
 
+class Conflict(Exception):
+    """A batch written as all new holds an event the database has already (the batch is rolled back)."""
+
+
 class Store:
     """SQLite implementation; the SQL is written with ``?`` placeholders."""
 
     placeholder = "?"
     checkpointer: Checkpointer | None = None
+    #: Events per batch (one transaction) unless the caller says otherwise.
+    batch_events = 10_000
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, setup: bool = True) -> None:
         self.engine = engine
         self._proxy = engine.raw_connection()
         self.conn: Any = self._proxy.driver_connection
-        self.setup()
+        if setup:
+            self.setup()
+
+    def reader(self) -> Store:
+        """A second connection, for look-ups of committed rows while this one writes in another thread."""
+        other = type(self)(self.engine, setup=False)
+        other.setup_reader()
+        return other
+
+    def setup_reader(self) -> None:
+        """SQLite's connections are in autocommit mode: every look-up reads the latest commit."""
 
     def setup(self) -> None:
         self.conn.execute("PRAGMA cache_size=-65536")
@@ -211,9 +251,9 @@ class Store:
             if not count:
                 continue
             sql = f"{head} VALUES {', '.join(['(' + ', '.join('?' * ncols) + ')'] * size)} {tail}"
-            self.conn.executemany(
-                sql, [[v for row in rows[i : i + size] for v in row] for i in range(start, start + count * size, size)]
-            )
+            flat = chain.from_iterable
+            ends = range(start, start + count * size, size)
+            self.conn.executemany(sql, [list(flat(rows[i : i + size])) for i in ends])
             start += count * size
 
     def time(self, value: dt.datetime | None) -> Any:
@@ -285,7 +325,7 @@ class Store:
     def raw_row(e: Event) -> Row:
         """The ``raw_events`` row of ``e`` (the reading thread makes it, off the writing thread)."""
         return (
-            e.uid, e.sensor, e.session, e.eventid, sqlite_time(e.time), e.src_ip,
+            e.uid, e.sensor, e.session, e.eventid, event_time_text(e), e.src_ip,
             e.file_id, e.offset, e.payload.decode() if e.payload is not None else None, e.raw,
         )  # fmt: skip
 
@@ -332,6 +372,14 @@ class Store:
         conflict = "ON CONFLICT (event_time, event_uid) DO NOTHING"
         self.insert_values(head, len(RAW_COLUMNS), conflict, [row for _, row in fresh])
         return [e for e, _ in fresh]
+
+    def insert_new_raw(self, events: Sequence[Event]) -> None:
+        """Insert events believed new, all of them; :class:`Conflict` if one is stored already."""
+        try:
+            self.insert_values(f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})", len(RAW_COLUMNS), "",
+                               self._raw_rows(events))  # fmt: skip
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(str(exc)) from exc
 
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:
         """The sessions that already have a summary, with their source IP."""

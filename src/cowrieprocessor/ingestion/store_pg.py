@@ -29,7 +29,7 @@ import psycopg
 
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.sessions import SUMMARY_COLUMNS, Row
-from cowrieprocessor.ingestion.store import DETAIL_TABLES, RAW_COLUMNS, Store
+from cowrieprocessor.ingestion.store import DETAIL_TABLES, RAW_COLUMNS, Conflict, Store
 
 _TABLES = {"raw_events": RAW_COLUMNS, "session_summaries": SUMMARY_COLUMNS, **DETAIL_TABLES}
 #: The unique key a row conflicts on, where it is not ``event_uid`` alone.
@@ -55,8 +55,18 @@ def inet_wire(ip: str | None) -> bytes | None:
 
 class PostgresStore(Store):
     placeholder = "%s"
+    #: Fewer, larger transactions: fewer round trips and index pages written once per commit, not twice.
+    batch_events = 20_000
 
     def setup(self) -> None:
+        """Binary COPY types per table, staging tables, and commits that do not wait for the WAL flush.
+
+        ``synchronous_commit = off`` (this session only): a commit returns before its WAL record is on
+        disk, so a crash of the *server* may lose the last fraction of a second of commits. Each batch
+        commits its rows together with its file checkpoint, so a lost commit loses both: the next run reads
+        those lines again, from the checkpoint that survived - nothing missing, nothing counted twice. A
+        killed client loses nothing at all (the server has the commit).
+        """
         self.types: dict[str, list[int]] = {}
         self.converters: dict[str, list[tuple[int, Callable[[Any], Any]]]] = {}
         with self.conn.cursor() as cur:
@@ -84,7 +94,23 @@ class PostgresStore(Store):
                     f"CREATE TEMP TABLE IF NOT EXISTS tmp_{table} ON COMMIT DELETE ROWS AS "
                     f"SELECT {', '.join(cols)} FROM {table} WITH NO DATA"
                 )
+            cur.execute("SET synchronous_commit = off")
         self.conn.commit()
+
+    def setup_reader(self) -> None:
+        """Each look-up commits at once: a reading connection never sits idle in a transaction."""
+        self.conn.autocommit = True
+        self.reading = True
+
+    def close(self) -> None:
+        """Give the pool its connection back as it was lent."""
+        if getattr(self, "reading", False):
+            self.conn.autocommit = False
+        elif not (self.conn.closed or self.conn.broken):
+            self.conn.rollback()
+            self.conn.execute("RESET synchronous_commit")
+            self.conn.commit()
+        super().close()
 
     def begin(self) -> None:
         """Open the batch's transaction now, so that ``conn.transaction()`` blocks are savepoints in it.
@@ -167,6 +193,14 @@ class PostgresStore(Store):
             return []
         inserted = self._insert_new("raw_events", self._raw_rows(events), returning=True)
         return list(events) if inserted is None else [e for e in events if e.uid in inserted]
+
+    def insert_new_raw(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        try:  # no savepoint: a conflict rolls the whole batch back
+            self._copy("raw_events", self._raw_rows(events), target="raw_events")
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(str(exc)) from exc
 
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:
         if not session_ids:

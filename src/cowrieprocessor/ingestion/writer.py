@@ -48,6 +48,8 @@ KNOWN_EVENTIDS = frozenset(
 )  # fmt: skip
 #: More session ids than this in one run are not listed for the enrichment hook (memory stays bounded).
 MAX_TRACKED_SESSIONS = 500_000
+#: Addresses remembered as having their ``ip_inventory`` row (committed), so later batches skip the insert.
+MAX_KNOWN_IPS = 1_000_000
 
 
 @dataclass
@@ -98,62 +100,96 @@ class WriteTotals:
         return sorted(self.new_ids | self.updated_ids)
 
 
+@dataclass
+class Prepared:
+    """A batch turned into the rows of every table, ready to be written in one transaction."""
+
+    batch: Batch
+    checkpoint: Checkpoint | None
+    fresh: list[Event]  # the batch's events that are new to the database
+    existing: dict[str, str | None]  # sessions that had a summary row before this batch, with their IP
+    new_ids: list[str] = field(default_factory=list)
+    summaries: list[Row] = field(default_factory=list)
+    created: list[Row] = field(default_factory=list)  # summaries of sessions no summary row exists for yet
+    auth: list[Row] = field(default_factory=list)
+    commands: list[Row] = field(default_factory=list)
+    command_updates: list[Row] = field(default_factory=list)
+    transfers: list[Row] = field(default_factory=list)
+    keys: list[Row] = field(default_factory=list)
+    bumps: dict[str, tuple[int, dt.datetime, dt.datetime]] = field(default_factory=dict)  # ip -> (new, first, last)
+    recount: set[str] = field(default_factory=set)
+
+
+def distinct(events: list[Event]) -> list[Event]:
+    return list({e.uid: e for e in events}.values()) if events else []
+
+
+def by_session(events: list[Event]) -> dict[str, list[Event]]:
+    groups: dict[str, list[Event]] = {}
+    for event in events:
+        group = groups.get(event.session)
+        if group is None:
+            groups[event.session] = [event]
+        else:
+            group.append(event)
+    return groups
+
+
 class BatchWriter:
     def __init__(self, store: Store, live: LiveSessions | None = None) -> None:
         self.store = store
         self.totals = WriteTotals()
         self.live = live if live is not None else LiveSessions()
+        self.known_ips: set[str] = set()
 
     def write(self, batch: Batch, checkpoint: Checkpoint | None = None) -> int:
         """Commit ``batch`` (and the checkpoint) in one transaction; return the number of new events."""
         store = self.store
         store.begin()
         try:
-            new_events = self._write(batch, checkpoint)
+            self.write_dead_letters(batch)
+            unique = distinct(batch.events)
+            fresh = store.insert_raw(unique)
+            groups = by_session(fresh)
+            existing = store.existing_sessions([sid for sid in groups if sid not in self.live])
+            stored = store.load_sessions(sorted(existing)) if existing else {}
+            prepared = self.prepare(batch, checkpoint, groups, existing, stored)
+            self.apply(prepared)
             store.commit()
         except BaseException:
             store.rollback()
-            self.live = LiveSessions(self.live.max_events)  # memory may hold what was rolled back
+            self.forget()
             raise
         self.live.shrink()
-        return new_events
+        self.count(prepared)
+        return len(prepared.fresh)
 
-    def _write(self, batch: Batch, checkpoint: Checkpoint | None) -> int:
-        store, totals, live = self.store, self.totals, self.live
+    def forget(self) -> None:
+        """Memory may hold what was rolled back: later batches re-read their sessions from the database."""
+        self.live = LiveSessions(self.live.max_events)
+
+    def write_dead_letters(self, batch: Batch) -> None:
+        store = self.store
         store.upsert_dead_letters(batch.dead)
         for file_id, offset in batch.resolved:
             store.resolve_at(file_id, offset)
         for status, ids in batch.statuses.items():
             store.set_dead_letter_status(ids, status)
-        unique = list({e.uid: e for e in batch.events}.values()) if batch.events else []
-        fresh = store.insert_raw(unique)
-        totals.events_new += len(fresh)
-        totals.events_duplicate += len(batch.events) - len(fresh)
-        totals.unknown_eventids += sum(1 for e in fresh if e.eventid not in KNOWN_EVENTIDS)
-        totals.dead_letters += len(batch.dead)
 
-        by_session: dict[str, list[Event]] = {}
-        for event in fresh:
-            group = by_session.get(event.session)
-            if group is None:
-                by_session[event.session] = [event]
-            else:
-                group.append(event)
-        existing = store.existing_sessions([sid for sid in by_session if sid not in live])
-        stored = store.load_sessions(sorted(existing)) if existing else {}
+    def prepare(
+        self,
+        batch: Batch,
+        checkpoint: Checkpoint | None,
+        groups: dict[str, list[Event]],
+        existing: dict[str, str | None],
+        stored: dict[str, list[Event]],
+    ) -> Prepared:
+        """The rows of every table for the new events ``groups`` (by session); updates the live sessions."""
+        live = self.live
+        fresh = [e for events in groups.values() for e in events]
+        p = Prepared(batch, checkpoint, fresh, existing)
         fresh_uids = {e.uid for e in fresh}
-
-        summaries: list[Row] = []
-        created: list[Row] = []  # summaries of sessions no summary row exists for yet
-        auth: list[Row] = []
-        commands: list[Row] = []
-        command_updates: list[Row] = []
-        transfers: list[Row] = []
-        keys: list[Row] = []
-        bumps: dict[str, tuple[int, dt.datetime, dt.datetime]] = {}  # ip -> (new sessions, first, last)
-        recount: set[str] = set()
-        new_ids: list[str] = []
-        for sid, events in by_session.items():
+        for sid, events in groups.items():
             held = live.get(sid)
             if held is not None:
                 everything = held.events + events
@@ -166,54 +202,68 @@ class BatchWriter:
             else:
                 everything = added = events
                 result = summarise(sid, events)
-                new_ids.append(sid)
+                p.new_ids.append(sid)
             summary = result.summary
-            summaries.append(summary)
-            if held is None and sid not in existing:
-                created.append(summary)
-            auth += result.auth
-            transfers += result.transfers
-            keys += result.keys
+            p.summaries.append(summary)
+            is_new = held is None and sid not in existing
+            if is_new:
+                p.created.append(summary)
+            p.auth += result.auth
+            p.transfers += result.transfers
+            p.keys += result.keys
             written = held.commands if held is not None else None
             order: dict[str, tuple[int, bool]] = {}
             for row in result.commands:
                 uid = row[0]
                 order[uid] = (row[3], row[5])
-                if (held is None and sid not in existing) or uid in fresh_uids:
-                    commands.append(row)
+                if is_new or uid in fresh_uids:
+                    p.commands.append(row)
                 elif written is None or written.get(uid) != order[uid]:
-                    command_updates.append(row)
+                    p.command_updates.append(row)
             ip = summary[3]
-            if held is None and sid not in existing:
-                _bump(bumps, ip, 1, summary[7], summary[8])
+            if is_new:
+                _bump(p.bumps, ip, 1, summary[7], summary[8])
             elif held is not None and held.source_ip == ip:
-                _bump(bumps, ip, 0, summary[7], summary[8])
+                _bump(p.bumps, ip, 0, summary[7], summary[8])
             else:
                 old_ip = held.source_ip if held is not None else existing[sid]
-                recount.update(i for i in (old_ip, ip) if i is not None)
+                p.recount.update(i for i in (old_ip, ip) if i is not None)
             live.put(sid, LiveSession(everything, ip, order), added)
+        return p
 
-        ips = sorted({s[3] for s in summaries if s[3] is not None} | recount)
-        new_set = set(new_ids)
-        store.ensure_ips(ips)
+    def apply(self, p: Prepared) -> None:
+        """Every row of ``p`` but the raw events, in the open transaction."""
+        store = self.store
+        ips = sorted({s[3] for s in p.summaries if s[3] is not None} | p.recount)
+        new_set = set(p.new_ids)
+        known = self.known_ips
+        store.ensure_ips([ip for ip in ips if ip not in known])
         store.lock_ips(ips)  # in address order, before any session row: concurrent workers queue, never deadlock
-        store.insert_summaries(created)
-        store.upsert_summaries([s for s in summaries if s[0] not in new_set] if created else summaries)
-        store.insert_details("auth_attempts", auth)
-        store.insert_details("commands", commands)
-        store.insert_details("file_transfers", transfers)
-        store.insert_details("ssh_keys", keys)
-        store.update_command_order(command_updates)
-        store.bump_ip_counters([(ip, *v) for ip, v in sorted(bumps.items()) if ip not in recount])
-        store.refresh_ip_counters(sorted(recount))
-        if checkpoint is not None:
-            store.checkpoint(
-                checkpoint.file_id, checkpoint.path, checkpoint.offset, checkpoint.size, checkpoint.tail,
-                len(fresh), len(batch.dead),
-            )  # fmt: skip
-        totals.track_new(new_ids)
-        totals.updated_ids.update(existing)
-        return len(fresh)
+        store.insert_summaries(p.created)
+        store.upsert_summaries([s for s in p.summaries if s[0] not in new_set] if p.created else p.summaries)
+        store.insert_details("auth_attempts", p.auth)
+        store.insert_details("commands", p.commands)
+        store.insert_details("file_transfers", p.transfers)
+        store.insert_details("ssh_keys", p.keys)
+        store.update_command_order(p.command_updates)
+        store.bump_ip_counters([(ip, *v) for ip, v in sorted(p.bumps.items()) if ip not in p.recount])
+        store.refresh_ip_counters(sorted(p.recount))
+        c = p.checkpoint
+        if c is not None:
+            store.checkpoint(c.file_id, c.path, c.offset, c.size, c.tail, len(p.fresh), len(p.batch.dead))
+
+    def count(self, p: Prepared) -> None:
+        """Add a committed batch to the run's totals."""
+        totals = self.totals
+        totals.events_new += len(p.fresh)
+        totals.events_duplicate += len(p.batch.events) - len(p.fresh)
+        totals.unknown_eventids += sum(1 for e in p.fresh if e.eventid not in KNOWN_EVENTIDS)
+        totals.dead_letters += len(p.batch.dead)
+        totals.track_new(p.new_ids)
+        totals.updated_ids.update(p.existing)
+        if len(self.known_ips) > MAX_KNOWN_IPS:
+            self.known_ips.clear()
+        self.known_ips.update(s[3] for s in p.summaries if s[3] is not None)
 
 
 def _bump(
