@@ -1,0 +1,142 @@
+"""Batches written in their own thread while the next is prepared: the result is the careful one's, always."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from cowrieprocessor.ingestion import ingest, overlap
+from cowrieprocessor.ingestion.writer import BatchWriter
+from cowrieprocessor.storage import schema
+from cowrieprocessor.storage.engine import make_engine
+from tests.ingestion.builders import Session, counts, lines, summaries, write
+from tests.ingestion.test_live import snapshot
+
+
+def interleaved(n: int, offset: int = 0, close: bool = True) -> list[dict[str, object]]:
+    """Sessions overlapping in time, several per IP, some (all without ``close``) still open at the end."""
+    events: list[dict[str, object]] = []
+    for i in range(offset, offset + n):
+        s = Session(f"{i:012x}", f"198.51.100.{i % 4 + 1}", start=i * 0.9).connect().version()
+        s.fail("root", f"pw{i}").login("root", "admin").cmd("uname -a").cmd(f"echo {i}")
+        if close and i % 3:
+            s.close()
+        events += s.events
+    return sorted(events, key=lambda e: str(e["timestamp"]))
+
+
+def long_sessions(n: int, commands: int) -> list[dict[str, object]]:
+    """A few long interactive sessions, all open, their events interleaved."""
+    events: list[dict[str, object]] = []
+    for i in range(n):
+        s = Session(f"{i:012x}", f"198.51.100.{i + 1}", start=i * 0.1).connect().login("root", "admin")
+        for c in range(commands):
+            s.cmd(f"echo {c}")
+        events += s.events
+    return sorted(events, key=lambda e: str(e["timestamp"]))
+
+
+def reference(tmp_path: Path, *files: Path) -> Engine:
+    ref = make_engine(f"sqlite:///{tmp_path / 'ref.sqlite'}")
+    schema.upgrade(ref)
+    for path in files:
+        ingest(ref, [str(path)])  # one batch per file: nothing prepared ahead
+    return ref
+
+
+class Spy:
+    """Counts the batches written the careful way and the conflicts the optimistic way ran into."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.careful = 0
+        self.conflicts = 0
+        write, land = BatchWriter.write, overlap.OverlappedWriter._land
+
+        def careful(writer: BatchWriter, *args: object) -> int:
+            self.careful += 1
+            return write(writer, *args)  # type: ignore[arg-type]
+
+        def landed(ow: overlap.OverlappedWriter) -> bool:
+            ok = land(ow)
+            self.conflicts += not ok
+            return ok
+
+        monkeypatch.setattr(BatchWriter, "write", careful)
+        monkeypatch.setattr(overlap.OverlappedWriter, "_land", landed)
+
+
+def test_new_logs_go_the_optimistic_way_and_match_one_big_batch(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "cowrie.json", lines(interleaved(30)))
+    ref = reference(tmp_path, path)
+    spy = Spy(monkeypatch)
+    stats, _ = ingest(engine, [str(path)], batch_events=7)
+    assert spy.careful == 0 and spy.conflicts == 0  # nothing was known: every batch was prepared ahead
+    assert stats.sessions_new == 30 and stats.events_duplicate == 0
+    assert snapshot(engine) == snapshot(ref)
+    ref.dispose()
+
+
+def test_a_copy_with_more_lines_conflicts_then_goes_the_careful_way(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same events again in one run (a copy of a file that grew): the unique index catches them.
+
+    The sessions are open, so memory holds them all and nothing tells the reader they are stored already;
+    they go on past the copied part, so a summary that counted an event twice would show.
+    """
+    events = long_sessions(4, 25)
+    first = write(tmp_path / "cowrie.json", lines(events[:60]))
+    grown = write(tmp_path / "copy-of-grown.json", lines(events))
+    ref = reference(tmp_path, first, grown)
+    spy = Spy(monkeypatch)
+    monkeypatch.setattr(overlap, "CAREFUL_BATCHES", 2)
+    stats, _ = ingest(engine, [str(first), str(grown)], batch_events=5)
+    assert spy.conflicts >= 1 and spy.careful >= 2  # the conflicting batch and the one prepared on it
+    assert stats.events_new == len(events) and stats.events_duplicate == 60
+    assert stats.sessions_new == 4
+    assert snapshot(engine) == snapshot(ref)
+    ref.dispose()
+
+
+def test_sessions_the_database_has_go_the_careful_way(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later run continues sessions of an earlier one: they are re-read, never taken for new ones."""
+    events = interleaved(12)
+    early = write(tmp_path / "cowrie.json.1", lines(events[: len(events) // 2]))
+    late = write(tmp_path / "cowrie.json", lines(events[len(events) // 2 :]))
+    ref = reference(tmp_path, early, late)
+    ingest(engine, [str(early)], batch_events=6)
+    spy = Spy(monkeypatch)
+    stats, _ = ingest(engine, [str(late)], batch_events=6)
+    assert spy.careful >= 1 and stats.sessions_updated > 0
+    assert summaries(engine) == summaries(ref) and counts(engine) == counts(ref)
+    ref.dispose()
+
+
+def test_a_failing_batch_in_flight_stops_the_run_and_keeps_what_was_committed(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "cowrie.json", lines(interleaved(20)))
+    calls = {"n": 0}
+    apply = BatchWriter.apply
+
+    def fail_third(writer: BatchWriter, prepared: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk on fire")
+        apply(writer, prepared)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BatchWriter, "apply", fail_third)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        ingest(engine, [str(path)], batch_events=10)
+    monkeypatch.setattr(BatchWriter, "apply", apply)
+    stats, _ = ingest(engine, [str(path)])  # resumes from the last committed checkpoint
+    ref = reference(tmp_path, path)
+    assert stats.events_duplicate == 0 and stats.events_new == len(interleaved(20)) - 20
+    assert snapshot(engine) == snapshot(ref)
+    ref.dispose()
