@@ -38,7 +38,7 @@ def ingest_command(
     no_enrich: Annotated[bool, typer.Option("--no-enrich", help="Do not enrich the new sessions afterwards.")] = False,
     batch: Annotated[
         int | None,
-        typer.Option("--batch", min=100, help="Events per transaction (default: 10,000 SQLite, 20,000 PostgreSQL)."),
+        typer.Option("--batch", min=100, help="Events per transaction (default: 10,000 SQLite, 30,000 PostgreSQL)."),
     ] = None,
     sample: Annotated[
         bool, typer.Option("--sample", help="Also ingest the bundled sample logs (a first look, no logs needed).")

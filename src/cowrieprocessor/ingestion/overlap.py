@@ -95,6 +95,7 @@ class OverlappedWriter:
         try:
             self.writer.write_dead_letters(p.batch)
             store.insert_new_raw(p.fresh)
+            p.release_events()  # no conflict can follow: the batch will not be written again
             self.writer.apply(p)
             store.commit()
         except BaseException:

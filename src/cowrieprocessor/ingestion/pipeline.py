@@ -83,18 +83,27 @@ class Part:
     disk_pos: int = 0
 
 
-def _in_thread(parts: Iterator[Part], depth: int = 1) -> Generator[Part, None, None]:
-    """Run ``parts`` in a thread, ``depth`` items ahead of the consumer (bounded memory); errors propagate."""
-    handoff: queue.Queue[Part | BaseException | None] = queue.Queue(maxsize=depth)
+def _in_thread(parts: Iterator[Part]) -> Generator[Part, None, None]:
+    """Run ``parts`` in a thread, one item ahead of the consumer; errors propagate.
+
+    The thread makes the next item only once the consumer has taken the last one, so no more than one
+    finished batch waits in memory (the batches being prepared and written are the other two).
+    """
+    handoff: queue.Queue[Part | BaseException | None] = queue.Queue(maxsize=1)
+    taken = threading.Event()
     stop = threading.Event()
 
     def hand(item: Part | BaseException | None) -> bool:
+        taken.clear()
         while not stop.is_set():
             try:
                 handoff.put(item, timeout=0.1)
-                return True
+                break
             except queue.Full:
                 continue
+        while not stop.is_set():
+            if taken.wait(0.1):
+                return True
         return False
 
     def produce() -> None:
@@ -111,6 +120,7 @@ def _in_thread(parts: Iterator[Part], depth: int = 1) -> Generator[Part, None, N
     try:
         while True:
             item = handoff.get()
+            taken.set()
             if item is None:
                 return
             if isinstance(item, BaseException):
@@ -120,8 +130,8 @@ def _in_thread(parts: Iterator[Part], depth: int = 1) -> Generator[Part, None, N
         stop.set()
         while thread.is_alive():
             with suppress(queue.Empty):
-                handoff.get(timeout=0.1)
-        thread.join()
+                handoff.get_nowait()  # unblocks a producer waiting to hand over
+            thread.join(0.05)
 
 
 class Ingestor:

@@ -56,7 +56,7 @@ def inet_wire(ip: str | None) -> bytes | None:
 class PostgresStore(Store):
     placeholder = "%s"
     #: Fewer, larger transactions: fewer round trips and index pages written once per commit, not twice.
-    batch_events = 20_000
+    batch_events = 30_000
 
     def setup(self) -> None:
         """Binary COPY types per table, staging tables, and commits that do not wait for the WAL flush.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.live import LiveSession, LiveSessions
@@ -118,6 +118,18 @@ class Prepared:
     keys: list[Row] = field(default_factory=list)
     bumps: dict[str, tuple[int, dt.datetime, dt.datetime]] = field(default_factory=dict)  # ip -> (new, first, last)
     recount: set[str] = field(default_factory=set)
+    events_read: int = 0
+    events_new: int = 0
+    unknown_eventids: int = 0
+
+    def __post_init__(self) -> None:
+        self.events_read, self.events_new = len(self.batch.events), len(self.fresh)
+        self.unknown_eventids = sum(1 for e in self.fresh if e.eventid not in KNOWN_EVENTIDS)
+
+    def release_events(self) -> None:
+        """Once the raw events are written, the rows are all that is needed: the events' memory can go."""
+        self.fresh = []
+        self.batch = replace(self.batch, events=[])
 
 
 def distinct(events: list[Event]) -> list[Event]:
@@ -162,7 +174,7 @@ class BatchWriter:
             raise
         self.live.shrink()
         self.count(prepared)
-        return len(prepared.fresh)
+        return prepared.events_new
 
     def forget(self) -> None:
         """Memory may hold what was rolled back: later batches re-read their sessions from the database."""
@@ -250,14 +262,14 @@ class BatchWriter:
         store.refresh_ip_counters(sorted(p.recount))
         c = p.checkpoint
         if c is not None:
-            store.checkpoint(c.file_id, c.path, c.offset, c.size, c.tail, len(p.fresh), len(p.batch.dead))
+            store.checkpoint(c.file_id, c.path, c.offset, c.size, c.tail, p.events_new, len(p.batch.dead))
 
     def count(self, p: Prepared) -> None:
         """Add a committed batch to the run's totals."""
         totals = self.totals
-        totals.events_new += len(p.fresh)
-        totals.events_duplicate += len(p.batch.events) - len(p.fresh)
-        totals.unknown_eventids += sum(1 for e in p.fresh if e.eventid not in KNOWN_EVENTIDS)
+        totals.events_new += p.events_new
+        totals.events_duplicate += p.events_read - p.events_new
+        totals.unknown_eventids += p.unknown_eventids
         totals.dead_letters += len(p.batch.dead)
         totals.track_new(p.new_ids)
         totals.updated_ids.update(p.existing)
