@@ -140,3 +140,15 @@ def test_a_failing_batch_in_flight_stops_the_run_and_keeps_what_was_committed(
     assert stats.events_duplicate == 0 and stats.events_new == len(interleaved(20)) - 20
     assert snapshot(engine) == snapshot(ref)
     ref.dispose()
+
+
+def test_an_in_memory_sqlite_database_is_written_from_its_own_thread(tmp_path: Path) -> None:
+    """Its connection is the database, bound to the thread that made it: every batch goes the careful way."""
+    path = write(tmp_path / "cowrie.json", lines(interleaved(6)))
+    memory = make_engine("sqlite://")
+    schema.upgrade(memory)
+    stats, _ = ingest(memory, [str(path)], batch_events=5)
+    ref = reference(tmp_path, path)
+    assert stats.sessions_new == 6 and summaries(memory) == summaries(ref)
+    memory.dispose()
+    ref.dispose()

@@ -15,7 +15,8 @@ Preparing a batch ahead of the database's answer means assuming what it would an
   batch in flight writes and memory no longer holds is looked up only once that batch is committed.
 
 The careful way is :meth:`BatchWriter.write`: after the batch in flight is committed, one batch at a time,
-with the database asked first. Either way a batch is one transaction with its checkpoint, and totals
+with the database asked first. It is the only way for a store without a second connection (an in-memory
+SQLite database). Either way a batch is one transaction with its checkpoint, and totals
 count committed batches only.
 """
 
@@ -34,7 +35,7 @@ CAREFUL_BATCHES = 20
 class OverlappedWriter:
     def __init__(self, writer: BatchWriter) -> None:
         self.writer = writer
-        self.reader: Store = writer.store.reader()
+        self.reader: Store | None = writer.store.reader() if writer.store.overlaps else None
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-writer")
         self.flight: tuple[Future[None], Prepared, set[str]] | None = None
         self.careful = 0
@@ -46,7 +47,7 @@ class OverlappedWriter:
     def write(self, batch: Batch, checkpoint: Checkpoint | None) -> None:
         """Hand ``batch`` (and a copy of ``checkpoint``: the caller moves its own on) to the writing thread."""
         checkpoint = replace(checkpoint) if checkpoint is not None else None
-        prepared = self._prepare(batch, checkpoint) if not self.careful else None
+        prepared = self._prepare(batch, checkpoint) if self.reader is not None and not self.careful else None
         if prepared is None:
             self.careful = max(0, self.careful - 1)
             self.flush()
@@ -71,7 +72,8 @@ class OverlappedWriter:
                 future.exception()  # waited for; a batch that failed has rolled itself back
         finally:
             self.pool.shutdown()
-            self.reader.close()
+            if self.reader is not None:
+                self.reader.close()
 
     def _prepare(self, batch: Batch, checkpoint: Checkpoint | None) -> Prepared | None:
         """The batch's rows, assuming its events are new; None when it must go the careful way."""
@@ -84,6 +86,7 @@ class OverlappedWriter:
             if self.careful:
                 return None
             unknown = [sid for sid in groups if sid not in self.writer.live]
+        assert self.reader is not None
         if self.reader.existing_sessions(unknown):
             return None
         return self.writer.prepare(batch, checkpoint, groups, {}, {})

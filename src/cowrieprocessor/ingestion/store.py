@@ -171,6 +171,9 @@ class Store:
 
     placeholder = "?"
     checkpointer: Checkpointer | None = None
+    #: Whether a second connection sees this one's commits, so batches can be written in another thread
+    #: (not so for an in-memory SQLite database: its connection is its database, bound to one thread).
+    overlaps = False
     #: Events per batch (one transaction) unless the caller says otherwise.
     batch_events = 10_000
 
@@ -198,6 +201,7 @@ class Store:
         self.checkpointer = (
             Checkpointer(database) if str(mode).lower() == "wal" and database not in (None, "", ":memory:") else None
         )
+        self.overlaps = self.checkpointer is not None
         # The checkpointer keeps the WAL short; the connection's own checkpoint is only the safety net.
         self.conn.execute(f"PRAGMA wal_autocheckpoint={_WAL_LIMIT if self.checkpointer else 16384}")
 

@@ -55,6 +55,7 @@ def inet_wire(ip: str | None) -> bytes | None:
 
 class PostgresStore(Store):
     placeholder = "%s"
+    overlaps = True
     #: Fewer, larger transactions: fewer round trips and index pages written once per commit, not twice.
     batch_events = 30_000
 
