@@ -111,3 +111,24 @@ def test_raw_events_first_in_a_batch_are_rolled_back_with_it(engine: Engine) -> 
         store.close()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM raw_events")).scalar_one() == 0
+
+
+def test_the_ingest_connection_gives_its_settings_back_to_the_pool(engine: Engine) -> None:
+    """PostgreSQL: ingestion alone commits without waiting for the WAL flush. SQLite: its own checkpoint limit."""
+    if engine.dialect.name == "postgresql":
+        query, during, after = "SHOW synchronous_commit", "off", "on"
+    else:
+        query, during, after = "PRAGMA wal_autocheckpoint", 65536, 1000
+    store = open_store(engine)
+    lent = store.conn
+    assert store.execute(query)[0][0] == during
+    store.close()
+    proxy = engine.raw_connection()
+    try:
+        assert proxy.driver_connection is lent  # the same connection, back from the pool
+        cursor = proxy.cursor()
+        cursor.execute(query)
+        assert cursor.fetchone()[0] == after
+        cursor.close()
+    finally:
+        proxy.close()
