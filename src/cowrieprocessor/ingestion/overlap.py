@@ -56,7 +56,7 @@ class OverlappedWriter:
         if not self._land():  # the batch in flight conflicted: this one was prepared on a wrong assumption
             self.writer.write(batch, checkpoint)
             return
-        sessions = {e.session for e in prepared.fresh}
+        sessions = {summary[0] for summary in prepared.summaries}
         self.flight = (self.pool.submit(self._commit, prepared), prepared, sessions)
         self.writer.live.shrink()
 
