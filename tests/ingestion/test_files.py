@@ -173,7 +173,7 @@ def test_cyclic_gc_is_restored_after_ingest_even_on_failure(
     def boom(*_args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(pipeline.BatchWriter, "apply", boom)
+    monkeypatch.setattr(pipeline.BatchWriter, "apply_details", boom)
     with pytest.raises(RuntimeError, match="disk on fire"):
         ingest(engine, [str(write(tmp_path / "other.json", lines(Session("f6e5d4c3b2a1").connect().events)))])
     assert gc.isenabled()

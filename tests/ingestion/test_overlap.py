@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import Engine
 
 from cowrieprocessor.ingestion import ingest, overlap
+from cowrieprocessor.ingestion.store import Store
+from cowrieprocessor.ingestion.store_pg import PostgresStore
 from cowrieprocessor.ingestion.writer import BatchWriter
 from cowrieprocessor.storage import schema
 from cowrieprocessor.storage.engine import make_engine
@@ -118,12 +120,40 @@ def test_sessions_the_database_has_go_the_careful_way(
     ref.dispose()
 
 
+def test_a_session_another_loader_created_meanwhile_is_summarised_from_all_its_events(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two loaders, one session split across their files (rotation at midnight): the second one looked the
+    session up just before the first committed it. Its summary must count both loaders' events."""
+    events = long_sessions(3, 6)
+    head = write(tmp_path / "cowrie.json.2025-02-24", lines(events[::2]))
+    tail = write(tmp_path / "cowrie.json", lines(events[1::2]))
+    ref = reference(tmp_path, head, tail)
+    ingest(engine, [str(head)])  # the other loader, committed
+    originals = {Store: Store.existing_sessions, PostgresStore: PostgresStore.existing_sessions}
+    calls: list[int] = []
+
+    def too_early(store: Store, session_ids: list[str]) -> dict[str, str | None]:
+        calls.append(len(session_ids))
+        if len(calls) == 1:
+            return {}  # the first look-up ran just before the other loader's commit
+        return originals[type(store)](store, session_ids)
+
+    monkeypatch.setattr(Store, "existing_sessions", too_early)
+    monkeypatch.setattr(PostgresStore, "existing_sessions", too_early)
+    stats, _ = ingest(engine, [str(tail)])
+    assert len(calls) >= 2 and calls[0] == 3  # asked too early, then again the careful way
+    assert stats.events_new == len(events[1::2]) and stats.sessions_new == 0
+    assert snapshot(engine) == snapshot(ref)
+    ref.dispose()
+
+
 def test_a_failing_batch_in_flight_stops_the_run_and_keeps_what_was_committed(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write(tmp_path / "cowrie.json", lines(interleaved(20)))
     calls = {"n": 0}
-    apply = BatchWriter.apply
+    apply = BatchWriter.apply_details
 
     def fail_third(writer: BatchWriter, prepared: object) -> None:
         calls["n"] += 1
@@ -131,10 +161,10 @@ def test_a_failing_batch_in_flight_stops_the_run_and_keeps_what_was_committed(
             raise RuntimeError("disk on fire")
         apply(writer, prepared)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(BatchWriter, "apply", fail_third)
+    monkeypatch.setattr(BatchWriter, "apply_details", fail_third)
     with pytest.raises(RuntimeError, match="disk on fire"):
         ingest(engine, [str(path)], batch_events=10)
-    monkeypatch.setattr(BatchWriter, "apply", apply)
+    monkeypatch.setattr(BatchWriter, "apply_details", apply)
     stats, _ = ingest(engine, [str(path)])  # resumes from the last committed checkpoint
     ref = reference(tmp_path, path)
     assert stats.events_duplicate == 0 and stats.events_new == len(interleaved(20)) - 20

@@ -12,7 +12,7 @@ from cowrieprocessor.ingestion import ingest
 from cowrieprocessor.ingestion import store as store_module
 from cowrieprocessor.ingestion.events import Event, parse_line
 from cowrieprocessor.ingestion.sessions import summarise
-from cowrieprocessor.ingestion.store import Store, open_store
+from cowrieprocessor.ingestion.store import Conflict, Store, open_store
 from tests.ingestion.builders import Session, lines, summary, write
 
 
@@ -43,24 +43,23 @@ def test_raw_events_partly_stored_return_only_the_new_ones(engine: Engine) -> No
         assert conn.execute(text("SELECT COUNT(*) FROM raw_events")).scalar_one() == len(events)
 
 
-def test_a_session_created_meanwhile_is_updated_not_duplicated(engine: Engine) -> None:
-    """``insert_summaries`` of a session that has a row after all (a concurrent writer) upserts it."""
-    first = Session("s1", "198.51.100.4").connect().fail("root", "a")
+def test_a_session_created_meanwhile_is_a_conflict_not_an_overwrite(engine: Engine) -> None:
+    """``insert_summaries`` of a session that has a row after all (a concurrent writer) leaves that row alone."""
+    first = _events(Session("s1", "198.51.100.4").connect().fail("root", "a"))
     later = _events(Session("s1", "198.51.100.4").connect().fail("root", "a").login("root", "b").close())
     store = open_store(engine)
     try:
         store.begin()
         store.ensure_ips(["198.51.100.4"])
-        store.insert_summaries([summarise("s1", _events(first)).summary])
+        store.insert_summaries([summarise("s1", first).summary])
         store.commit()
         store.begin()
-        store.insert_summaries([summarise("s1", later).summary])
-        store.commit()
+        with pytest.raises(Conflict):
+            store.insert_summaries([summarise("s1", later).summary])
+        store.rollback()
     finally:
         store.close()
-    row = summary(engine, "s1")
-    assert (row["login_attempts"], row["login_failures"], row["login_success"]) == (2, 1, True)
-    assert row["event_count"] == len(later)
+    assert summary(engine, "s1")["event_count"] == len(first)
 
 
 def test_multi_row_inserts_keep_every_row_in_order(tmp_path: Path) -> None:

@@ -98,8 +98,9 @@ class OverlappedWriter:
         try:
             self.writer.write_dead_letters(p.batch)
             store.insert_new_raw(p.fresh)
+            self.writer.apply_sessions(p)
             p.release_events()  # no conflict can follow: the batch will not be written again
-            self.writer.apply(p)
+            self.writer.apply_details(p)
             store.commit()
         except BaseException:
             store.rollback()
@@ -113,8 +114,10 @@ class OverlappedWriter:
         self.flight = None
         try:
             future.result()
-        except Conflict:
+        except Conflict as exc:
             self.writer.forget()
+            if prepared.released:  # never commit it again without its events: stop, nothing is lost
+                raise RuntimeError("a batch met a conflict after letting its events go") from exc
             self.careful = CAREFUL_BATCHES
             self.writer.write(prepared.batch, prepared.checkpoint)
             return False

@@ -437,8 +437,19 @@ class Store:
         return out
 
     def insert_summaries(self, rows: Sequence[Row]) -> None:
-        """Summaries of sessions believed new (a concurrent writer may have created one since)."""
-        self.upsert_summaries(rows)
+        """Summaries of sessions believed new; :class:`Conflict` if one has a row after all.
+
+        Another process may have created the session since it was looked up (two loaders, one session split
+        across their files). Its summary must then be computed again from *all* the stored events, so the
+        batch is done again; overwriting the row would lose the other loader's events.
+        """
+        try:
+            self.insert_values(
+                f"INSERT INTO session_summaries ({', '.join(SUMMARY_COLUMNS)})", len(SUMMARY_COLUMNS), "",
+                self._timed(rows, (7, 8)),
+            )  # fmt: skip
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(str(exc)) from exc
 
     def upsert_summaries(self, rows: Sequence[Row]) -> None:
         updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])

@@ -238,17 +238,13 @@ class PostgresStore(Store):
             )
 
     def insert_summaries(self, rows: Sequence[Row]) -> None:
-        """Straight into the table; if one of the sessions exists after all, upsert them all instead."""
+        """Straight into the table; :class:`Conflict` if a session has a row after all (see the SQLite store)."""
         if not rows:
             return
-        prepared = self._prepared("session_summaries", rows)
-        try:
-            with self.conn.transaction():
-                self._copy("session_summaries", prepared, target="session_summaries")
-            return
-        except psycopg.errors.UniqueViolation:
-            pass
-        self.upsert_summaries(rows)
+        try:  # no savepoint: a conflict rolls the whole batch back
+            self._copy("session_summaries", self._prepared("session_summaries", rows), target="session_summaries")
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(str(exc)) from exc
 
     def upsert_summaries(self, rows: Sequence[Row]) -> None:
         if not rows:

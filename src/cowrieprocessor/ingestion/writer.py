@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.live import LiveSession, LiveSessions
 from cowrieprocessor.ingestion.sessions import Row, summarise
-from cowrieprocessor.ingestion.store import Store
+from cowrieprocessor.ingestion.store import Conflict, Store
 
 KNOWN_EVENTIDS = frozenset(
     {
@@ -50,6 +50,8 @@ KNOWN_EVENTIDS = frozenset(
 MAX_TRACKED_SESSIONS = 500_000
 #: Addresses remembered as having their ``ip_inventory`` row (committed), so later batches skip the insert.
 MAX_KNOWN_IPS = 1_000_000
+#: A batch that meets a concurrent writer's rows is done again, with what that writer committed, this often.
+CONFLICT_ATTEMPTS = 5
 
 
 @dataclass
@@ -126,10 +128,14 @@ class Prepared:
         self.events_read, self.events_new = len(self.batch.events), len(self.fresh)
         self.unknown_eventids = sum(1 for e in self.fresh if e.eventid not in KNOWN_EVENTIDS)
 
+    released: bool = False
+
     def release_events(self) -> None:
-        """Once the raw events are written, the rows are all that is needed: the events' memory can go."""
+        """Once raw events and summaries are written (nothing can conflict any more), the rows are all that
+        is needed: the events' memory can go. A released batch can no longer be written again."""
         self.fresh = []
         self.batch = replace(self.batch, events=[])
+        self.released = True
 
 
 def distinct(events: list[Event]) -> list[Event]:
@@ -155,7 +161,20 @@ class BatchWriter:
         self.known_ips: set[str] = set()
 
     def write(self, batch: Batch, checkpoint: Checkpoint | None = None) -> int:
-        """Commit ``batch`` (and the checkpoint) in one transaction; return the number of new events."""
+        """Commit ``batch`` (and the checkpoint) in one transaction; return the number of new events.
+
+        A :class:`Conflict` (a session another process created after it was looked up) rolls the batch back;
+        once that process has committed, the session is found and the batch done again with its stored events.
+        """
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                return self._write(batch, checkpoint)
+            except Conflict:
+                if attempt == CONFLICT_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write(self, batch: Batch, checkpoint: Checkpoint | None) -> int:
         store = self.store
         store.begin()
         try:
@@ -166,7 +185,8 @@ class BatchWriter:
             existing = store.existing_sessions([sid for sid in groups if sid not in self.live])
             stored = store.load_sessions(sorted(existing)) if existing else {}
             prepared = self.prepare(batch, checkpoint, groups, existing, stored)
-            self.apply(prepared)
+            self.apply_sessions(prepared)
+            self.apply_details(prepared)
             store.commit()
         except BaseException:
             store.rollback()
@@ -243,8 +263,8 @@ class BatchWriter:
             live.put(sid, LiveSession(everything, ip, order), added)
         return p
 
-    def apply(self, p: Prepared) -> None:
-        """Every row of ``p`` but the raw events, in the open transaction."""
+    def apply_sessions(self, p: Prepared) -> None:
+        """The inventory rows and summaries of ``p``, in the open transaction; the last step that can conflict."""
         store = self.store
         ips = sorted({s[3] for s in p.summaries if s[3] is not None} | p.recount)
         new_set = set(p.new_ids)
@@ -253,6 +273,10 @@ class BatchWriter:
         store.lock_ips(ips)  # in address order, before any session row: concurrent workers queue, never deadlock
         store.insert_summaries(p.created)
         store.upsert_summaries([s for s in p.summaries if s[0] not in new_set] if p.created else p.summaries)
+
+    def apply_details(self, p: Prepared) -> None:
+        """The detail rows, counters and checkpoint of ``p``, in the open transaction."""
+        store = self.store
         store.insert_details("auth_attempts", p.auth)
         store.insert_details("commands", p.commands)
         store.insert_details("file_transfers", p.transfers)
