@@ -62,6 +62,21 @@ def test_a_session_created_meanwhile_is_a_conflict_not_an_overwrite(engine: Engi
     assert summary(engine, "s1")["event_count"] == len(first)
 
 
+def test_a_broken_constraint_other_than_a_duplicate_is_an_error_not_a_conflict(engine: Engine) -> None:
+    """Only a duplicate key means "done again the careful way"; a session whose IP has no inventory row is a bug."""
+    events = _events(Session("s1", "198.51.100.9").connect().close())
+    store = open_store(engine)
+    try:
+        store.begin()
+        with pytest.raises(Exception) as raised:
+            store.insert_summaries([summarise("s1", events).summary])  # no ip_inventory row: foreign key
+        store.rollback()
+    finally:
+        store.close()
+    assert not isinstance(raised.value, Conflict)
+    assert "foreign key" in str(raised.value).lower()
+
+
 def test_multi_row_inserts_keep_every_row_in_order(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "t.sqlite", isolation_level=None)
     conn.execute("CREATE TABLE t (a INTEGER, b INTEGER, c TEXT)")

@@ -163,7 +163,16 @@ class Checkpointer:
 
 
 class Conflict(Exception):
-    """A batch written as all new holds an event the database has already (the batch is rolled back)."""
+    """A batch written as new met rows the database has already - events, or a session another loader created
+    meanwhile: it is rolled back and done again the careful way."""
+
+
+_DUPLICATE_KEY = {sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY}
+
+
+def _duplicate(exc: sqlite3.IntegrityError) -> bool:
+    """A duplicate key is a conflict; any other broken constraint is an error as it is."""
+    return exc.sqlite_errorcode in _DUPLICATE_KEY
 
 
 class Store:
@@ -383,7 +392,9 @@ class Store:
             self.insert_values(f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})", len(RAW_COLUMNS), "",
                                self._raw_rows(events))  # fmt: skip
         except sqlite3.IntegrityError as exc:
-            raise Conflict(str(exc)) from exc
+            if _duplicate(exc):
+                raise Conflict(str(exc)) from exc
+            raise
 
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:
         """The sessions that already have a summary, with their source IP."""
@@ -449,7 +460,9 @@ class Store:
                 self._timed(rows, (7, 8)),
             )  # fmt: skip
         except sqlite3.IntegrityError as exc:
-            raise Conflict(str(exc)) from exc
+            if _duplicate(exc):
+                raise Conflict(str(exc)) from exc
+            raise
 
     def upsert_summaries(self, rows: Sequence[Row]) -> None:
         updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])
