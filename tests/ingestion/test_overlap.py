@@ -148,6 +148,34 @@ def test_a_session_another_loader_created_meanwhile_is_summarised_from_all_its_e
     ref.dispose()
 
 
+def test_a_session_in_memory_that_another_loader_added_to_is_read_again(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between two batches of this run, another loader stores more events of a session this run holds in memory
+    (both read the same log). The next batch finds some of its events stored: the session is read again."""
+    events = long_sessions(1, 5)  # one open session, 7 events
+    path = write(tmp_path / "cowrie.json", lines(events))
+    other_log = write(tmp_path / "other" / "cowrie.json", lines(events[4:6]))
+    ref = reference(tmp_path, path)
+    monkeypatch.setattr(overlap.OverlappedWriter, "_prepare", lambda *_args: None)  # the careful way only
+    write_batch = BatchWriter._write
+    calls = {"n": 0}
+
+    def other_loader_between_batches(writer: BatchWriter, *args: object) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            other = make_engine(db_url)
+            ingest(other, [str(other_log)])
+            other.dispose()
+        return write_batch(writer, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BatchWriter, "_write", other_loader_between_batches)
+    stats, _ = ingest(engine, [str(path)], batch_events=4)
+    assert calls["n"] >= 3 and stats.events_duplicate == 2  # 2 written by the other loader's run (its own calls)
+    assert summaries(engine) == summaries(ref) and counts(engine) == counts(ref)
+    ref.dispose()
+
+
 def test_a_failing_batch_in_flight_stops_the_run_and_keeps_what_was_committed(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

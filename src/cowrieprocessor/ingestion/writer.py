@@ -181,6 +181,8 @@ class BatchWriter:
             self.write_dead_letters(batch)
             unique = distinct(batch.events)
             fresh = store.insert_raw(unique)
+            if len(fresh) < len(unique):
+                self._reread_sessions_of_stored(unique, fresh)
             groups = by_session(fresh)
             existing = store.existing_sessions([sid for sid in groups if sid not in self.live])
             stored = store.load_sessions(sorted(existing)) if existing else {}
@@ -195,6 +197,14 @@ class BatchWriter:
         self.live.shrink()
         self.count(prepared)
         return prepared.events_new
+
+    def _reread_sessions_of_stored(self, unique: list[Event], fresh: list[Event]) -> None:
+        """Events that were stored already may have come from another loader, with more of the session than
+        memory holds: such a session is read again from the database rather than summarised from memory."""
+        new = {e.uid for e in fresh}
+        for event in unique:
+            if event.uid not in new:
+                self.live.forget(event.session)
 
     def forget(self) -> None:
         """Memory may hold what was rolled back: later batches re-read their sessions from the database."""
