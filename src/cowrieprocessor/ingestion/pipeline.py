@@ -36,7 +36,7 @@ BATCH_BYTES = 32 << 20
 #: parsing thread's time slice to end before each next row, so the two threads take turns instead of
 #: overlapping (measured on SQLite: 15.2 s -> 9.7 s wall for 200k events, same CPU seconds).
 SWITCH_INTERVAL = 0.0005
-#: A full cyclic garbage collection every this many batches (the young generations are collected after each).
+#: A full cyclic garbage collection every this many batches (no other collection runs while ingesting).
 FULL_GC_BATCHES = 50
 
 
@@ -146,7 +146,7 @@ class Ingestor:
         self.engine = engine
         self.sensor = sensor
         self.batch_events = batch_events
-        self.limit = batch_events or 0  # the store's own batch size unless given
+        self.limit = 0  # events per batch, set by ``run``: ``batch_events``, else the store's own size
         self.progress = progress
         self.stats = IngestStats()
         self.session_ids: list[str] | None = []

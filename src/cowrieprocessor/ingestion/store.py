@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
@@ -35,6 +36,7 @@ RAW_COLUMNS = (
     "event_uid", "sensor", "session_id", "eventid", "event_time", "source_ip", "source_file_id",
     "source_offset", "payload", "raw_line",
 )  # fmt: skip
+_RAW_INSERT = f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})"
 DEAD_COLUMNS = ("source_file_id", "source_path", "source_offset", "reason", "detail", "raw")
 DETAIL_TABLES = {
     "auth_attempts": AUTH_COLUMNS,
@@ -170,9 +172,15 @@ class Conflict(Exception):
 _DUPLICATE_KEY = {sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY}
 
 
-def _duplicate(exc: sqlite3.IntegrityError) -> bool:
-    """A duplicate key is a conflict; any other broken constraint is an error as it is."""
-    return exc.sqlite_errorcode in _DUPLICATE_KEY
+@contextmanager
+def _duplicates_conflict() -> Iterator[None]:
+    """A duplicate key becomes a :class:`Conflict`; any other broken constraint raises as it is."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if exc.sqlite_errorcode in _DUPLICATE_KEY:
+            raise Conflict(str(exc)) from exc
+        raise
 
 
 class Store:
@@ -369,32 +377,25 @@ class Store:
         """
         if not events:
             return []
-        head = f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})"
-        rows = self._raw_rows(events)
         self.conn.execute("SAVEPOINT raw_events")
         try:
-            self.insert_values(head, len(RAW_COLUMNS), "", rows)
-        except sqlite3.IntegrityError:
+            self.insert_new_raw(events)
+        except Conflict:
             self.conn.execute("ROLLBACK TO raw_events")
         else:
             self.conn.execute("RELEASE raw_events")
             return list(events)
         self.conn.execute("RELEASE raw_events")
         known = self.known_uids(events)
-        fresh = [(e, row) for e, row in zip(events, rows, strict=True) if e.uid not in known]
+        fresh = [e for e in events if e.uid not in known]
         conflict = "ON CONFLICT (event_time, event_uid) DO NOTHING"
-        self.insert_values(head, len(RAW_COLUMNS), conflict, [row for _, row in fresh])
-        return [e for e, _ in fresh]
+        self.insert_values(_RAW_INSERT, len(RAW_COLUMNS), conflict, self._raw_rows(fresh))
+        return fresh
 
     def insert_new_raw(self, events: Sequence[Event]) -> None:
         """Insert events believed new, all of them; :class:`Conflict` if one is stored already."""
-        try:
-            self.insert_values(f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})", len(RAW_COLUMNS), "",
-                               self._raw_rows(events))  # fmt: skip
-        except sqlite3.IntegrityError as exc:
-            if _duplicate(exc):
-                raise Conflict(str(exc)) from exc
-            raise
+        with _duplicates_conflict():
+            self.insert_values(_RAW_INSERT, len(RAW_COLUMNS), "", self._raw_rows(events))
 
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:
         """The sessions that already have a summary, with their source IP."""
@@ -454,15 +455,11 @@ class Store:
         across their files). Its summary must then be computed again from *all* the stored events, so the
         batch is done again; overwriting the row would lose the other loader's events.
         """
-        try:
+        with _duplicates_conflict():
             self.insert_values(
                 f"INSERT INTO session_summaries ({', '.join(SUMMARY_COLUMNS)})", len(SUMMARY_COLUMNS), "",
                 self._timed(rows, (7, 8)),
             )  # fmt: skip
-        except sqlite3.IntegrityError as exc:
-            if _duplicate(exc):
-                raise Conflict(str(exc)) from exc
-            raise
 
     def upsert_summaries(self, rows: Sequence[Row]) -> None:
         updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])

@@ -56,6 +56,7 @@ def inet_wire(ip: str | None) -> bytes | None:
 class PostgresStore(Store):
     placeholder = "%s"
     overlaps = True
+    reading = False  # a second connection that only looks rows up (see ``reader``)
     #: Fewer, larger transactions: fewer round trips and index pages written once per commit, not twice.
     batch_events = 30_000
 
@@ -105,7 +106,7 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         """Give the pool its connection back as it was lent."""
-        if getattr(self, "reading", False):
+        if self.reading:
             self.conn.autocommit = False
         elif not (self.conn.closed or self.conn.broken):
             self.conn.rollback()
@@ -164,13 +165,20 @@ class PostgresStore(Store):
                 for row in rows:
                     write(row)
 
+    def _copy_new(self, table: str, rows: Sequence[Row]) -> None:
+        """COPY rows believed new straight into ``table``; :class:`Conflict` if one is there already."""
+        try:
+            self._copy(table, rows, target=table)
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(str(exc)) from exc
+
     def _insert_new(self, table: str, rows: Sequence[Row], returning: bool = False) -> set[str] | None:
         """COPY rows believed new straight into ``table``; on a uid conflict, insert the others only."""
         try:
-            with self.conn.transaction():
-                self._copy(table, rows, target=table)
+            with self.conn.transaction():  # a savepoint: a conflict undoes this COPY only
+                self._copy_new(table, rows)
             return None
-        except psycopg.errors.UniqueViolation:
+        except Conflict:
             pass
         self._copy(table, rows)
         cols = ", ".join(_TABLES[table])
@@ -196,12 +204,8 @@ class PostgresStore(Store):
         return list(events) if inserted is None else [e for e in events if e.uid in inserted]
 
     def insert_new_raw(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        try:  # no savepoint: a conflict rolls the whole batch back
-            self._copy("raw_events", self._raw_rows(events), target="raw_events")
-        except psycopg.errors.UniqueViolation as exc:
-            raise Conflict(str(exc)) from exc
+        if events:  # no savepoint: a conflict rolls the whole batch back
+            self._copy_new("raw_events", self._raw_rows(events))
 
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:
         if not session_ids:
@@ -241,10 +245,7 @@ class PostgresStore(Store):
         """Straight into the table; :class:`Conflict` if a session has a row after all (see the SQLite store)."""
         if not rows:
             return
-        try:  # no savepoint: a conflict rolls the whole batch back
-            self._copy("session_summaries", self._prepared("session_summaries", rows), target="session_summaries")
-        except psycopg.errors.UniqueViolation as exc:
-            raise Conflict(str(exc)) from exc
+        self._copy_new("session_summaries", self._prepared("session_summaries", rows))
 
     def upsert_summaries(self, rows: Sequence[Row]) -> None:
         if not rows:

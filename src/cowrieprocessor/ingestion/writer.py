@@ -166,13 +166,12 @@ class BatchWriter:
         A :class:`Conflict` (a session another process created after it was looked up) rolls the batch back;
         once that process has committed, the session is found and the batch done again with its stored events.
         """
-        for attempt in range(CONFLICT_ATTEMPTS):
+        for _ in range(CONFLICT_ATTEMPTS - 1):
             try:
                 return self._write(batch, checkpoint)
             except Conflict:
-                if attempt == CONFLICT_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+                continue
+        return self._write(batch, checkpoint)
 
     def _write(self, batch: Batch, checkpoint: Checkpoint | None) -> int:
         store = self.store
