@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from cowrieprocessor.cli.main import app
+from cowrieprocessor.storage import schema
 
 runner = CliRunner()
 
@@ -22,10 +23,10 @@ def test_upgrade_status_downgrade_cycle(empty_db_url: str) -> None:
     assert _json(["--db", empty_db_url, "db", "upgrade", "--format", "json"]) == {
         "action": "upgrade",
         "from": None,
-        "to": "v16",
+        "to": schema.HEAD,
     }
     status = _json(["--db", empty_db_url, "db", "status", "--format", "json"])
-    assert status["revision"] == "v16"
+    assert status["revision"] == schema.HEAD
     assert status["up_to_date"] is True
     tables = status["tables"]
     assert isinstance(tables, dict)
@@ -40,7 +41,7 @@ def test_upgrade_status_downgrade_cycle(empty_db_url: str) -> None:
 def test_env_variable_supplies_the_database(empty_db_url: str) -> None:
     result = runner.invoke(app, ["db", "upgrade"], env={"COWRIEPROCESSOR_DB": empty_db_url})
     assert result.exit_code == 0, result.output
-    assert "-> v16" in result.stdout
+    assert f"-> {schema.HEAD}" in result.stdout
 
 
 def test_default_database_is_sqlite_in_current_directory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

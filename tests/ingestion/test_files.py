@@ -146,7 +146,7 @@ def test_compressed_resume_and_sqlite_and_pg_agree(backend: str, tmp_path: Path,
     assert stats.bytes_read == len(full) - len(first)
     assert count(engine, "session_summaries") == 4
     engine.dispose()
-    assert schema.HEAD == "v16"
+    assert schema.HEAD == "v17"
 
 
 def test_cyclic_gc_is_restored_after_ingest_even_on_failure(

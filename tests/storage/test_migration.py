@@ -109,7 +109,7 @@ def _enrichment(engine: Engine) -> dict[str, Any]:
 
 def test_upgrade_builds_the_three_tiers_from_every_legacy_shape(v15: Engine) -> None:
     before = _enrichment(v15)
-    assert schema.upgrade(v15) == "v16"
+    assert schema.upgrade(v15) == schema.HEAD
     assert _enrichment(v15) == before  # the stored enrichment is never modified
 
     with v15.connect() as conn:
@@ -161,7 +161,7 @@ def test_foreign_key_exists_and_holds(v15: Engine) -> None:
 
 
 def test_full_cycle_verify_downgrade_verify_upgrade(v15: Engine) -> None:
-    assert schema.upgrade(v15) == "v16"
+    assert schema.upgrade(v15) == schema.HEAD
     first = verify(v15)
     assert first.ok and first.baseline_from == "v15"
     values = {c.metric: c.live for c in first.checks}
@@ -179,7 +179,7 @@ def test_full_cycle_verify_downgrade_verify_upgrade(v15: Engine) -> None:
     assert "migration_baseline" in tables and "snapshot_asn" not in columns
     assert verify(v15).ok
 
-    assert schema.upgrade(v15) == "v16"
+    assert schema.upgrade(v15) == schema.HEAD
     assert verify(v15).ok
 
 
@@ -218,7 +218,7 @@ def test_injected_failure_leaves_v15_untouched(v15: Engine, monkeypatch: pytest.
     assert _snapshot(v15) == before
 
     monkeypatch.undo()
-    assert schema.upgrade(v15) == "v16"
+    assert schema.upgrade(v15) == schema.HEAD
     assert verify(v15).ok
 
 

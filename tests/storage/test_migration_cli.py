@@ -24,7 +24,7 @@ def test_db_verify_cli_exit_codes(empty_db_url: str) -> None:
     ok = runner.invoke(app, ["--db", empty_db_url, "db", "verify", "--format", "json"])
     assert ok.exit_code == 0, ok.output
     report = json.loads(ok.stdout)
-    assert report["ok"] and report["revision"] == "v16"
+    assert report["ok"] and report["revision"] == schema.HEAD
     assert {c["metric"]: c["status"] for c in report["checks"]}["sessions"] == "intact"
 
     with engine.begin() as conn:
@@ -32,5 +32,5 @@ def test_db_verify_cli_exit_codes(empty_db_url: str) -> None:
     lost = runner.invoke(app, ["--db", empty_db_url, "db", "verify"])
     assert lost.exit_code == 1
     assert "NOT INTACT" in lost.stdout and "auth_attempts" in lost.stdout
-    assert schema.current_revision(engine) == "v16"
+    assert schema.current_revision(engine) == schema.HEAD
     engine.dispose()

@@ -27,7 +27,7 @@ def test_models_match_migrations(engine: Engine) -> None:
 def test_fresh_database_reaches_v16_with_seed_tables(empty_db_url: str) -> None:
     engine = make_engine(empty_db_url)
     assert schema.current_revision(engine) is None
-    assert schema.upgrade(engine) == "v16"
+    assert schema.upgrade(engine) == schema.HEAD
     tables = set(inspect(engine).get_table_names())
     assert SEED_TABLES <= tables
     session_columns = {c["name"] for c in inspect(engine).get_columns("session_summaries")}
@@ -44,7 +44,7 @@ def test_downgrade_to_v15_and_back(empty_db_url: str) -> None:
     columns = {c["name"] for c in inspect(engine).get_columns("session_summaries")}
     assert not (SNAPSHOT_COLUMNS - {"enrichment"}) & columns
     assert "enrichment" in columns  # the v15 per-session enrichment stays
-    assert schema.upgrade(engine) == "v16"
+    assert schema.upgrade(engine) == schema.HEAD
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
@@ -74,7 +74,7 @@ def test_raw_events_keep_their_json_through_a_downgrade(empty_db_url: str, tmp_p
     docs = [json.loads(r) if isinstance(r, str) else r for r in rows]
     assert docs[0]["src_port"] == 4242 and docs[0]["session"] == "aa11bb22cc33"
     assert docs[1]["input"] == "echo \u24000 x"  # the escaped form (U+2400 then "0"), as v15 stored it
-    assert schema.upgrade(engine) == "v16"
+    assert schema.upgrade(engine) == schema.HEAD
     engine.dispose()
 
 
@@ -85,7 +85,7 @@ def test_downgrade_rejects_unknown_revision(engine: Engine) -> None:
         assert "v99" in str(exc)
     else:
         raise AssertionError("an unknown revision must be refused")
-    assert schema.current_revision(engine) == "v16"
+    assert schema.current_revision(engine) == schema.HEAD
 
 
 def test_foreign_key_columns_have_identical_types(engine: Engine) -> None:

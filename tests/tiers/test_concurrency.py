@@ -48,6 +48,8 @@ def _env(api: FakeAPI, *, batch_size: int) -> dict[str, str]:
         COWRIEPROCESSOR_PROVIDERS__GREYNOISE__DAILY_BUDGET="100000",
         COWRIEPROCESSOR_ENRICH__BATCH_SIZE=str(batch_size),
         COWRIEPROCESSOR_ENRICH__CLAIM_MINUTES="5",
+        # the generated logs count as live: sessions of IPs the enrichers finished can get their snapshot at ingest
+        COWRIEPROCESSOR_ENRICH__LIVE_SNAPSHOT_HOURS="1000000",
     )
     return env
 

@@ -56,7 +56,9 @@ def ingest_command(
     if show_progress:
         stats, session_ids = _with_progress(app_state, paths, sensor, batch)
     else:
-        stats, session_ids = ingest(app_state.engine, paths, sensor=sensor, batch_events=batch)
+        stats, session_ids = ingest(
+            app_state.engine, paths, sensor=sensor, batch_events=batch, snapshot_hours=_snapshot_hours(app_state)
+        )
     enrichment = None if no_enrich else enrich.enrich_after_ingest(app_state, session_ids)
     _print_summary(stats, fmt, enrichment)
     if stats.missing:
@@ -81,7 +83,15 @@ def _with_progress(
             elapsed = progress.tasks[0].elapsed or 0.0
             progress.update(task, advance=nbytes, events=seen[0], rate=seen[0] / elapsed if elapsed else 0.0)
 
-        return ingest(app_state.engine, paths, sensor=sensor, progress=advance, batch_events=batch)
+        return ingest(
+            app_state.engine, paths, sensor=sensor, progress=advance, batch_events=batch,
+            snapshot_hours=_snapshot_hours(app_state),
+        )  # fmt: skip
+
+
+def _snapshot_hours(app_state: AppState) -> float:
+    """Live sessions of IPs enriched already get their snapshot at ingest, within the pass's live window."""
+    return app_state.settings.enrich.live_snapshot_hours
 
 
 def _print_summary(stats: IngestStats, fmt: OutputFormat, enrichment: dict[str, Any] | None) -> None:
@@ -98,7 +108,8 @@ def _print_summary(stats: IngestStats, fmt: OutputFormat, enrichment: dict[str, 
         ("bytes on disk", f"{stats.bytes_on_disk:,}"),
         ("events", f"{stats.events_read:,} read, {stats.events_new:,} new, {stats.events_duplicate:,} already stored"),
         ("unknown eventids", f"{stats.unknown_eventids:,}"),
-        ("sessions", f"{stats.sessions_new:,} new, {stats.sessions_updated:,} updated"),
+        ("sessions", f"{stats.sessions_new:,} new ({stats.sessions_snapshotted:,} with their snapshot), "
+                     f"{stats.sessions_updated:,} updated"),
         ("dead letters", f"{stats.dead_letters:,} (split lines joined: {stats.lines_joined})"),
         ("time", f"{stats.seconds:.1f} s, {data['events_per_second']:,} events/s, {data['mb_per_second']} MB/s"),
     ]  # fmt: skip

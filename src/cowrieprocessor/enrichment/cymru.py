@@ -269,7 +269,8 @@ class CymruSource:
             self.ledger.flush()
 
     def close(self) -> None:
-        return None
+        """Gives back the budget reserved ahead and not spent (to the other processes on the database)."""
+        self.guard.close()
 
 
 def _batches(items: list[str], size: int) -> Iterable[list[str]]:

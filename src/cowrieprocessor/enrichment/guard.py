@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from sqlalchemy import Engine
+
 from cowrieprocessor.enrichment.breaker import CircuitBreaker
 from cowrieprocessor.enrichment.ledger import CallRecord, Ledger, Outcome
-from cowrieprocessor.enrichment.ratelimit import REGISTRY, Clock, DailyBudget, RateLimiter, RetryPolicy
+from cowrieprocessor.enrichment.ratelimit import REGISTRY, Budget, Clock, RateLimiter, RetryPolicy
 from cowrieprocessor.enrichment.settings import SourceSettings
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ class Guard:
         name: str,
         *,
         limiter: RateLimiter,
-        budget: DailyBudget,
+        budget: Budget,
         breaker: CircuitBreaker,
         ledger: Ledger,
         policy: RetryPolicy,
@@ -64,12 +66,18 @@ class Guard:
 
     @classmethod
     def for_source(cls, name: str, section: SourceSettings, ledger: Ledger, clock: Clock) -> Guard:
-        """Build with the process-wide limiter, budget and breaker of ``name`` (the registry)."""
+        """Build with the process-wide limiter, budget and breaker of ``name`` (the registry). With a ledger in
+        a database the budget is that database's, shared with every other process writing to it."""
+        engine = getattr(ledger, "engine", None)
         return cls(
             name,
             limiter=REGISTRY.limiter(name, section.rate_per_second, clock),
             budget=REGISTRY.budget(
-                name, section.daily_budget, clock, already_used=lambda day: ledger.calls_on(name, day)
+                name,
+                section.daily_budget,
+                clock,
+                already_used=lambda day: ledger.calls_on(name, day),
+                engine=engine if isinstance(engine, Engine) else None,
             ),
             breaker=REGISTRY.breaker(name, section.breaker_failures, section.breaker_cooldown_seconds, clock),
             ledger=ledger,
@@ -80,6 +88,10 @@ class Guard:
             ),
             clock=clock,
         )
+
+    def close(self) -> None:
+        """Give back the budget reserved ahead and not spent, so other processes can use it."""
+        self.budget.release()
 
     def _record(self, key: str, outcome: Outcome, batch_size: int) -> None:
         self.ledger.record(

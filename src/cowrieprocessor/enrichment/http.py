@@ -101,7 +101,11 @@ class HttpSource:
         return out
 
     def close(self) -> None:
-        self.client.close()
+        """The connections, and the budget reserved ahead and not spent (back to the other processes)."""
+        try:
+            self.client.close()
+        finally:
+            self.guard.close()
 
 
 _STATUS = {

@@ -9,17 +9,25 @@ number of calls proves the waiting.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import Engine, case, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from cowrieprocessor.enrichment.base import utcnow
+from cowrieprocessor.storage.models import ProviderBudgetUsage
 
 if TYPE_CHECKING:
     from cowrieprocessor.enrichment.breaker import CircuitBreaker
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -108,6 +116,213 @@ class DailyBudget:
             self._roll()
             return None if self.limit is None else max(0, self.limit - self._used)
 
+    def release(self) -> None:
+        """Nothing is reserved ahead in memory: there is nothing to give back."""
+        return None
+
+
+class Budget(Protocol):
+    """What :class:`~.guard.Guard` needs of a daily budget (in-process or shared through the database)."""
+
+    limit: int | None
+    clock: Clock
+
+    def try_spend(self, n: int = 1) -> bool: ...
+
+    def remaining(self) -> int | None: ...
+
+    def release(self) -> None: ...
+
+
+#: Most calls one process reserves from the shared counter at a time (see :class:`SharedDailyBudget`).
+MAX_BLOCK = 25
+#: After the shared budget said "exhausted", ask the database again only this often (seconds): another
+#: process may give back a reservation, but thousands of skipped IPs must not mean thousands of queries.
+EXHAUSTED_RECHECK_SECONDS = 60.0
+
+
+class SharedDailyBudget:
+    """At most ``limit`` calls per UTC day for *every process* using ``engine``, not for each one.
+
+    The day's count is a ``provider_budget_usage`` row. A process reserves a block of calls with one
+    guarded statement (``UPDATE ... SET used = used + n WHERE used + n <= limit RETURNING``: atomic on
+    PostgreSQL's row lock and under SQLite's single writer), spends it locally, and gives back what it did
+    not spend on :meth:`release` (the source is closed) and at the day's roll-over. A crash loses only the
+    unspent part of a block: the fleet can under-spend, never over-spend. A day's row starts from what the
+    ledger already recorded (``already_used``), so history from before the shared counter still counts.
+    An unlimited budget (``limit`` None) never touches the database.
+    """
+
+    def __init__(
+        self,
+        limit: int | None,
+        engine: Engine,
+        clock: Clock = SYSTEM_CLOCK,
+        already_used: Callable[[dt.date], int] | None = None,
+        *,
+        source: str,
+        block_size: int | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.source = source
+        self.block_size = block_size
+        self._already_used = already_used
+        self._limit = limit
+        self._day: dt.date | None = None
+        self._local = 0  # reserved in the database for ``_day``, not spent yet
+        self._exhausted_at: float | None = None
+        self._fallback: DailyBudget | None = None  # only on a database without the table (schema < v17)
+        self._checked_table = False
+        self._lock = threading.Lock()
+
+    @property
+    def limit(self) -> int | None:
+        return self._limit
+
+    @limit.setter
+    def limit(self, value: int | None) -> None:
+        with self._lock:
+            if value != self._limit:
+                self._exhausted_at = None  # a higher limit may have room again
+            self._limit = value
+            if self._fallback is not None:
+                self._fallback.limit = value
+
+    def _block(self, limit: int, wanted: int) -> int:
+        block = self.block_size if self.block_size is not None else min(MAX_BLOCK, max(1, limit // 20))
+        return min(limit, max(block, wanted))
+
+    def _today(self) -> dt.date:
+        return self.clock.now().astimezone(dt.UTC).date()
+
+    def _roll(self, today: dt.date) -> None:
+        if today != self._day:
+            self._give_back()  # yesterday's unspent block goes back to yesterday's row
+            self._day = today
+            self._exhausted_at = None
+
+    def try_spend(self, n: int = 1) -> bool:
+        limit = self._limit
+        if limit is None:
+            return True
+        if n > limit:  # can never fit (a zero budget included): no need to ask the database
+            return False
+        with self._lock:
+            if self._uses_fallback():
+                assert self._fallback is not None
+                return self._fallback.try_spend(n)
+            self._roll(self._today())
+            assert self._day is not None
+            while self._local < n:
+                if self._exhausted_at is not None:
+                    if self.clock.monotonic() - self._exhausted_at < EXHAUSTED_RECHECK_SECONDS:
+                        return False
+                    self._exhausted_at = None
+                got = self._reserve(self._day, limit, self._block(limit, n - self._local))
+                if got == 0:
+                    self._exhausted_at = self.clock.monotonic()
+                    return False
+                self._local += got
+            self._local -= n
+            return True
+
+    def remaining(self) -> int | None:
+        """Calls still possible today for this process: its unspent block plus what nobody reserved yet."""
+        limit = self._limit
+        if limit is None:
+            return None
+        with self._lock:
+            if self._uses_fallback():
+                assert self._fallback is not None
+                return self._fallback.remaining()
+            self._roll(self._today())
+            assert self._day is not None
+            used = self._used(self._day)
+            free = limit - (used if used is not None else self._seed(self._day))
+            return self._local + max(0, free)
+
+    def release(self) -> None:
+        """Give the unspent part of the reserved block back, for other processes to spend."""
+        with self._lock:
+            self._give_back()
+
+    # -- the database ----------------------------------------------------------------------------------
+    def _uses_fallback(self) -> bool:
+        """Counting per process, with a warning, on a database that predates the shared counter (a v16
+        database ``lookup`` may use): failing every online call there would be worse."""
+        if not self._checked_table:
+            self._checked_table = True
+            if not inspect(self.engine).has_table(ProviderBudgetUsage.__tablename__):
+                log.warning(
+                    "%s: the database has no %s table (run `db upgrade`): the daily budget is counted per process",
+                    self.source,
+                    ProviderBudgetUsage.__tablename__,
+                )
+                self._fallback = DailyBudget(self._limit, self.clock, self._already_used)
+        return self._fallback is not None
+
+    def _seed(self, day: dt.date) -> int:
+        return self._already_used(day) if self._already_used else 0
+
+    def _used(self, day: dt.date) -> int | None:
+        t = ProviderBudgetUsage
+        with self.engine.connect() as conn:
+            used = conn.execute(select(t.used).where(t.source == self.source, t.day == day)).scalar_one_or_none()
+        return None if used is None else int(used)
+
+    def _create_row(self, day: dt.date) -> None:
+        """The day's row, starting from the ledger; a concurrent creator wins and this one changes nothing."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        stmt = (
+            dialect.insert(ProviderBudgetUsage)
+            .values(source=self.source, day=day, used=self._seed(day))
+            .on_conflict_do_nothing(index_elements=["source", "day"])
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+
+    def _reserve(self, day: dt.date, limit: int, wanted: int) -> int:
+        """Reserve up to ``wanted`` calls of ``day``; how many were granted (0: the budget is spent)."""
+        t = ProviderBudgetUsage
+        n = wanted
+        for _ in range(100):  # each miss means another process reserved (or the row was missing): progress
+            stmt = (
+                update(t)
+                .where(t.source == self.source, t.day == day, t.used + n <= limit)
+                .values(used=t.used + n)
+                .returning(t.used)
+            )
+            with self.engine.begin() as conn:
+                if conn.execute(stmt).first() is not None:
+                    return n
+            used = self._used(day)
+            if used is None:
+                self._create_row(day)
+                continue
+            if used >= limit:
+                return 0
+            n = min(n, limit - used)
+        log.warning("%s: could not reserve budget under contention; skipping this call", self.source)
+        return 0
+
+    def _give_back(self) -> None:
+        if self._local <= 0 or self._day is None:
+            self._local = 0
+            return
+        t = ProviderBudgetUsage
+        n, self._local = self._local, 0
+        stmt = (
+            update(t)
+            .where(t.source == self.source, t.day == self._day)
+            .values(used=case((t.used >= n, t.used - n), else_=0))
+        )
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(stmt)
+        except SQLAlchemyError as exc:  # best effort: the calls stay reserved, an under-spend only
+            log.warning("%s: could not return %d reserved calls: %s", self.source, n, exc.__class__.__name__)
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -131,7 +346,7 @@ class Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._limiters: dict[str, RateLimiter] = {}
-        self._budgets: dict[str, DailyBudget] = {}
+        self._budgets: dict[str, Budget] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
 
     def limiter(self, name: str, rate_per_second: float, clock: Clock = SYSTEM_CLOCK) -> RateLimiter:
@@ -149,11 +364,19 @@ class Registry:
         limit: int | None,
         clock: Clock = SYSTEM_CLOCK,
         already_used: Callable[[dt.date], int] | None = None,
-    ) -> DailyBudget:
+        engine: Engine | None = None,
+    ) -> Budget:
+        """With ``engine``, the budget shared by every process on that database; else counted in-process."""
         with self._lock:
             budget = self._budgets.get(name)
-            if budget is None or budget.clock is not clock:
-                budget = self._budgets[name] = DailyBudget(limit, clock, already_used)
+            if budget is None or budget.clock is not clock or getattr(budget, "engine", None) is not engine:
+                if budget is not None:
+                    budget.release()
+                budget = self._budgets[name] = (
+                    DailyBudget(limit, clock, already_used)
+                    if engine is None
+                    else SharedDailyBudget(limit, engine, clock, already_used, source=name)
+                )
             budget.limit = limit
             return budget
 

@@ -57,6 +57,7 @@ class IngestStats:
     unknown_eventids: int = 0
     sessions_new: int = 0
     sessions_updated: int = 0
+    sessions_snapshotted: int = 0  # new sessions written with their snapshot (their IP was enriched already)
     dead_letters: int = 0
     lines_joined: int = 0
     seconds: float = 0.0
@@ -142,8 +143,10 @@ class Ingestor:
         sensor: str | None = None,
         batch_events: int | None = None,
         progress: Progress | None = None,
+        snapshot_hours: float | None = None,
     ) -> None:
         self.engine = engine
+        self.snapshot_hours = snapshot_hours
         self.sensor = sensor
         self.batch_events = batch_events
         self.limit = 0  # events per batch, set by ``run``: ``batch_events``, else the store's own size
@@ -163,7 +166,9 @@ class Ingestor:
         gc.disable()  # collected every few batches instead: see _collect
         gc.freeze()
         try:
-            writer = OverlappedWriter(BatchWriter(store, LiveSessions(live.MAX_LIVE_EVENTS)))
+            writer = OverlappedWriter(
+                BatchWriter(store, LiveSessions(live.MAX_LIVE_EVENTS), snapshot_hours=self.snapshot_hours)
+            )
             try:
                 for path in files:
                     self.stats.files_seen += 1
@@ -182,6 +187,7 @@ class Ingestor:
         s.events_new, s.events_duplicate = totals.events_new, totals.events_duplicate
         s.unknown_eventids, s.dead_letters = totals.unknown_eventids, totals.dead_letters
         s.sessions_new, s.sessions_updated = totals.sessions_new, totals.sessions_updated
+        s.sessions_snapshotted = totals.sessions_snapshotted
         s.seconds = round(time.monotonic() - started, 3)
         self.session_ids = totals.session_ids()
         return s
@@ -375,9 +381,15 @@ class Ingestor:
 
 def ingest(
     engine: Engine, paths: list[str], *, sensor: str | None = None, progress: Progress | None = None,
-    batch_events: int | None = None,
+    batch_events: int | None = None, snapshot_hours: float | None = None,
 ) -> tuple[IngestStats, list[str] | None]:  # fmt: skip
-    """Ingest ``paths``; return the statistics and the ids of sessions created or changed (None: too many)."""
-    ingestor = Ingestor(engine, sensor=sensor, progress=progress, batch_events=batch_events)
+    """Ingest ``paths``; return the statistics and the ids of sessions created or changed (None: too many).
+
+    ``snapshot_hours``: new sessions this recent, of IPs already enriched, get their snapshot as they are
+    written (``None``: all snapshots are left to the enrichment pass).
+    """
+    ingestor = Ingestor(
+        engine, sensor=sensor, progress=progress, batch_events=batch_events, snapshot_hours=snapshot_hours
+    )
     stats = ingestor.run(paths)
     return stats, ingestor.session_ids

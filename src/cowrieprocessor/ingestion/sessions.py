@@ -43,6 +43,10 @@ SUMMARY_COLUMNS = (
     "login_attempts", "login_failures", "login_success", "login_username", "password_hash",
     "command_count", "command_signature", "file_downloads", "file_uploads", "ssh_key_fingerprint",
 )  # fmt: skip
+#: A new session's time-of-attack snapshot, written with its summary when its IP is already enriched.
+SNAPSHOT_COLUMNS = (
+    "snapshot_asn", "snapshot_country", "snapshot_ip_types", "snapshot_source", "enrichment", "enrichment_at",
+)  # fmt: skip
 AUTH_COLUMNS = (
     "event_uid", "session_id", "event_time", "username", "password", "password_hash", "key_fingerprint",
     "success",

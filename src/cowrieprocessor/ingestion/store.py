@@ -27,6 +27,7 @@ from cowrieprocessor.ingestion.sessions import (
     AUTH_COLUMNS,
     COMMAND_COLUMNS,
     KEY_COLUMNS,
+    SNAPSHOT_COLUMNS,
     SUMMARY_COLUMNS,
     TRANSFER_COLUMNS,
     Row,
@@ -37,6 +38,10 @@ RAW_COLUMNS = (
     "source_offset", "payload", "raw_line",
 )  # fmt: skip
 _RAW_INSERT = f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})"
+#: New sessions go in with their snapshot columns (NULL where their IP has no enrichment yet).
+NEW_SUMMARY_COLUMNS = SUMMARY_COLUMNS + SNAPSHOT_COLUMNS
+#: A snapshot as :meth:`Store.enriched_states` gives it: ASN, country, IP types, enrichment - as stored.
+Snapshot = tuple[Any, Any, Any, Any]
 DEAD_COLUMNS = ("source_file_id", "source_path", "source_offset", "reason", "detail", "raw")
 DETAIL_TABLES = {
     "auth_attempts": AUTH_COLUMNS,
@@ -449,7 +454,8 @@ class Store:
         return out
 
     def insert_summaries(self, rows: Sequence[Row]) -> None:
-        """Summaries of sessions believed new; :class:`Conflict` if one has a row after all.
+        """Summaries of sessions believed new (``NEW_SUMMARY_COLUMNS``); :class:`Conflict` if one has a row
+        after all.
 
         Another process may have created the session since it was looked up (two loaders, one session split
         across their files). Its summary must then be computed again from *all* the stored events, so the
@@ -457,9 +463,50 @@ class Store:
         """
         with _duplicates_conflict():
             self.insert_values(
-                f"INSERT INTO session_summaries ({', '.join(SUMMARY_COLUMNS)})", len(SUMMARY_COLUMNS), "",
+                f"INSERT INTO session_summaries ({', '.join(NEW_SUMMARY_COLUMNS)})", len(NEW_SUMMARY_COLUMNS), "",
                 self._timed(rows, (7, 8)),
             )  # fmt: skip
+
+    def enriched_states(self, ips: Sequence[str]) -> dict[str, Snapshot]:
+        """The current state of those IPs that an enrichment pass has written, in the form their sessions'
+        snapshot columns store it (the same expressions the pass's own snapshots use)."""
+        found: dict[str, Snapshot] = {}
+        for part in _chunks(ips):
+            marks = ", ".join("?" * len(part))
+            rows = self.execute(
+                "SELECT ip_address, current_asn, substr(NULLIF(geo_country, 'XX'), 1, 2), ip_types, enrichment "
+                f"FROM ip_inventory WHERE enrichment_updated_at IS NOT NULL AND ip_address IN ({marks})",
+                part,
+            )
+            found.update((r[0], (r[1], r[2], r[3], r[4])) for r in rows)
+        return found
+
+    def count_asn_sessions(self, rows: Sequence[tuple[int, int, dt.datetime, dt.datetime]]) -> None:
+        """``(asn, new sessions, first, last)``: sessions snapshotted at ingest join their AS's counters."""
+        t = self.time
+        self.executemany(
+            "UPDATE asn_inventory SET total_session_count = total_session_count + ?, "
+            "first_seen = CASE WHEN first_seen IS NULL OR first_seen > ? THEN ? ELSE first_seen END, "
+            "last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END "
+            "WHERE asn_number = ?",
+            [(n, t(first), t(first), t(last), t(last), asn) for asn, n, first, last in rows],
+        )
+
+    def widen_asn_times(self, session_ids: Sequence[str]) -> None:
+        """Sessions that grew may have a snapshot: their AS's first/last seen cover their new event times."""
+        for part in _chunks(session_ids):
+            marks = ", ".join("?" * len(part))
+            self.execute(
+                "UPDATE asn_inventory SET "
+                "first_seen = CASE WHEN first_seen IS NULL OR first_seen > w.first THEN w.first ELSE first_seen END, "
+                "last_seen = CASE WHEN last_seen IS NULL OR last_seen < w.last THEN w.last ELSE last_seen END "
+                "FROM (SELECT snapshot_asn AS asn, MIN(first_event_at) AS first, "
+                "MAX(coalesce(last_event_at, first_event_at)) AS last FROM session_summaries "
+                f"WHERE session_id IN ({marks}) AND snapshot_asn IS NOT NULL GROUP BY snapshot_asn) AS w "
+                "WHERE asn_number = w.asn AND (first_seen IS NULL OR last_seen IS NULL "
+                "OR first_seen > w.first OR last_seen < w.last)",
+                part,
+            )
 
     def upsert_summaries(self, rows: Sequence[Row]) -> None:
         updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])

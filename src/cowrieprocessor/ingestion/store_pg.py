@@ -29,9 +29,23 @@ import psycopg
 
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.sessions import SUMMARY_COLUMNS, Row
-from cowrieprocessor.ingestion.store import DETAIL_TABLES, RAW_COLUMNS, Conflict, Store
+from cowrieprocessor.ingestion.store import (
+    DETAIL_TABLES,
+    NEW_SUMMARY_COLUMNS,
+    RAW_COLUMNS,
+    Conflict,
+    Snapshot,
+    Store,
+)
 
-_TABLES = {"raw_events": RAW_COLUMNS, "session_summaries": SUMMARY_COLUMNS, **DETAIL_TABLES}
+_TABLES = {
+    "raw_events": RAW_COLUMNS,
+    "session_summaries": SUMMARY_COLUMNS,
+    "new_session_summaries": NEW_SUMMARY_COLUMNS,
+    **DETAIL_TABLES,
+}
+#: Column sets that are written to another table than their name (and need no staging table).
+_TARGET = {"new_session_summaries": "session_summaries"}
 #: The unique key a row conflicts on, where it is not ``event_uid`` alone.
 _UNIQUE = {"raw_events": "event_time, event_uid"}
 _INET_CACHE: dict[str, bytes] = {}
@@ -78,7 +92,7 @@ class PostgresStore(Store):
                 cur.execute(
                     "SELECT a.attname, a.atttypid, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
                     "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
-                    (table,),
+                    (_TARGET.get(table, table),),
                 )
                 found = {name: (oid, typname) for name, oid, typname in cur.fetchall()}
                 oids: list[int] = []
@@ -92,6 +106,8 @@ class PostgresStore(Store):
                     else:
                         oids.append(oid)
                 self.types[table], self.converters[table] = oids, converters
+                if table in _TARGET:
+                    continue
                 cur.execute(
                     f"CREATE TEMP TABLE IF NOT EXISTS tmp_{table} ON COMMIT DELETE ROWS AS "
                     f"SELECT {', '.join(cols)} FROM {table} WITH NO DATA"
@@ -168,7 +184,7 @@ class PostgresStore(Store):
     def _copy_new(self, table: str, rows: Sequence[Row]) -> None:
         """COPY rows believed new straight into ``table``; :class:`Conflict` if one is there already."""
         try:
-            self._copy(table, rows, target=table)
+            self._copy(table, rows, target=_TARGET.get(table, table))
         except psycopg.errors.UniqueViolation as exc:
             raise Conflict(str(exc)) from exc
 
@@ -245,7 +261,60 @@ class PostgresStore(Store):
         """Straight into the table; :class:`Conflict` if a session has a row after all (see the SQLite store)."""
         if not rows:
             return
-        self._copy_new("session_summaries", self._prepared("session_summaries", rows))
+        self._copy_new("new_session_summaries", self._prepared("new_session_summaries", rows))
+
+    def enriched_states(self, ips: Sequence[str]) -> dict[str, Snapshot]:
+        """See the SQLite store; ``enrichment`` comes as the binary ``jsonb`` value the COPY sends back."""
+        if not ips:
+            return {}
+        rows = self.execute(
+            "SELECT host(i.ip_address), i.current_asn, substr(NULLIF(i.geo_country, 'XX'), 1, 2), i.ip_types, "
+            "i.enrichment::text FROM unnest(%s::inet[]) AS u(ip) CROSS JOIN LATERAL (SELECT * FROM ip_inventory "
+            "WHERE ip_address = u.ip AND enrichment_updated_at IS NOT NULL LIMIT 1) i",
+            (list(ips),),
+        )
+        return {r[0]: (r[1], r[2], r[3], b"\x01" + r[4].encode()) for r in rows}
+
+    def _lock_asns(self, asns: Sequence[int]) -> None:
+        """AS rows in ASN order, as the enrichment pass locks them: concurrent writers queue, never deadlock."""
+        self.execute(
+            "SELECT 1 FROM asn_inventory WHERE asn_number = ANY(%s::bigint[]) ORDER BY asn_number FOR UPDATE",
+            (sorted(asns),),
+        )
+
+    def count_asn_sessions(self, rows: Sequence[tuple[int, int, dt.datetime, dt.datetime]]) -> None:
+        if not rows:
+            return
+        self._lock_asns([r[0] for r in rows])
+        self.execute(
+            "UPDATE asn_inventory a SET total_session_count = a.total_session_count + b.n, "
+            "first_seen = LEAST(a.first_seen, b.first), last_seen = GREATEST(a.last_seen, b.last) "
+            "FROM (SELECT unnest(%s::bigint[]) AS asn, unnest(%s::int[]) AS n, unnest(%s::timestamptz[]) AS first, "
+            "unnest(%s::timestamptz[]) AS last) b WHERE a.asn_number = b.asn",
+            ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]),
+        )
+
+    def widen_asn_times(self, session_ids: Sequence[str]) -> None:
+        if not session_ids:
+            return
+        widths = self.execute(
+            "SELECT s.snapshot_asn, MIN(s.first_event_at), MAX(coalesce(s.last_event_at, s.first_event_at)) "
+            "FROM unnest(%s::text[]) AS u(sid) CROSS JOIN LATERAL (SELECT snapshot_asn, first_event_at, "
+            "last_event_at FROM session_summaries WHERE session_id = u.sid LIMIT 1) s "
+            "WHERE s.snapshot_asn IS NOT NULL GROUP BY s.snapshot_asn",
+            (list(session_ids),),
+        )
+        if not widths:
+            return
+        self._lock_asns([w[0] for w in widths])
+        self.execute(
+            "UPDATE asn_inventory a SET first_seen = LEAST(a.first_seen, w.first), "
+            "last_seen = GREATEST(a.last_seen, w.last) FROM (SELECT unnest(%s::bigint[]) AS asn, "
+            "unnest(%s::timestamptz[]) AS first, unnest(%s::timestamptz[]) AS last) w "
+            "WHERE a.asn_number = w.asn AND (a.first_seen IS NULL OR a.last_seen IS NULL "
+            "OR a.first_seen > w.first OR a.last_seen < w.last)",
+            ([w[0] for w in widths], [w[1] for w in widths], [w[2] for w in widths]),
+        )
 
     def upsert_summaries(self, rows: Sequence[Row]) -> None:
         if not rows:

@@ -12,17 +12,23 @@ Detail rows are written for new events only; command rows of older events are re
 sequence or known-ness changed. ``ip_inventory`` counters are adjusted in place for sessions whose
 address did not change (a session's time range only ever widens, so ``LEAST``/``GREATEST`` are exact),
 and recomputed from ``session_summaries`` for the addresses of sessions re-read from the database.
+
+A new *live* session (its first event within ``snapshot_hours``) whose IP an enrichment pass has already
+written gets its time-of-attack snapshot in the same INSERT (``snapshot_source = 'ingest'``), and its AS's
+session counters in the same transaction: the row is written once, instead of once by ingestion and again,
+through every index, by the pass. Older sessions are left to the pass, which can date them (routing history).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.live import LiveSession, LiveSessions
-from cowrieprocessor.ingestion.sessions import Row, summarise
+from cowrieprocessor.ingestion.sessions import SNAPSHOT_COLUMNS, Row, summarise
 from cowrieprocessor.ingestion.store import Conflict, Store
 
 KNOWN_EVENTIDS = frozenset(
@@ -81,6 +87,7 @@ class WriteTotals:
     events_duplicate: int = 0
     unknown_eventids: int = 0
     sessions_new: int = 0
+    sessions_snapshotted: int = 0
     dead_letters: int = 0
     new_ids: set[str] | None = field(default_factory=set)
     updated_ids: set[str] = field(default_factory=set)
@@ -120,6 +127,7 @@ class Prepared:
     keys: list[Row] = field(default_factory=list)
     bumps: dict[str, tuple[int, dt.datetime, dt.datetime]] = field(default_factory=dict)  # ip -> (new, first, last)
     recount: set[str] = field(default_factory=set)
+    snapshotted: int = 0  # new sessions written with their snapshot
     events_read: int = 0
     events_new: int = 0
     unknown_eventids: int = 0
@@ -153,12 +161,29 @@ def by_session(events: list[Event]) -> dict[str, list[Event]]:
     return groups
 
 
+Clock = Callable[[], dt.datetime]
+NO_SNAPSHOT = (None,) * len(SNAPSHOT_COLUMNS)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class BatchWriter:
-    def __init__(self, store: Store, live: LiveSessions | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        live: LiveSessions | None = None,
+        *,
+        snapshot_hours: float | None = None,
+        clock: Clock = _utcnow,
+    ) -> None:
         self.store = store
         self.totals = WriteTotals()
         self.live = live if live is not None else LiveSessions()
         self.known_ips: set[str] = set()
+        self.snapshot_hours = snapshot_hours  # None: every snapshot is left to the enrichment pass
+        self.clock = clock
 
     def write(self, batch: Batch, checkpoint: Checkpoint | None = None) -> int:
         """Commit ``batch`` (and the checkpoint) in one transaction; return the number of new events.
@@ -280,8 +305,44 @@ class BatchWriter:
         known = self.known_ips
         store.ensure_ips([ip for ip in ips if ip not in known])
         store.lock_ips(ips)  # in address order, before any session row: concurrent workers queue, never deadlock
-        store.insert_summaries(p.created)
-        store.upsert_summaries([s for s in p.summaries if s[0] not in new_set] if p.created else p.summaries)
+        store.insert_summaries(self._with_snapshots(p))
+        updated = [s for s in p.summaries if s[0] not in new_set] if p.created else p.summaries
+        store.upsert_summaries(updated)
+        # a session that grew may carry a snapshot: its AS's first/last seen follow its event times
+        store.widen_asn_times([s[0] for s in updated])
+
+    def _with_snapshots(self, p: Prepared) -> list[Row]:
+        """New summaries with their snapshot columns, set where the session is live and its IP enriched.
+
+        The IPs' rows are locked already (PostgreSQL), so the state copied is the committed current one and
+        cannot change under the batch; the AS counters take the new sessions in the same transaction.
+        """
+        p.snapshotted = 0
+        if self.snapshot_hours is None or not p.created:
+            return [s + NO_SNAPSHOT for s in p.created]
+        now = self.clock()
+        live_since = now - dt.timedelta(hours=self.snapshot_hours)
+        store = self.store
+        states = store.enriched_states(
+            sorted({s[3] for s in p.created if s[3] is not None and s[7] is not None and s[7] >= live_since})
+        )
+        if not states:
+            return [s + NO_SNAPSHOT for s in p.created]
+        at = store.time(now)
+        rows: list[Row] = []
+        per_asn: dict[int, tuple[int, dt.datetime, dt.datetime]] = {}
+        for s in p.created:
+            state = states.get(s[3]) if s[7] is not None and s[7] >= live_since else None
+            if state is None:
+                rows.append(s + NO_SNAPSHOT)
+                continue
+            asn, country, types, enrichment = state
+            rows.append((*s, asn, country, types, "ingest", enrichment, at))
+            p.snapshotted += 1
+            if asn is not None:
+                _bump(per_asn, asn, 1, s[7], s[8] if s[8] is not None else s[7])
+        store.count_asn_sessions([(asn, *v) for asn, v in sorted(per_asn.items())])
+        return rows
 
     def apply_details(self, p: Prepared) -> None:
         """The detail rows, counters and checkpoint of ``p``, in the open transaction."""
@@ -305,6 +366,7 @@ class BatchWriter:
         totals.unknown_eventids += p.unknown_eventids
         totals.dead_letters += len(p.batch.dead)
         totals.track_new(p.new_ids)
+        totals.sessions_snapshotted += p.snapshotted
         totals.updated_ids.update(p.existing)
         if len(self.known_ips) > MAX_KNOWN_IPS:
             self.known_ips.clear()
@@ -312,10 +374,10 @@ class BatchWriter:
 
 
 def _bump(
-    bumps: dict[str, tuple[int, dt.datetime, dt.datetime]], ip: str | None, n: int, first: dt.datetime,
+    bumps: dict[Any, tuple[int, dt.datetime, dt.datetime]], key: Any, n: int, first: dt.datetime,
     last: dt.datetime,
 ) -> None:  # fmt: skip
-    if ip is None:
+    if key is None:
         return
-    entry = bumps.get(ip)
-    bumps[ip] = (n, first, last) if entry is None else (entry[0] + n, min(entry[1], first), max(entry[2], last))
+    entry = bumps.get(key)
+    bumps[key] = (n, first, last) if entry is None else (entry[0] + n, min(entry[1], first), max(entry[2], last))

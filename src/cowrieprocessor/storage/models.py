@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Computed,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -468,6 +470,22 @@ class MigrationBaseline(Base):
     value: Mapped[int] = mapped_column(BigInteger)
     from_revision: Mapped[str | None] = mapped_column(String(32))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+
+# --------------------------------------------------------------------------------------------- v17 ---
+
+
+class ProviderBudgetUsage(Base):
+    """Calls reserved against a source's daily budget, per UTC day: the one counter every process on the
+    database spends from (a per-process count let N processes make N times the budget)."""
+
+    __tablename__ = "provider_budget_usage"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+    __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
 
 
 #: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
