@@ -40,6 +40,8 @@ RAW_COLUMNS = (
 _RAW_INSERT = f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})"
 #: New sessions go in with their snapshot columns (NULL where their IP has no enrichment yet).
 NEW_SUMMARY_COLUMNS = SUMMARY_COLUMNS + SNAPSHOT_COLUMNS
+#: What an upsert of summaries returns: each session's snapshot AS and event-time span.
+_SNAPSHOT_SPAN = "RETURNING snapshot_asn, first_event_at, coalesce(last_event_at, first_event_at)"
 #: A snapshot as :meth:`Store.enriched_states` gives it: ASN, country, IP types, enrichment - as stored.
 Snapshot = tuple[Any, Any, Any, Any]
 DEAD_COLUMNS = ("source_file_id", "source_path", "source_offset", "reason", "detail", "raw")
@@ -265,13 +267,17 @@ class Store:
         if rows:
             self.conn.executemany(self.sql(statement), rows)
 
-    def insert_values(self, head: str, ncols: int, tail: str, rows: Sequence[Sequence[Any]]) -> None:
-        """``head VALUES (?, ...), (?, ...) tail`` for ``rows``, many rows per statement.
+    def insert_values(
+        self, head: str, ncols: int, tail: str, rows: Sequence[Sequence[Any]], *, returning: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """``head VALUES (?, ...), (?, ...) tail`` for ``rows``, many rows per statement; with ``returning``
+        (a ``RETURNING`` clause in ``tail``) the rows it returns.
 
         Statements have one of three sizes (as many rows as fit, 32 rows, one row), so the driver's
         statement cache holds a few prepared statements per table, not one per batch remainder.
         """
         start = 0
+        out: list[tuple[Any, ...]] = []
         for size in (max(1, _MAX_PARAMS // ncols), 32, 1):
             count = (len(rows) - start) // size
             if not count:
@@ -279,8 +285,14 @@ class Store:
             sql = f"{head} VALUES {', '.join(['(' + ', '.join('?' * ncols) + ')'] * size)} {tail}"
             flat = chain.from_iterable
             ends = range(start, start + count * size, size)
-            self.conn.executemany(sql, [list(flat(rows[i : i + size])) for i in ends])
+            params = [list(flat(rows[i : i + size])) for i in ends]
+            if returning:
+                for values in params:
+                    out += self.conn.execute(sql, values).fetchall()
+            else:
+                self.conn.executemany(sql, params)
             start += count * size
+        return out
 
     def time(self, value: dt.datetime | None) -> Any:
         """A time as this backend binds it (PostgreSQL's store passes datetimes through)."""
@@ -481,40 +493,27 @@ class Store:
             found.update((r[0], (r[1], r[2], r[3], r[4])) for r in rows)
         return found
 
-    def count_asn_sessions(self, rows: Sequence[tuple[int, int, dt.datetime, dt.datetime]]) -> None:
-        """``(asn, new sessions, first, last)``: sessions snapshotted at ingest join their AS's counters."""
-        t = self.time
+    def count_asn_sessions(self, rows: Sequence[tuple[int, int, Any, Any]]) -> None:
+        """``(asn, new sessions, first, last)``, times as stored: sessions snapshotted at ingest join their AS's
+        counters, and sessions that grew widen their AS's first/last seen."""
         self.executemany(
             "UPDATE asn_inventory SET total_session_count = total_session_count + ?, "
             "first_seen = CASE WHEN first_seen IS NULL OR first_seen > ? THEN ? ELSE first_seen END, "
             "last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END "
             "WHERE asn_number = ?",
-            [(n, t(first), t(first), t(last), t(last), asn) for asn, n, first, last in rows],
+            [(n, first, first, last, last, asn) for asn, n, first, last in rows],
         )
 
-    def widen_asn_times(self, session_ids: Sequence[str]) -> None:
-        """Sessions that grew may have a snapshot: their AS's first/last seen cover their new event times."""
-        for part in _chunks(session_ids):
-            marks = ", ".join("?" * len(part))
-            self.execute(
-                "UPDATE asn_inventory SET "
-                "first_seen = CASE WHEN first_seen IS NULL OR first_seen > w.first THEN w.first ELSE first_seen END, "
-                "last_seen = CASE WHEN last_seen IS NULL OR last_seen < w.last THEN w.last ELSE last_seen END "
-                "FROM (SELECT snapshot_asn AS asn, MIN(first_event_at) AS first, "
-                "MAX(coalesce(last_event_at, first_event_at)) AS last FROM session_summaries "
-                f"WHERE session_id IN ({marks}) AND snapshot_asn IS NOT NULL GROUP BY snapshot_asn) AS w "
-                "WHERE asn_number = w.asn AND (first_seen IS NULL OR last_seen IS NULL "
-                "OR first_seen > w.first OR last_seen < w.last)",
-                part,
-            )
-
-    def upsert_summaries(self, rows: Sequence[Row]) -> None:
+    def upsert_summaries(self, rows: Sequence[Row]) -> list[tuple[Any, Any, Any]]:
+        """Summaries of sessions that have a row; returns ``(snapshot AS, first, last)`` of those that carry a
+        snapshot (times as stored): a session that grew widens its AS's first/last seen."""
         updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])
-        self.insert_values(
+        found = self.insert_values(
             f"INSERT INTO session_summaries ({', '.join(SUMMARY_COLUMNS)})", len(SUMMARY_COLUMNS),
-            f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP",
-            self._timed(rows, (7, 8)),
+            f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP {_SNAPSHOT_SPAN}",
+            self._timed(rows, (7, 8)), returning=True,
         )  # fmt: skip
+        return [r for r in found if r[0] is not None]
 
     def insert_details(self, table: str, rows: Sequence[Row]) -> None:
         cols = DETAIL_TABLES[table]

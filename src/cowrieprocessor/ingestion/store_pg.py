@@ -30,6 +30,7 @@ import psycopg
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.sessions import SUMMARY_COLUMNS, Row
 from cowrieprocessor.ingestion.store import (
+    _SNAPSHOT_SPAN,
     DETAIL_TABLES,
     NEW_SUMMARY_COLUMNS,
     RAW_COLUMNS,
@@ -275,17 +276,13 @@ class PostgresStore(Store):
         )
         return {r[0]: (r[1], r[2], r[3], b"\x01" + r[4].encode()) for r in rows}
 
-    def _lock_asns(self, asns: Sequence[int]) -> None:
-        """AS rows in ASN order, as the enrichment pass locks them: concurrent writers queue, never deadlock."""
-        self.execute(
-            "SELECT 1 FROM asn_inventory WHERE asn_number = ANY(%s::bigint[]) ORDER BY asn_number FOR UPDATE",
-            (sorted(asns),),
-        )
-
-    def count_asn_sessions(self, rows: Sequence[tuple[int, int, dt.datetime, dt.datetime]]) -> None:
+    def count_asn_sessions(self, rows: Sequence[tuple[int, int, Any, Any]]) -> None:
         if not rows:
             return
-        self._lock_asns([r[0] for r in rows])
+        self.execute(  # AS rows in ASN order, as the enrichment pass locks them: writers queue, never deadlock
+            "SELECT 1 FROM asn_inventory WHERE asn_number = ANY(%s::bigint[]) ORDER BY asn_number FOR UPDATE",
+            (sorted(r[0] for r in rows),),
+        )
         self.execute(
             "UPDATE asn_inventory a SET total_session_count = a.total_session_count + b.n, "
             "first_seen = LEAST(a.first_seen, b.first), last_seen = GREATEST(a.last_seen, b.last) "
@@ -294,38 +291,17 @@ class PostgresStore(Store):
             ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]),
         )
 
-    def widen_asn_times(self, session_ids: Sequence[str]) -> None:
-        if not session_ids:
-            return
-        widths = self.execute(
-            "SELECT s.snapshot_asn, MIN(s.first_event_at), MAX(coalesce(s.last_event_at, s.first_event_at)) "
-            "FROM unnest(%s::text[]) AS u(sid) CROSS JOIN LATERAL (SELECT snapshot_asn, first_event_at, "
-            "last_event_at FROM session_summaries WHERE session_id = u.sid LIMIT 1) s "
-            "WHERE s.snapshot_asn IS NOT NULL GROUP BY s.snapshot_asn",
-            (list(session_ids),),
-        )
-        if not widths:
-            return
-        self._lock_asns([w[0] for w in widths])
-        self.execute(
-            "UPDATE asn_inventory a SET first_seen = LEAST(a.first_seen, w.first), "
-            "last_seen = GREATEST(a.last_seen, w.last) FROM (SELECT unnest(%s::bigint[]) AS asn, "
-            "unnest(%s::timestamptz[]) AS first, unnest(%s::timestamptz[]) AS last) w "
-            "WHERE a.asn_number = w.asn AND (a.first_seen IS NULL OR a.last_seen IS NULL "
-            "OR a.first_seen > w.first OR a.last_seen < w.last)",
-            ([w[0] for w in widths], [w[1] for w in widths], [w[2] for w in widths]),
-        )
-
-    def upsert_summaries(self, rows: Sequence[Row]) -> None:
+    def upsert_summaries(self, rows: Sequence[Row]) -> list[tuple[Any, Any, Any]]:
         if not rows:
-            return
+            return []
         self._copy("session_summaries", self._prepared("session_summaries", rows))
         cols = ", ".join(SUMMARY_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])
-        self.execute(
+        found = self.execute(
             f"INSERT INTO session_summaries ({cols}) SELECT {cols} FROM tmp_session_summaries "
-            f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP"
+            f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP {_SNAPSHOT_SPAN}"
         )
+        return [r for r in found if r[0] is not None]
 
     def insert_details(self, table: str, rows: Sequence[Row]) -> None:
         if rows:

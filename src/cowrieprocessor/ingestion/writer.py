@@ -305,13 +305,14 @@ class BatchWriter:
         known = self.known_ips
         store.ensure_ips([ip for ip in ips if ip not in known])
         store.lock_ips(ips)  # in address order, before any session row: concurrent workers queue, never deadlock
-        store.insert_summaries(self._with_snapshots(p))
+        per_asn: dict[int, tuple[int, Any, Any]] = {}  # AS -> (sessions it gains, first, last), as stored
+        store.insert_summaries(self._with_snapshots(p, per_asn))
         updated = [s for s in p.summaries if s[0] not in new_set] if p.created else p.summaries
-        store.upsert_summaries(updated)
-        # a session that grew may carry a snapshot: its AS's first/last seen follow its event times
-        store.widen_asn_times([s[0] for s in updated])
+        for asn, first, last in store.upsert_summaries(updated):  # those that grew and carry a snapshot
+            _bump(per_asn, asn, 0, first, last)
+        store.count_asn_sessions([(asn, *v) for asn, v in sorted(per_asn.items())])
 
-    def _with_snapshots(self, p: Prepared) -> list[Row]:
+    def _with_snapshots(self, p: Prepared, per_asn: dict[int, tuple[int, Any, Any]]) -> list[Row]:
         """New summaries with their snapshot columns, set where the session is live and its IP enriched.
 
         The IPs' rows are locked already (PostgreSQL), so the state copied is the committed current one and
@@ -328,9 +329,8 @@ class BatchWriter:
         )
         if not states:
             return [s + NO_SNAPSHOT for s in p.created]
-        at = store.time(now)
+        at, t = store.time(now), store.time
         rows: list[Row] = []
-        per_asn: dict[int, tuple[int, dt.datetime, dt.datetime]] = {}
         for s in p.created:
             state = states.get(s[3]) if s[7] is not None and s[7] >= live_since else None
             if state is None:
@@ -340,8 +340,7 @@ class BatchWriter:
             rows.append((*s, asn, country, types, "ingest", enrichment, at))
             p.snapshotted += 1
             if asn is not None:
-                _bump(per_asn, asn, 1, s[7], s[8] if s[8] is not None else s[7])
-        store.count_asn_sessions([(asn, *v) for asn, v in sorted(per_asn.items())])
+                _bump(per_asn, asn, 1, t(s[7]), t(s[8] if s[8] is not None else s[7]))
         return rows
 
     def apply_details(self, p: Prepared) -> None:
@@ -373,10 +372,7 @@ class BatchWriter:
         self.known_ips.update(s[3] for s in p.summaries if s[3] is not None)
 
 
-def _bump(
-    bumps: dict[Any, tuple[int, dt.datetime, dt.datetime]], key: Any, n: int, first: dt.datetime,
-    last: dt.datetime,
-) -> None:  # fmt: skip
+def _bump(bumps: dict[Any, tuple[int, Any, Any]], key: Any, n: int, first: Any, last: Any) -> None:
     if key is None:
         return
     entry = bumps.get(key)
