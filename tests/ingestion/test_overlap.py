@@ -176,6 +176,57 @@ def test_a_session_in_memory_that_another_loader_added_to_is_read_again(
     ref.dispose()
 
 
+@pytest.mark.parametrize("way", ["careful", "optimistic"])
+def test_a_session_in_memory_that_another_loader_extended_with_other_events_is_read_again(
+    engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
+    """Two loaders, one session, *disjoint* events (a backfill of two days in parallel: the session spans
+    midnight): between two batches of this run the other loader stores events this run never reads. The next
+    batch's summary from memory would lose them; the stored-event count gives it away and the session is read
+    again."""
+    events = long_sessions(1, 6)  # one open session, 8 events
+    path = write(tmp_path / "cowrie.json", lines(events[:4] + events[6:]))
+    other_log = write(tmp_path / "other" / "cowrie.json", lines(events[4:6]))
+    ref = reference(tmp_path, write(tmp_path / "all.json", lines(events)))
+    spy = Spy(monkeypatch)
+    calls = {"n": 0}
+
+    def other_loader() -> None:
+        other = make_engine(db_url)
+        ingest(other, [str(other_log)])
+        other.dispose()
+
+    if way == "careful":
+        monkeypatch.setattr(overlap.OverlappedWriter, "_prepare", lambda *_args: None)
+        write_batch = BatchWriter._write
+
+        def between_batches(writer: BatchWriter, *args: object) -> int:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                other_loader()
+            return write_batch(writer, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(BatchWriter, "_write", between_batches)
+    else:
+        hand_over = overlap.OverlappedWriter.write
+
+        def after_first_commit(ow: overlap.OverlappedWriter, *args: object) -> None:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                ow.flush()  # the first batch is committed and its session held in memory
+                other_loader()
+            hand_over(ow, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(overlap.OverlappedWriter, "write", after_first_commit)
+    stats, _ = ingest(engine, [str(path)], batch_events=4)
+    assert calls["n"] >= 2 and stats.events_new == 6 and stats.events_duplicate == 0
+    if way == "optimistic":
+        assert spy.conflicts == 1  # found at the batch's commit, then written the careful way
+    assert summaries(engine) == summaries(ref) and counts(engine) == counts(ref)
+    assert summaries(engine)[events[0]["session"]]["event_count"] == 8
+    ref.dispose()
+
+
 def test_a_failing_batch_in_flight_stops_the_run_and_keeps_what_was_committed(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -28,6 +28,7 @@ class LiveSession:
     source_ip: str | None = None  # as last written to session_summaries
     commands: dict[str, tuple[int, bool]] = field(default_factory=dict)  # uid -> (sequence, known) written
     closed: bool = False
+    stored: int = 0  # its raw events in the database as of this run's last write (any loader's)
 
 
 class LiveSessions:

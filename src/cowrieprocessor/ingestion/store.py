@@ -431,21 +431,36 @@ class Store:
             marks = ", ".join("?" * len(part))
             rows.extend(
                 self.execute(
-                    "SELECT raw_line, sensor, source_file_id, source_offset FROM raw_events "
+                    "SELECT raw_line, sensor, source_file_id, source_offset, session_id FROM raw_events "
                     f"WHERE session_id IN ({marks})",
                     part,
                 )
             )
         return rows
 
-    def load_sessions(self, session_ids: Sequence[str]) -> dict[str, list[Event]]:
-        """Every stored event of these sessions, re-parsed from the exact original bytes."""
+    def load_sessions(self, session_ids: Sequence[str]) -> tuple[dict[str, list[Event]], dict[str, int]]:
+        """Every stored event of these sessions, re-parsed from the exact original bytes; and how many raw
+        events each has (a line that no longer parses is not an event, but it is still stored)."""
         result: dict[str, list[Event]] = {}
-        for raw, sensor, file_id, offset in self._stored_event_rows(session_ids):
+        counts: dict[str, int] = {}
+        for raw, sensor, file_id, offset, session_id in self._stored_event_rows(session_ids):
+            counts[session_id] = counts.get(session_id, 0) + 1
             event = parse_line(bytes(raw), sensor=sensor, file_id=file_id, offset=offset)
             if isinstance(event, Event):
                 result.setdefault(event.session, []).append(event)
-        return result
+        return result, counts
+
+    def raw_event_counts(self, session_ids: Sequence[str]) -> dict[str, int]:
+        """How many raw events the database holds for each of these sessions (as this transaction sees it)."""
+        found: dict[str, int] = {}
+        for part in _chunks(session_ids):
+            marks = ", ".join("?" * len(part))
+            rows = self.execute(
+                f"SELECT session_id, COUNT(*) FROM raw_events WHERE session_id IN ({marks}) GROUP BY session_id",
+                part,
+            )
+            found.update((r[0], int(r[1])) for r in rows)
+        return found
 
     def ensure_ips(self, ips: Sequence[str]) -> None:
         """Stub inventory rows: the enrichment pipeline fills them; sessions need them (foreign key)."""

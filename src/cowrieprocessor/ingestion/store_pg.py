@@ -238,11 +238,21 @@ class PostgresStore(Store):
         if not session_ids:
             return []
         return self.execute(
-            "SELECT r.raw_line, r.sensor, r.source_file_id, r.source_offset FROM unnest(%s::text[]) AS u(sid) "
+            "SELECT r.raw_line, r.sensor, r.source_file_id, r.source_offset, u.sid FROM unnest(%s::text[]) AS u(sid) "
             "CROSS JOIN LATERAL (SELECT raw_line, sensor, source_file_id, source_offset FROM raw_events "
             "WHERE session_id = u.sid OFFSET 0) r",
             (list(session_ids),),
         )
+
+    def raw_event_counts(self, session_ids: Sequence[str]) -> dict[str, int]:
+        if not session_ids:
+            return {}
+        rows = self.execute(
+            "SELECT u.sid, (SELECT COUNT(*) FROM raw_events WHERE session_id = u.sid) "
+            "FROM unnest(%s::text[]) AS u(sid)",
+            (list(session_ids),),
+        )
+        return {r[0]: int(r[1]) for r in rows if r[1]}
 
     def ensure_ips(self, ips: Sequence[str]) -> None:
         if ips:

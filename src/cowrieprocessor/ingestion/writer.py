@@ -127,6 +127,7 @@ class Prepared:
     keys: list[Row] = field(default_factory=list)
     bumps: dict[str, tuple[int, dt.datetime, dt.datetime]] = field(default_factory=dict)  # ip -> (new, first, last)
     recount: set[str] = field(default_factory=set)
+    expected: dict[str, int] = field(default_factory=dict)  # updated session -> its raw events once written
     snapshotted: int = 0  # new sessions written with their snapshot
     events_read: int = 0
     events_new: int = 0
@@ -209,8 +210,8 @@ class BatchWriter:
                 self._reread_sessions_of_stored(unique, fresh)
             groups = by_session(fresh)
             existing = store.existing_sessions([sid for sid in groups if sid not in self.live])
-            stored = store.load_sessions(sorted(existing)) if existing else {}
-            prepared = self.prepare(batch, checkpoint, groups, existing, stored)
+            stored, counts = store.load_sessions(sorted(existing)) if existing else ({}, {})
+            prepared = self.prepare(batch, checkpoint, groups, existing, stored, counts)
             self.apply_sessions(prepared)
             self.apply_details(prepared)
             store.commit()
@@ -249,8 +250,13 @@ class BatchWriter:
         groups: dict[str, list[Event]],
         existing: dict[str, str | None],
         stored: dict[str, list[Event]],
+        stored_counts: dict[str, int] | None = None,
     ) -> Prepared:
-        """The rows of every table for the new events ``groups`` (by session); updates the live sessions."""
+        """The rows of every table for the new events ``groups`` (by session); updates the live sessions.
+
+        ``stored`` / ``stored_counts``: the events and raw-event counts of ``existing`` sessions, read from the
+        database in this batch's transaction (after its own events went in).
+        """
         live = self.live
         fresh = [e for events in groups.values() for e in events]
         p = Prepared(batch, checkpoint, fresh, existing)
@@ -261,14 +267,17 @@ class BatchWriter:
                 everything = held.events + events
                 result = summarise(sid, everything, fresh_uids)
                 added = events
+                in_db = p.expected[sid] = held.stored + len(events)
             elif sid in existing:
                 everything = stored.get(sid, events)
                 result = summarise(sid, everything, fresh_uids)
                 added = everything
+                in_db = p.expected[sid] = (stored_counts or {}).get(sid, len(everything))
             else:
                 everything = added = events
                 result = summarise(sid, events)
                 p.new_ids.append(sid)
+                in_db = len(events)
             summary = result.summary
             p.summaries.append(summary)
             is_new = held is None and sid not in existing
@@ -294,7 +303,7 @@ class BatchWriter:
             else:
                 old_ip = held.source_ip if held is not None else existing[sid]
                 p.recount.update(i for i in (old_ip, ip) if i is not None)
-            live.put(sid, LiveSession(everything, ip, order), added)
+            live.put(sid, LiveSession(everything, ip, order, stored=in_db), added)
         return p
 
     def apply_sessions(self, p: Prepared) -> None:
@@ -305,12 +314,28 @@ class BatchWriter:
         known = self.known_ips
         store.ensure_ips([ip for ip in ips if ip not in known])
         store.lock_ips(ips)  # in address order, before any session row: concurrent workers queue, never deadlock
+        self._check_unchanged(p)
         per_asn: dict[int, tuple[int, Any, Any]] = {}  # AS -> (sessions it gains, first, last), as stored
         store.insert_summaries(self._with_snapshots(p, per_asn))
         updated = [s for s in p.summaries if s[0] not in new_set] if p.created else p.summaries
         for asn, first, last in store.upsert_summaries(updated):  # those that grew and carry a snapshot
             _bump(per_asn, asn, 0, first, last)
         store.count_asn_sessions([(asn, *v) for asn, v in sorted(per_asn.items())])
+
+    def _check_unchanged(self, p: Prepared) -> None:
+        """:class:`Conflict` if another loader stored events of a session this batch updates since this run
+        last saw it (two loaders, one session split across their files: each holds only its own part).
+
+        The session's IP row is locked now (PostgreSQL; SQLite has one writer), and every other writer of the
+        session locks it too, so their commits are visible and no new one can come before this one's. The
+        batch is then done again with the session read from the database, all of its events included.
+        """
+        if not p.expected:
+            return
+        counts = self.store.raw_event_counts(sorted(p.expected))
+        for sid, expected in p.expected.items():
+            if counts.get(sid, 0) != expected:
+                raise Conflict(f"session {sid} has {counts.get(sid, 0)} stored events, this run knew {expected}")
 
     def _with_snapshots(self, p: Prepared, per_asn: dict[int, tuple[int, Any, Any]]) -> list[Row]:
         """New summaries with their snapshot columns, set where the session is live and its IP enriched.
