@@ -227,7 +227,9 @@ def bench_backend(kind: str, logs: Path, pg_admin: str | None, mmdb: Path, worke
     whois = FakeWhois(whois_lines)
     api = FakeAPI()
     api.on("/v3/community/", Reply(200, {"ip": "x", "noise": True, "riot": False, "classification": "malicious"}))
-    os.environ["GREYNOISE_API_KEY"] = "bench-key"  # the fake server ignores it
+    # the fake server ignores the key; it is set for the online passes only: left in the environment, it
+    # would turn GreyNoise on (at its real address) in the next backend's "offline" pass
+    os.environ["GREYNOISE_API_KEY"] = "bench-key"
     batch = 500
     online = {
         **offline,
@@ -243,15 +245,20 @@ def bench_backend(kind: str, logs: Path, pg_admin: str | None, mmdb: Path, worke
         out["second_pass_ips_enriched"] = again["ips_enriched"]
         out["figures_after_second_pass"] = {"cymru_connections": len(whois.queries)}
     finally:
+        os.environ.pop("GREYNOISE_API_KEY", None)
         whois.close()
         api.close()
     if kind == "postgresql":
-        admin = create_engine(pg_admin or "", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            for suffix in ("t", "a", "b", "w"):
-                conn.execute(text(f'DROP DATABASE IF EXISTS "cp_bench_enrich_{tag}_{suffix}" WITH (FORCE)'))
-        admin.dispose()
+        drop_databases(pg_admin or "", [f"cp_bench_enrich_{tag}_{suffix}" for suffix in ("t", "a", "b", "w")])
     return out
+
+
+def drop_databases(pg_admin: str, names: list[str]) -> None:
+    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def main() -> None:

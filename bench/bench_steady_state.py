@@ -22,13 +22,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_enrich import WORK, logs_for, new_database, run_pass  # noqa: E402
+from bench_enrich import WORK, drop_databases, logs_for, new_database, run_pass  # noqa: E402
 
 from cowrieprocessor.ingestion import ingest  # noqa: E402
 from cowrieprocessor.storage import schema  # noqa: E402
@@ -89,11 +89,7 @@ def bench_backend(kind: str, files: list[Path], pg_admin: str | None, offline: d
         }
         print(json.dumps({kind: {name: out[name]}}), file=sys.stderr, flush=True)
     if kind == "postgresql":
-        admin = create_engine(pg_admin or "", isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            for suffix in ("t", "pass_only", "at_ingest"):
-                conn.execute(text(f'DROP DATABASE IF EXISTS "cp_bench_steady_{tag}_{suffix}" WITH (FORCE)'))
-        admin.dispose()
+        drop_databases(pg_admin or "", [f"cp_bench_steady_{tag}_{s}" for s in ("t", "pass_only", "at_ingest")])
     return out
 
 

@@ -129,3 +129,47 @@ def test_enrich_workers_split_the_work(pg_server: PostgresServer, tmp_path: Path
     assert report["ips_enriched"] == len(asked) > 50
     assert max(asked.values()) == 1
     assert report["outcomes"]["greynoise"] == {"not_found": len(asked)}
+
+
+def test_ingest_snapshots_known_ips_while_enrichers_run(pg_server: PostgresServer, tmp_path: Path) -> None:
+    """Yesterday's IPs are enriched; today's log is ingested in small batches while two enrichers work on the
+    new IPs: ingestion snapshots the known IPs' sessions and counts them in their AS (IP rows, then AS rows,
+    locked in order) as the enrichers lock the same rows - no deadlock, no drift, every session snapshotted."""
+    db_url = pg_server.migrated_database()
+    logs = tmp_path / "logs"
+    generate(logs, sessions=1500, seed=13, days=2)
+    yesterday, today = sorted(logs.glob("cowrie.json.*")), logs / "cowrie.json"
+    assert len(yesterday) == 1 and today.exists()
+    api = FakeAPI()
+    api.on("/v3/community/", Reply(200, {"ip": "x", "noise": True, "riot": False, "classification": "malicious"},
+                                   delay=0.002))  # fmt: skip
+    env = _env(api, batch_size=40)
+    try:
+        first = _cli(db_url, env, "ingest", str(yesterday[0]))  # and its enrichment pass
+        assert first.wait(timeout=240) == 0, first.communicate()[1]
+        loader = _cli(db_url, env, "ingest", str(today), "--batch", "200", "--no-enrich")
+        enrichers: list[subprocess.Popen[str]] = []
+        deadline = time.monotonic() + 240
+        while loader.poll() is None and time.monotonic() < deadline:
+            enrichers = [p for p in enrichers if p.poll() is None] + [
+                _cli(db_url, env, "enrich") for _ in range(2 - sum(p.poll() is None for p in enrichers))
+            ]
+            time.sleep(0.2)
+        results = [(p.args, *p.communicate(timeout=240), p.returncode) for p in [loader, *enrichers]]
+        final = _cli(db_url, env, "enrich")
+        results.append((final.args, *final.communicate(timeout=240), final.returncode))
+    finally:
+        api.close()
+
+    for args, _out, err, code in results:
+        assert code == 0, f"{args[-3:]} exited {code}: {err[-2000:]}"
+        assert "deadlock" not in err.lower()
+    loaded = json.loads(results[0][1])
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        by_source = Counter(session.scalars(select(SessionSummary.snapshot_source)))
+    drifts = reconcile.measure(engine)
+    engine.dispose()
+    assert loaded["sessions_snapshotted"] > 0 and by_source["ingest"] >= loaded["sessions_snapshotted"]
+    assert by_source[None] == 0
+    assert all(d.drift == 0 for d in drifts), [d.as_json() for d in drifts if d.drift]

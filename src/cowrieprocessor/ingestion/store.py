@@ -41,7 +41,7 @@ _RAW_INSERT = f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})"
 #: New sessions go in with their snapshot columns (NULL where their IP has no enrichment yet).
 NEW_SUMMARY_COLUMNS = SUMMARY_COLUMNS + SNAPSHOT_COLUMNS
 #: What an upsert of summaries returns: each session's snapshot AS and event-time span.
-_SNAPSHOT_SPAN = "RETURNING snapshot_asn, first_event_at, coalesce(last_event_at, first_event_at)"
+SNAPSHOT_SPAN = "RETURNING snapshot_asn, first_event_at, coalesce(last_event_at, first_event_at)"
 #: A snapshot as :meth:`Store.enriched_states` gives it: ASN, country, IP types, enrichment - as stored.
 Snapshot = tuple[Any, Any, Any, Any]
 DEAD_COLUMNS = ("source_file_id", "source_path", "source_offset", "reason", "detail", "raw")
@@ -525,7 +525,7 @@ class Store:
         updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])
         found = self.insert_values(
             f"INSERT INTO session_summaries ({', '.join(SUMMARY_COLUMNS)})", len(SUMMARY_COLUMNS),
-            f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP {_SNAPSHOT_SPAN}",
+            f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP {SNAPSHOT_SPAN}",
             self._timed(rows, (7, 8)), returning=True,
         )  # fmt: skip
         return [r for r in found if r[0] is not None]

@@ -30,10 +30,10 @@ import psycopg
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.sessions import SUMMARY_COLUMNS, Row
 from cowrieprocessor.ingestion.store import (
-    _SNAPSHOT_SPAN,
     DETAIL_TABLES,
     NEW_SUMMARY_COLUMNS,
     RAW_COLUMNS,
+    SNAPSHOT_SPAN,
     Conflict,
     Snapshot,
     Store,
@@ -275,7 +275,7 @@ class PostgresStore(Store):
         self._copy_new("new_session_summaries", self._prepared("new_session_summaries", rows))
 
     def enriched_states(self, ips: Sequence[str]) -> dict[str, Snapshot]:
-        """See the SQLite store; ``enrichment`` comes as the binary ``jsonb`` value the COPY sends back."""
+        """See the SQLite store; ``enrichment`` comes as the binary ``jsonb`` value COPY takes (version byte, text)."""
         if not ips:
             return {}
         rows = self.execute(
@@ -309,7 +309,7 @@ class PostgresStore(Store):
         updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])
         found = self.execute(
             f"INSERT INTO session_summaries ({cols}) SELECT {cols} FROM tmp_session_summaries "
-            f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP {_SNAPSHOT_SPAN}"
+            f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP {SNAPSHOT_SPAN}"
         )
         return [r for r in found if r[0] is not None]
 
