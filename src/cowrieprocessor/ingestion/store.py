@@ -32,6 +32,7 @@ from cowrieprocessor.ingestion.sessions import (
     TRANSFER_COLUMNS,
     Row,
 )
+from cowrieprocessor.storage.generated import snapshot_country_sql
 
 RAW_COLUMNS = (
     "event_uid", "sensor", "session_id", "eventid", "event_time", "source_ip", "source_file_id",
@@ -501,7 +502,7 @@ class Store:
         for part in _chunks(ips):
             marks = ", ".join("?" * len(part))
             rows = self.execute(
-                "SELECT ip_address, current_asn, substr(NULLIF(geo_country, 'XX'), 1, 2), ip_types, enrichment "
+                f"SELECT ip_address, current_asn, {snapshot_country_sql()}, ip_types, enrichment "
                 f"FROM ip_inventory WHERE enrichment_updated_at IS NOT NULL AND ip_address IN ({marks})",
                 part,
             )

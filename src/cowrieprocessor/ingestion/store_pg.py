@@ -38,6 +38,7 @@ from cowrieprocessor.ingestion.store import (
     Snapshot,
     Store,
 )
+from cowrieprocessor.storage.generated import snapshot_country_sql
 
 _TABLES = {
     "raw_events": RAW_COLUMNS,
@@ -279,7 +280,7 @@ class PostgresStore(Store):
         if not ips:
             return {}
         rows = self.execute(
-            "SELECT host(i.ip_address), i.current_asn, substr(NULLIF(i.geo_country, 'XX'), 1, 2), i.ip_types, "
+            f"SELECT host(i.ip_address), i.current_asn, {snapshot_country_sql('i.geo_country')}, i.ip_types, "
             "i.enrichment::text FROM unnest(%s::inet[]) AS u(ip) CROSS JOIN LATERAL (SELECT * FROM ip_inventory "
             "WHERE ip_address = u.ip AND enrichment_updated_at IS NOT NULL LIMIT 1) i",
             (list(ips),),

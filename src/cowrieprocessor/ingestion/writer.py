@@ -132,12 +132,11 @@ class Prepared:
     events_read: int = 0
     events_new: int = 0
     unknown_eventids: int = 0
+    released: bool = False  # its events were let go (see ``release_events``)
 
     def __post_init__(self) -> None:
         self.events_read, self.events_new = len(self.batch.events), len(self.fresh)
         self.unknown_eventids = sum(1 for e in self.fresh if e.eventid not in KNOWN_EVENTIDS)
-
-    released: bool = False
 
     def release_events(self) -> None:
         """Once raw events and summaries are written (nothing can conflict any more), the rows are all that
@@ -348,16 +347,15 @@ class BatchWriter:
             return [s + NO_SNAPSHOT for s in p.created]
         now = self.clock()
         live_since = now - dt.timedelta(hours=self.snapshot_hours)
+        live = [s[3] is not None and s[7] is not None and s[7] >= live_since for s in p.created]
         store = self.store
-        states = store.enriched_states(
-            sorted({s[3] for s in p.created if s[3] is not None and s[7] is not None and s[7] >= live_since})
-        )
+        states = store.enriched_states(sorted({s[3] for s, is_live in zip(p.created, live, strict=True) if is_live}))
         if not states:
             return [s + NO_SNAPSHOT for s in p.created]
         at, t = store.time(now), store.time
         rows: list[Row] = []
-        for s in p.created:
-            state = states.get(s[3]) if s[7] is not None and s[7] >= live_since else None
+        for s, is_live in zip(p.created, live, strict=True):
+            state = states.get(s[3]) if is_live else None
             if state is None:
                 rows.append(s + NO_SNAPSHOT)
                 continue

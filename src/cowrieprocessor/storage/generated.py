@@ -32,6 +32,15 @@ $$
 
 PG_DROP_FUNCTION = f"DROP FUNCTION IF EXISTS {PG_TEXT_ARRAY_FUNCTION}(jsonb)"
 
+
+def snapshot_country_sql(geo_country: str = "geo_country") -> str:
+    """A session's ``snapshot_country`` from its IP's generated ``geo_country`` (``'XX'``, unknown, is NULL).
+
+    One spelling for both writers of snapshots, ingestion and the enrichment pass, so they freeze the same.
+    """
+    return f"substr(NULLIF({geo_country}, 'XX'), 1, 2)"
+
+
 GENERATED_SQL: dict[str, dict[str, str]] = {
     "geo_country": {
         "postgresql": (

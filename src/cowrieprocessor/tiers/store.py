@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from cowrieprocessor.storage.engine import json_serializer
+from cowrieprocessor.storage.generated import snapshot_country_sql
 from cowrieprocessor.storage.models import ASNInventory, IPASNHistory, IPInventory, SessionSummary
 from cowrieprocessor.storage.types import IPAddress
 from cowrieprocessor.tiers.freshness import format_time
@@ -329,10 +330,10 @@ def record_history(conn: Connection, states: Sequence[IPState], now: dt.datetime
 #: sub-query): each snapshot makes its row grow, and growing the rows of one page together, page after page,
 #: took half the time of jumping across the whole table (and dirtied fewer pages for the commit to write).
 _SNAPSHOT_SQL = {
-    "postgresql": """
+    "postgresql": f"""
         UPDATE session_summaries AS s
         SET snapshot_asn = i.current_asn,
-            snapshot_country = substr(NULLIF(i.geo_country, 'XX'), 1, 2),
+            snapshot_country = {snapshot_country_sql("i.geo_country")},
             snapshot_ip_types = i.ip_types,
             enrichment = i.enrichment,
             enrichment_at = :now,
@@ -343,13 +344,13 @@ _SNAPSHOT_SQL = {
           AND s.source_ip = ANY(CAST(:ips AS inet[]))
           AND i.ip_address = ANY(CAST(:ips AS inet[]))
         """,
-    "sqlite": """
+    "sqlite": f"""
         UPDATE session_summaries
         SET snapshot_asn = t.asn, snapshot_country = t.country, snapshot_ip_types = t.types,
             enrichment = t.doc, enrichment_at = :now,
             snapshot_source = CASE WHEN t.live THEN 'ingest' ELSE 'late' END
         FROM (
-            SELECT s.rowid AS rid, i.current_asn AS asn, substr(NULLIF(i.geo_country, 'XX'), 1, 2) AS country,
+            SELECT s.rowid AS rid, i.current_asn AS asn, {snapshot_country_sql("i.geo_country")} AS country,
                    i.ip_types AS types, i.enrichment AS doc, s.first_event_at >= :live_since AS live
             FROM session_summaries AS s JOIN ip_inventory AS i ON i.ip_address = s.source_ip
             WHERE s.enrichment_at IS NULL AND s.source_ip IN :ips
