@@ -93,3 +93,26 @@ def test_parse_line_accepts_unknown_and_ipv6_and_rejects_bad() -> None:
     for raw, reason in cases.items():
         result = parse_line(raw)
         assert isinstance(result, Rejection) and result.reason == reason, (raw, result)
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("echo \u2400 raw", True),  # U+2400 as raw UTF-8, no escape sequence anywhere in the line
+        ("echo \\u2400 escaped", True),  # the same character as a JSON escape
+        ("echo \\u0000", True),  # NUL, which PostgreSQL cannot hold
+        ("caf\u00e9 \u65e5\u672c", False),  # other non-ASCII text is stored as it is
+        ("plain ascii", False),
+    ],
+)
+def test_only_lines_postgresql_cannot_hold_take_the_escaped_path(text: str, escaped: bool) -> None:
+    line = (
+        '{"eventid":"cowrie.command.input","session":"abc","timestamp":"2025-02-20T00:00:00.000000Z",'
+        f'"input":"{text}"}}'
+    ).encode()
+    event = parse_line(line)
+    assert isinstance(event, Event)
+    assert (event.payload is not None) is escaped
+    if escaped:
+        assert b"\\u0000" not in event.payload and "\u2400".encode() in event.payload  # type: ignore[operator]
+    assert event.raw == line  # the original is kept byte for byte either way

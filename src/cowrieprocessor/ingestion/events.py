@@ -142,7 +142,7 @@ def parse_line(
     if sensor is not None and len(sensor) > MAX_SENSOR:
         return Rejection("field_too_long", "sensor longer than 255 characters")
     payload = None
-    if (b"\\u" in raw or b"\xe2\x90\x80" in raw) and _UNSAFE.search(raw) is not None:
+    if (b"\\u" in raw or not raw.isascii()) and _UNSAFE.search(raw) is not None:  # U+2400 is not ASCII
         payload = json.dumps(escape_json(data), ensure_ascii=False, separators=(",", ":")).encode()
         session, eventid = escape_text(session), escape_text(eventid)
         sensor = escape_text(sensor) if sensor is not None else None
