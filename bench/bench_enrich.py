@@ -10,9 +10,11 @@ template database; two copies of it are then enriched:
 2. offline + online sources, the online ones answered by local servers that speak the real protocols
    (Team Cymru bulk whois on TCP, GreyNoise's HTTP API): calls per source from the ledger, against one
    call per session, and Cymru connections against ceil(IPs / batch size).
-Then snapshot coverage and `db reconcile` drift on the second copy. With ``--workers N`` (N > 1, PostgreSQL),
-a third copy is enriched offline by N processes at once (what ``enrich --workers N`` does); its wall time runs
-from the first pass's start to the last one's end, without the processes' start-up.
+After the first, ``snapshot_floor.py`` times the cheapest possible writing of all those snapshots, a floor
+under any pass's wall time. Then snapshot coverage and `db reconcile` drift on the second copy. With
+``--workers N`` (N > 1, PostgreSQL), a third copy is enriched offline by N processes at once (what
+``enrich --workers N`` does); its wall time runs from the first pass's start to the last one's end, without
+the processes' start-up.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.snapshot_floor import measure as snapshot_floor  # noqa: E402
 from cowrieprocessor.config import load_settings  # noqa: E402
 from cowrieprocessor.enrichment.cascade import build_sources  # noqa: E402
 from cowrieprocessor.enrichment.ledger import DatabaseLedger  # noqa: E402
@@ -215,6 +218,7 @@ def bench_backend(kind: str, logs: Path, pg_admin: str | None, mmdb: Path, worke
     out: dict[str, Any] = {"ingest": {k: ingested[k] for k in ("events_new", "sessions_new", "wall_seconds")}}
     url = new_database(kind, pg_admin, f"cp_bench_enrich_{tag}_a", template)
     out["offline_only"] = run_pass(url, offline)
+    out["snapshot_floor"] = snapshot_floor(url, pg_admin)
     if workers > 1 and kind == "postgresql":
         url_w = new_database(kind, pg_admin, f"cp_bench_enrich_{tag}_w", template)
         out[f"offline_only_{workers}_workers"] = run_parallel(url_w, offline, workers)
