@@ -96,3 +96,13 @@ def test_cli_ingest_json_summary_and_enrich_hook(db_url: str, tmp_path: Path, ho
     assert json.loads(redriven.stdout)["still_pending"] == 1
     missing = runner.invoke(app, ["--db", db_url, "ingest", str(tmp_path / "nope.json"), "--no-enrich"])
     assert missing.exit_code == 1
+
+
+def test_cli_warns_of_sessions_that_mix_sensors(db_url: str, tmp_path: Path, hook: list[Any]) -> None:
+    a = Session("c0ffee00beef", "203.0.113.7", sensor="sensor-a").connect().close()
+    b = Session("c0ffee00beef", "198.51.100.9", sensor="sensor-b", start=30).connect().close()
+    path = write(tmp_path / "cowrie.json", lines(a.events + b.events))
+    result = CliRunner().invoke(app, ["--db", db_url, "ingest", str(path), "--no-enrich"])
+    assert result.exit_code == 0, result.output
+    assert "1 session(s) hold events from more than one sensor" in result.stderr
+    assert "c0ffee00beef" in result.stderr

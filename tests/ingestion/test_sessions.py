@@ -133,3 +133,35 @@ def test_nul_in_attacker_text_is_kept_exactly(engine: Engine, tmp_path: Path) ->
     docs = [json.loads(d) if isinstance(d, str) else d for d in docs]
     assert [d["eventid"] for d in docs] == [json.loads(bytes(r[0]))["eventid"] for r in raws]
     assert unescape_text(docs[1]["username"]) == "ro\x00ot"
+
+
+def _two_sensors_one_id(sid: str) -> tuple[Session, Session]:
+    """Two different attacks that drew the same 48-bit Cowrie session id on two sensors."""
+    a = Session(sid, "203.0.113.7", sensor="sensor-a").connect().fail("root", "one").close()
+    b = Session(sid, "198.51.100.9", sensor="sensor-b", start=30).connect().login("admin", "two").close()
+    return a, b
+
+
+def test_sessions_from_two_sensors_under_one_id_are_reported(engine: Engine, tmp_path: Path) -> None:
+    a, b = _two_sensors_one_id("c0ffee000001")
+    other = Session("c0ffee000002", "203.0.113.8", sensor="sensor-b").connect().close()
+    stats, _ = ingest(engine, [str(write(tmp_path / "a.json", lines(a.events + b.events + other.events)))])
+    assert (stats.sessions_mixed_sensors, stats.mixed_sensor_examples) == (1, ["c0ffee000001"])
+    assert stats.as_dict()["sessions_mixed_sensors"] == 1  # in the JSON summary too
+    # nothing is dropped: the one summary holds both sensors' events, as stored
+    assert summary(engine, "c0ffee000001")["event_count"] == len(a.events) + len(b.events)
+
+
+def test_a_collision_across_runs_is_reported_by_the_run_that_meets_it(engine: Engine, tmp_path: Path) -> None:
+    a, b = _two_sensors_one_id("c0ffee000003")
+    first, _ = ingest(engine, [str(write(tmp_path / "a.json", lines(a.events)))])
+    second, _ = ingest(engine, [str(write(tmp_path / "b.json", lines(b.events)))])
+    assert (first.sessions_mixed_sensors, second.sessions_mixed_sensors) == (0, 1)
+    assert second.mixed_sensor_examples == ["c0ffee000003"]
+
+
+def test_one_sensor_per_session_reports_nothing(engine: Engine, tmp_path: Path) -> None:
+    a = Session("c0ffee000004", sensor="sensor-a").connect().close()
+    b = Session("c0ffee000005", sensor="sensor-b").connect().close()
+    stats, _ = ingest(engine, [str(write(tmp_path / "a.json", lines(a.events + b.events)))])
+    assert (stats.sessions_mixed_sensors, stats.mixed_sensor_examples) == (0, [])

@@ -118,6 +118,13 @@ def _print_summary(stats: IngestStats, fmt: OutputFormat, enrichment: dict[str, 
     console.print(table)
     for arg in stats.missing:
         err_console.print(f"[red]no such file, directory or match:[/red] {safe_text(arg)}")
+    if stats.sessions_mixed_sensors:
+        examples = ", ".join(safe_text(sid) for sid in stats.mixed_sensor_examples)
+        err_console.print(
+            f"[yellow]{stats.sessions_mixed_sensors:,} session(s) hold events from more than one sensor[/yellow] "
+            f"(e.g. {examples}): two sensors' sessions share an id (Cowrie's ids are 48 random bits), or one "
+            "sensor was ingested under two names. Each such summary mixes both."
+        )
     if enrichment is not None:
         enrich.print_report(enrichment)
 

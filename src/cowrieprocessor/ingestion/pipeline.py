@@ -38,6 +38,8 @@ BATCH_BYTES = 32 << 20
 SWITCH_INTERVAL = 0.0005
 #: A full cyclic garbage collection every this many batches (no other collection runs while ingesting).
 FULL_GC_BATCHES = 50
+#: Session ids named in the summary when sessions mix sensors.
+MIXED_EXAMPLES = 10
 
 
 @dataclass
@@ -58,6 +60,9 @@ class IngestStats:
     sessions_new: int = 0
     sessions_updated: int = 0
     sessions_snapshotted: int = 0  # new sessions written with their snapshot (their IP was enriched already)
+    #: Sessions whose events name more than one sensor (see ``SessionResult.mixed_sensors``), a few of their ids.
+    sessions_mixed_sensors: int = 0
+    mixed_sensor_examples: list[str] = field(default_factory=list)
     dead_letters: int = 0
     lines_joined: int = 0
     seconds: float = 0.0
@@ -188,6 +193,8 @@ class Ingestor:
         s.unknown_eventids, s.dead_letters = totals.unknown_eventids, totals.dead_letters
         s.sessions_new, s.sessions_updated = totals.sessions_new, totals.sessions_updated
         s.sessions_snapshotted = totals.sessions_snapshotted
+        s.sessions_mixed_sensors = len(totals.mixed_sensor_ids)
+        s.mixed_sensor_examples = sorted(totals.mixed_sensor_ids)[:MIXED_EXAMPLES]
         s.seconds = round(time.monotonic() - started, 3)
         self.session_ids = totals.session_ids()
         return s

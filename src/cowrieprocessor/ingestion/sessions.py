@@ -134,6 +134,9 @@ class SessionResult:
     commands: list[Row] = field(default_factory=list)
     transfers: list[Row] = field(default_factory=list)
     keys: list[Row] = field(default_factory=list)
+    #: Its events name more than one sensor: two sessions behind one id (Cowrie's ids are 48 random bits,
+    #: so a large fleet sees collisions), or one sensor ingested under two names. The summary mixes them.
+    mixed_sensors: bool = False
 
 
 def sort_key(event: Event) -> tuple[dt.datetime, int, str]:
@@ -169,6 +172,8 @@ def summarise(session_id: str, events: list[Event], fresh: Container[str] | None
         emit = fresh is None or ev.uid in fresh
         if sensor is None:
             sensor = ev.sensor
+        elif ev.sensor != sensor and ev.sensor is not None:
+            result.mixed_sensors = True
         if protocol is None:
             protocol = _clip(_str(d.get("protocol")), 16)
         if eid == "cowrie.session.connect" and not connect_seen:

@@ -91,6 +91,7 @@ class WriteTotals:
     dead_letters: int = 0
     new_ids: set[str] | None = field(default_factory=set)
     updated_ids: set[str] = field(default_factory=set)
+    mixed_sensor_ids: set[str] = field(default_factory=set)  # sessions whose events name several sensors
 
     def track_new(self, ids: Sequence[str]) -> None:
         self.sessions_new += len(ids)
@@ -129,6 +130,7 @@ class Prepared:
     recount: set[str] = field(default_factory=set)
     expected: dict[str, int] = field(default_factory=dict)  # updated session -> its raw events once written
     snapshotted: int = 0  # new sessions written with their snapshot
+    mixed_sensors: list[str] = field(default_factory=list)  # see ``SessionResult.mixed_sensors``
     events_read: int = 0
     events_new: int = 0
     unknown_eventids: int = 0
@@ -279,6 +281,8 @@ class BatchWriter:
                 in_db = len(events)
             summary = result.summary
             p.summaries.append(summary)
+            if result.mixed_sensors:
+                p.mixed_sensors.append(sid)
             is_new = held is None and sid not in existing
             if is_new:
                 p.created.append(summary)
@@ -389,6 +393,7 @@ class BatchWriter:
         totals.dead_letters += len(p.batch.dead)
         totals.track_new(p.new_ids)
         totals.sessions_snapshotted += p.snapshotted
+        totals.mixed_sensor_ids.update(p.mixed_sensors)  # few: collisions, and sessions continued across runs
         totals.updated_ids.update(p.existing)
         if len(self.known_ips) > MAX_KNOWN_IPS:
             self.known_ips.clear()
