@@ -23,7 +23,7 @@ FormatOption = Annotated[
 @app.command()
 def upgrade(
     ctx: typer.Context,
-    to: Annotated[str, typer.Option("--to", help="Target revision (v15, v16, v17 or head).")] = "head",
+    to: Annotated[str, typer.Option("--to", help="Target revision (v15, v16, v17, ... or head).")] = "head",
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Create or upgrade the schema (one transaction: on failure nothing changes)."""
