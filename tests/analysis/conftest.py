@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from cowrieprocessor.analysis.keys import hash_password
-from cowrieprocessor.analysis.sql import ASNS, HISTORY, IPS, SESSIONS
+from cowrieprocessor.analysis.sql import ASNS, AUTH, HISTORY, IPS, SESSIONS
 
 T0 = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -202,6 +202,24 @@ def load(engine: Engine) -> None:
         conn.execute(insert(IPS), IP_ROWS)
         conn.execute(insert(HISTORY), HISTORY_ROWS)
         conn.execute(insert(SESSIONS), SESSION_ROWS)
+        conn.execute(insert(AUTH), attempts_of(SESSION_ROWS))
+
+
+def attempts_of(sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One successful login attempt per session with a password, as ingestion writes it: a session's password is
+    one it tried."""
+    return [
+        {
+            "event_uid": f"auth-{s['session_id']}",
+            "session_id": s["session_id"],
+            "event_time": s["first_event_at"],
+            "username": s.get("login_username"),
+            "password_hash": s["password_hash"],
+            "success": True,
+        }
+        for s in sessions
+        if s.get("password_hash") is not None
+    ]
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
 )
 
-from cowrieprocessor.analysis.keys import CampaignKey, KeyKind, key_column
+from cowrieprocessor.analysis.keys import CampaignKey, KeyKind, key_condition
 from cowrieprocessor.analysis.sql import ASNS, IPS, SESSIONS, dialect_of, fetch, per_dialect
 
 #: Status of an IP between the attack and now. UNKNOWN: no ASN at attack time or now, nothing to compare.
@@ -101,7 +101,7 @@ def _attribution_statement(dialect: str, kind: KeyKind) -> Select[Any]:
             status.label("status"),
         )
         .select_from(SESSIONS.join(IPS, IPS.c.ip_address == s.source_ip))
-        .where(key_column(kind) == bindparam("key"))
+        .where(key_condition(kind))
         .group_by(s.source_ip, s.snapshot_asn, s.snapshot_country, i.current_asn, i.geo_country)
         .order_by(func.count().desc(), s.source_ip, s.snapshot_asn)
         .limit(bindparam("limit"))
@@ -135,7 +135,7 @@ def _infrastructure_statement(dialect: str, kind: KeyKind) -> Select[Any]:
         .select_from(
             SESSIONS.outerjoin(IPS, i.ip_address == s.source_ip).outerjoin(ASNS, a.asn_number == s.snapshot_asn)
         )
-        .where(key_column(kind) == bindparam("key"))
+        .where(key_condition(kind))
         .group_by(
             s.snapshot_asn,
             a.organization_name,

@@ -45,7 +45,15 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE
 
-from cowrieprocessor.analysis.keys import CampaignKey, KeyKind, key_column
+from cowrieprocessor.analysis.keys import (
+    KEY_COLUMNS,
+    LISTED_KINDS,
+    CampaignKey,
+    KeyKind,
+    key_column,
+    key_condition,
+    matched_by_column,
+)
 from cowrieprocessor.analysis.sql import ASNS, SESSIONS, dialect_of, fetch, per_dialect
 
 
@@ -67,7 +75,7 @@ def related(
     engine: Engine,
     key: CampaignKey,
     *,
-    kinds: tuple[KeyKind, ...] = tuple(KeyKind),
+    kinds: tuple[KeyKind, ...] = LISTED_KINDS,
     limit: int = 100,
 ) -> list[RelatedRow]:
     """Other campaigns on the same ASNs: other SSH keys, passwords or command scripts, per ASN.
@@ -77,6 +85,9 @@ def related(
     """
     if not kinds:
         raise ValueError("choose at least one kind of key")
+    unlisted = [k.value for k in kinds if k not in KEY_COLUMNS]
+    if unlisted:
+        raise ValueError(f"cannot list other campaigns by {', '.join(unlisted)}: choose from {', '.join(LISTED_KINDS)}")
     builder = _postgresql_statement if dialect_of(engine) == "postgresql" else _sqlite_statement
     stmt = builder(key.kind, tuple(dict.fromkeys(kinds)))
     rows = fetch(engine, stmt, {"key": key.value, "limit": limit})
@@ -102,13 +113,13 @@ def _campaign(own: KeyKind, *extra: ColumnElement[Any]) -> CTE:
     return (
         select(
             s.snapshot_asn,
-            *(key_column(k).label(k.value) for k in KeyKind),
+            *(key_column(k).label(k.value) for k in LISTED_KINDS),
             s.source_ip,
             s.first_event_at,
             _last_event().label("last_event"),
             *extra,
         )
-        .where(key_column(own) == bindparam("key"), s.snapshot_asn.is_not(None))
+        .where(key_condition(own), s.snapshot_asn.is_not(None))
         .cte("campaign")
     )
 
@@ -134,7 +145,7 @@ def _ranked(own: KeyKind, kinds: tuple[KeyKind, ...], campaign: CTE, on_campaign
     for kind in kinds:
         column = key_column(kind)
         where = [on_campaign_asns, column.is_not(None)]
-        if kind is own:  # every campaign session has this key: the other keys of this kind never include one
+        if kind is own and matched_by_column(own):  # every campaign session has this key in this column
             where.append(column != bindparam("key"))
         else:
             shared.append(
@@ -177,7 +188,7 @@ def _postgresql_statement(own: KeyKind, kinds: tuple[KeyKind, ...]) -> Select[An
     details = []
     for kind in kinds:
         details.append(_pg_detail(ranked, kind, None))
-        if kind is not own:
+        if not (kind is own and matched_by_column(own)):
             details.append(_pg_detail(ranked, kind, campaign))
     return _finish(union_all(*details).subquery("detailed"))
 
@@ -225,7 +236,7 @@ def _sqlite_statement(own: KeyKind, kinds: tuple[KeyKind, ...]) -> Select[Any]:
 
     def outside_campaign(kind: KeyKind) -> ColumnElement[bool]:
         column = key_column(kind)
-        return column != bindparam("key") if kind is own else rowid.not_in(select(c.rid))
+        return column != bindparam("key") if kind is own and matched_by_column(own) else rowid.not_in(select(c.rid))
 
     counts = [
         select(

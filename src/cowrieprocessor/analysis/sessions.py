@@ -13,7 +13,15 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, bindparam, distinct, func, select
 
-from cowrieprocessor.analysis.keys import KEY_COLUMNS, CampaignKey, KeyKind, hash_password, key_column
+from cowrieprocessor.analysis.keys import (
+    KEY_COLUMNS,
+    TRIED_COLUMNS,
+    CampaignKey,
+    KeyKind,
+    hash_password,
+    key_condition,
+    tried,
+)
 from cowrieprocessor.analysis.sql import (
     COMMANDS,
     SESSIONS,
@@ -25,14 +33,19 @@ from cowrieprocessor.analysis.sql import (
     per_dialect,
     utc,
 )
+from cowrieprocessor.storage.textsafe import escape_text
 
 
 @dataclass(frozen=True)
 class SessionFilter:
-    """Conditions ANDed together; ``since``/``until`` bound the session's first event time, ``[since, until)``."""
+    """Conditions ANDed together; ``since``/``until`` bound the session's first event time, ``[since, until)``.
+
+    ``password_hash`` and ``username``: sessions that tried them (any login attempt).
+    """
 
     ssh_key: str | None = None
     password_hash: str | None = None
+    username: str | None = None
     command_sig: str | None = None
     ip: str | None = None
     asn: int | None = None
@@ -53,6 +66,8 @@ class SessionFilter:
             values["ip"] = str(ipaddress.ip_address(values["ip"]))
         if values["country"] is not None:
             values["country"] = values["country"].upper()
+        if values["username"] is not None:  # as stored (attacker text is kept escaped)
+            values["username"] = escape_text(values["username"])
         return {k: v for k, v in values.items() if v is not None}
 
 
@@ -105,13 +120,15 @@ _SESSION_COLUMNS = [f.name for f in fields(SessionRow) if f.name != "commands"]
 
 _FILTER_COLUMNS = {
     "ssh_key": KEY_COLUMNS[KeyKind.ssh_key],
-    "password_hash": KEY_COLUMNS[KeyKind.password],
     "command_sig": KEY_COLUMNS[KeyKind.command_sig],
     "ip": "source_ip",
     "asn": "snapshot_asn",
     "country": "snapshot_country",
     "sensor": "sensor",
 }
+
+
+_TRIED_FILTERS = {"password_hash": TRIED_COLUMNS[KeyKind.password], "username": TRIED_COLUMNS[KeyKind.username]}
 
 
 @per_dialect
@@ -121,6 +138,8 @@ def _sessions_statement(dialect: str, active: frozenset[str]) -> Select[Any]:
     for name in sorted(active):
         if name in _FILTER_COLUMNS:
             stmt = stmt.where(SESSIONS.c[_FILTER_COLUMNS[name]] == bindparam(name))
+        elif name in _TRIED_FILTERS:
+            stmt = stmt.where(tried(_TRIED_FILTERS[name], name))
     if "since" in active:
         stmt = stmt.where(SESSIONS.c.first_event_at >= bindparam("since"))
     if "until" in active:
@@ -168,7 +187,7 @@ def _campaign_totals_statement(dialect: str, kind: KeyKind) -> Select[Any]:
         func.count(distinct(s.snapshot_country)).label("countries"),
         func.min(s.first_event_at).label("first_seen"),
         func.max(func.coalesce(s.last_event_at, s.first_event_at)).label("last_seen"),
-    ).where(key_column(kind) == bindparam("key"))
+    ).where(key_condition(kind))
 
 
 @per_dialect
@@ -185,7 +204,7 @@ def _campaign_groups_statement(dialect: str, kind: KeyKind) -> Select[Any]:
             func.count(distinct(s.snapshot_asn)).label("asns"),
         )
         .select_from(outer_join_unnested(SESSIONS, types))
-        .where(key_column(kind) == bindparam("key"))
+        .where(key_condition(kind))
         .group_by(s.snapshot_country, ip_type)
         .order_by(func.count(distinct(s.session_id)).desc(), s.snapshot_country, ip_type)
     )

@@ -23,6 +23,7 @@ IPS: Table = Base.metadata.tables["ip_inventory"]
 ASNS: Table = Base.metadata.tables["asn_inventory"]
 HISTORY: Table = Base.metadata.tables["ip_asn_history"]
 COMMANDS: Table = Base.metadata.tables["commands"]
+AUTH: Table = Base.metadata.tables["auth_attempts"]
 
 SUPPORTED = ("postgresql", "sqlite")
 

@@ -15,6 +15,7 @@ import typer
 
 from cowrieprocessor import analysis
 from cowrieprocessor.analysis import CampaignKey, KeyKind, SessionFilter
+from cowrieprocessor.analysis.keys import LISTED_KINDS
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json, print_rows, safe_text
 
@@ -26,7 +27,13 @@ FormatOption = Annotated[
 ]
 SshKey = Annotated[str | None, typer.Option("--ssh-key", help="SSH key fingerprint (e.g. SHA256:...).")]
 Password = Annotated[
-    str | None, typer.Option("--password", help="Password in plain text (hashed with SHA-256 for the lookup).")
+    str | None,
+    typer.Option("--password", help="Sessions that tried this password (plain text, hashed with SHA-256 to look up)."),
+]
+Username = Annotated[str | None, typer.Option("--username", help="Sessions that tried this username.")]
+Credentials = Annotated[
+    str | None,
+    typer.Option("--credentials", help="Sessions that tried this credential list (its credential_list_hash)."),
 ]
 PasswordHash = Annotated[str | None, typer.Option("--password-hash", help="SHA-256 hex of the password.")]
 CommandSig = Annotated[str | None, typer.Option("--command-sig", help="Command signature of the session.")]
@@ -47,7 +54,14 @@ def _time(value: str | None, name: str) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
-def _campaign_key(ssh_key: str | None, password: str | None, password_hash: str | None, sig: str | None) -> CampaignKey:
+def _campaign_key(
+    ssh_key: str | None,
+    password: str | None,
+    password_hash: str | None,
+    sig: str | None,
+    username: str | None = None,
+    credentials: str | None = None,
+) -> CampaignKey:
     given = [
         (v, make)
         for v, make in (
@@ -55,11 +69,15 @@ def _campaign_key(ssh_key: str | None, password: str | None, password_hash: str 
             (password, CampaignKey.password),
             (password_hash, CampaignKey.password_hash),
             (sig, CampaignKey.command_sig),
+            (username, CampaignKey.username),
+            (credentials, CampaignKey.credentials),
         )
         if v is not None
     ]
     if len(given) != 1:
-        raise typer.BadParameter("give exactly one of --ssh-key, --password, --password-hash, --command-sig")
+        raise typer.BadParameter(
+            "give exactly one of --ssh-key, --password, --password-hash, --command-sig, --username, --credentials"
+        )
     value, make = given[0]
     return make(value)
 
@@ -82,6 +100,7 @@ def sessions(
     password: Password = None,
     password_hash: PasswordHash = None,
     command_sig: CommandSig = None,
+    username: Username = None,
     ip: Annotated[str | None, typer.Option("--ip", help="Source IP address.")] = None,
     asn: Annotated[int | None, typer.Option("--asn", help="ASN at the time of the attack.")] = None,
     country: Annotated[str | None, typer.Option("--country", help="Country at the time of the attack.")] = None,
@@ -99,6 +118,7 @@ def sessions(
         ssh_key=ssh_key,
         password_hash=SessionFilter.hash(password) if password is not None else password_hash,
         command_sig=command_sig,
+        username=username,
         ip=ip,
         asn=asn,
         country=country,
@@ -122,10 +142,12 @@ def campaign(
     password: Password = None,
     password_hash: PasswordHash = None,
     command_sig: CommandSig = None,
+    username: Username = None,
+    credentials: Credentials = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """A campaign's sessions, IPs and ASNs by country and IP type at attack time (snapshot columns only)."""
-    key = _campaign_key(ssh_key, password, password_hash, command_sig)
+    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     report = analysis.campaign_summary(state(ctx).engine, key)
     groups = _records(report.groups)
     if fmt is OutputFormat.json:
@@ -151,11 +173,13 @@ def attribution(
     password: Password = None,
     password_hash: PasswordHash = None,
     command_sig: CommandSig = None,
+    username: Username = None,
+    credentials: Credentials = None,
     limit: Annotated[int, _limit()] = 1000,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Each IP of a campaign: ASN and country at attack time vs now (ASN_CHANGED, COUNTRY_CHANGED, STABLE)."""
-    key = _campaign_key(ssh_key, password, password_hash, command_sig)
+    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     rows = analysis.attribution(state(ctx).engine, key, limit=limit)
     _show(rows, fmt, "attribution: attack time vs now", f"No session has this {key.kind.value}.")
 
@@ -167,11 +191,13 @@ def infrastructure(
     password: Password = None,
     password_hash: PasswordHash = None,
     command_sig: CommandSig = None,
+    username: Username = None,
+    credentials: Credentials = None,
     limit: Annotated[int, _limit()] = 1000,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The ASNs and organisations that hosted a campaign, with type, IPs, sessions, first/last seen."""
-    key = _campaign_key(ssh_key, password, password_hash, command_sig)
+    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     rows = analysis.infrastructure(state(ctx).engine, key, limit=limit)
     _show(rows, fmt, "infrastructure at attack time", f"No session has this {key.kind.value}.")
 
@@ -183,6 +209,8 @@ def related(
     password: Password = None,
     password_hash: PasswordHash = None,
     command_sig: CommandSig = None,
+    username: Username = None,
+    credentials: Credentials = None,
     kind: Annotated[
         list[KeyKind] | None, typer.Option("--kind", help="Only these kinds of other campaigns (repeatable).")
     ] = None,
@@ -190,9 +218,12 @@ def related(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Other campaigns (SSH keys, passwords, command signatures) seen on the same ASNs."""
-    key = _campaign_key(ssh_key, password, password_hash, command_sig)
-    kinds = tuple(kind) if kind else tuple(KeyKind)
-    rows = analysis.related(state(ctx).engine, key, kinds=kinds, limit=limit)
+    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
+    kinds = tuple(kind) if kind else LISTED_KINDS
+    try:
+        rows = analysis.related(state(ctx).engine, key, kinds=kinds, limit=limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--kind") from exc
     _show(rows, fmt, "other campaigns on the same ASNs", "No other campaign on these ASNs.")
 
 

@@ -21,7 +21,15 @@ Rules (exact eventids only, never substrings):
   login, else the first key offered.
 * ``commands.known`` is false when a sub-command of the line (split on ``;``, ``&&``, ``||``, ``|``)
   was reported by ``cowrie.command.failed``.
-* ``duration_ms`` from ``cowrie.session.closed`` (``duration_ms``, or older Cowrie's ``duration`` seconds).
+* ``duration_ms`` from ``cowrie.session.closed`` in whichever shape the Cowrie version wrote it, NULL when
+  not believable (:func:`~cowrieprocessor.ingestion.fields.duration_ms`).
+* ``source_port``, ``destination_ip``/``_port`` from ``cowrie.session.connect``; without one (it is in a
+  file not read yet), from the first event that carries them with that meaning: never from
+  ``cowrie.direct-tcpip.*`` (their ports are what the attacker asked to forward).
+* ``protocol``: the first ``protocol`` field, else what older Cowrie's events show (``system``, eventids).
+* ``client_version`` as logged; ``client_version_normalised`` / ``client_non_ssh`` from
+  :func:`~cowrieprocessor.ingestion.fields.client_version`.
+* ``credential_list_hash``: SHA-256 of the ordered ``(username, password)`` pairs the session tried.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cowrieprocessor.ingestion import fields
 from cowrieprocessor.ingestion.events import Event, canonical_ip
 from cowrieprocessor.ingestion.sshkeys import PublicKey, find_keys, parse_key
 from cowrieprocessor.storage.textsafe import escape_text, text_or_none
@@ -42,6 +51,7 @@ SUMMARY_COLUMNS = (
     "first_event_at", "last_event_at", "duration_ms", "event_count", "client_version", "hassh",
     "login_attempts", "login_failures", "login_success", "login_username", "password_hash",
     "command_count", "command_signature", "file_downloads", "file_uploads", "ssh_key_fingerprint",
+    "client_version_normalised", "client_non_ssh", "credential_list_hash",
 )  # fmt: skip
 #: A new session's time-of-attack snapshot, written with its summary when its IP is already enriched.
 SNAPSHOT_COLUMNS = (
@@ -79,7 +89,7 @@ SUMMARY_FIELDS = frozenset(
     {
         "protocol", "src_port", "dst_ip", "dst_port", "username", "password", "key", "fingerprint", "input",
         "url", "shasum", "destfile", "outfile", "filename", "duplicate", "error", "version", "hassh",
-        "duration_ms", "duration",
+        "duration_ms", "duration", "system",
     }
 )  # fmt: skip
 
@@ -152,7 +162,9 @@ def summarise(session_id: str, events: list[Event], fresh: Container[str] | None
     """
     events = sorted(events, key=sort_key)
     result = SessionResult(summary=())
-    sensor = protocol = src_ip = dst_ip = client_version = hassh = None
+    sensor = protocol = inferred = src_ip = dst_ip = client_version = hassh = None
+    version_logged: Any = None
+    tried: list[tuple[str | None, str]] = []
     src_port = dst_port = duration = None
     connect_seen = False
     attempts = failures = downloads = uploads = 0
@@ -175,16 +187,19 @@ def summarise(session_id: str, events: list[Event], fresh: Container[str] | None
         elif ev.sensor != sensor and ev.sensor is not None:
             result.mixed_sensors = True
         if protocol is None:
-            protocol = _clip(_str(d.get("protocol")), 16)
+            protocol = fields.logged_protocol(d)
+            if inferred is None:
+                inferred = fields.inferred_protocol(eid, d)
         if eid == "cowrie.session.connect" and not connect_seen:
             connect_seen = True
             src_ip, src_port = ev.src_ip or src_ip, _port(d.get("src_port"))
             dst_ip, dst_port = canonical_ip(str(d.get("dst_ip"))), _port(d.get("dst_port"))
         elif not connect_seen:
             src_ip = src_ip or ev.src_ip
-            src_port = src_port if src_port is not None else _port(d.get("src_port"))
-            if not eid.startswith("cowrie.direct-tcpip.") and dst_port is None:
-                dst_ip, dst_port = canonical_ip(str(d.get("dst_ip"))), _port(d.get("dst_port"))
+            if not eid.startswith(fields.FORWARDING_EVENTS):
+                src_port = src_port if src_port is not None else _port(d.get("src_port"))
+                if dst_port is None:
+                    dst_ip, dst_port = canonical_ip(str(d.get("dst_ip"))), _port(d.get("dst_port"))
         if eid == "cowrie.login.success" or eid == "cowrie.login.failed":
             ok = eid == "cowrie.login.success"
             attempts += 1
@@ -207,6 +222,8 @@ def summarise(session_id: str, events: list[Event], fresh: Container[str] | None
                 failures += 1
             if pw_hash is not None:
                 last_password = pw_hash
+            if password is not None:
+                tried.append((fields.plain(d.get("username")), fields.plain(password) or ""))
             if key_fp is not None:
                 offered = offered or key_fp
             if emit:
@@ -254,14 +271,12 @@ def summarise(session_id: str, events: list[Event], fresh: Container[str] | None
                      dup if isinstance(dup, bool) else None, text_or_none(d.get("error")))
                 )  # fmt: skip
         elif eid == "cowrie.client.version" and client_version is None:
-            client_version = text_or_none(d.get("version"))
+            version_logged = d.get("version")
+            client_version = text_or_none(version_logged)
         elif eid == "cowrie.client.kex" and hassh is None:
             hassh = _clip(_str(d.get("hassh")), 64)
         elif eid == "cowrie.session.closed":
-            ms = d.get("duration_ms")
-            if not (isinstance(ms, int) and not isinstance(ms, bool)):
-                secs = d.get("duration")
-                ms = round(secs * 1000) if isinstance(secs, int | float) and not isinstance(secs, bool) else None
+            ms = fields.duration_ms(d)
             if ms is not None:
                 duration = ms if duration is None else max(duration, ms)
 
@@ -270,11 +285,13 @@ def summarise(session_id: str, events: list[Event], fresh: Container[str] | None
         known = not any(s in failed for s in subs)
         result.commands.append((ev.uid, ev.session, ev.time, seq, escape_text(line), known))
 
+    normalised, non_ssh = fields.client_version(version_logged)
     result.summary = (
-        session_id, sensor, protocol, src_ip, src_port, dst_ip, dst_port,
+        session_id, sensor, protocol or inferred, src_ip, src_port, dst_ip, dst_port,
         events[0].time, events[-1].time, duration, len(events), client_version, hassh,
         attempts, failures, success, username, success_password or last_password,
         len(inputs), command_signature(line for _, line in inputs), downloads, uploads,
         planted or accepted or offered,
+        text_or_none(normalised), non_ssh, fields.credential_list_hash(tried),
     )  # fmt: skip
     return result

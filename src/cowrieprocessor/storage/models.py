@@ -59,6 +59,7 @@ BEHAVIOUR_KEYS = {
     "ssh_key": "ssh_key_fingerprint",
     "password": "password_hash",
     "command_sig": "command_signature",
+    "credentials": "credential_list_hash",  # v19
 }
 
 #: How long an IP has been active, as an expression per dialect, indexed for ``persistent-ips`` (v16).
@@ -120,9 +121,15 @@ class SessionSummary(Base):
     snapshot_ip_types: Mapped[list[str] | None] = mapped_column(StringList())
     snapshot_source: Mapped[str | None] = mapped_column(String(32))
     enrichment_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # v19: the client version as queries group it, whether the client spoke SSH, the credentials it tried.
+    client_version_normalised: Mapped[str | None] = mapped_column(Text)
+    client_non_ssh: Mapped[bool | None] = mapped_column(Boolean)
+    credential_list_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_session_summaries_source_ip", "source_ip"),
+        Index("ix_session_summaries_client_version_normalised", "client_version_normalised"),  # v19
+        Index("ix_session_summaries_credential_list_hash", "credential_list_hash"),  # v19
         Index("ix_session_summaries_first_event_at", "first_event_at"),
         Index("ix_session_summaries_sensor", "sensor"),
         Index("ix_session_summaries_ssh_key_fingerprint", "ssh_key_fingerprint"),
@@ -200,6 +207,7 @@ class AuthAttempt(Base):
     __table_args__ = (
         Index("ix_auth_attempts_session_id", "session_id"),
         Index("ix_auth_attempts_password_hash", "password_hash"),
+        Index("ix_auth_attempts_username", "username"),  # v19: sessions that tried a username
     )
 
 
