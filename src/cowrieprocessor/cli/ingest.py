@@ -110,7 +110,8 @@ def _print_summary(stats: IngestStats, fmt: OutputFormat, enrichment: dict[str, 
         ("unknown eventids", f"{stats.unknown_eventids:,}"),
         ("sessions", f"{stats.sessions_new:,} new ({stats.sessions_snapshotted:,} with their snapshot), "
                      f"{stats.sessions_updated:,} updated"),
-        ("dead letters", f"{stats.dead_letters:,} (split lines joined: {stats.lines_joined})"),
+        ("dead letters", f"{stats.dead_letters:,} (split lines joined: {stats.lines_joined}, "
+                         f"lines pending: {stats.lines_pending})"),
         ("time", f"{stats.seconds:.1f} s, {data['events_per_second']:,} events/s, {data['mb_per_second']} MB/s"),
     ]  # fmt: skip
     for name, value in rows:

@@ -64,6 +64,8 @@ class IngestStats:
     sessions_mixed_sensors: int = 0
     mixed_sensor_examples: list[str] = field(default_factory=list)
     dead_letters: int = 0
+    #: Unterminated last lines (a line still being written, or half of one split at rotation): not dead letters.
+    lines_pending: int = 0
     lines_joined: int = 0
     seconds: float = 0.0
 
@@ -191,6 +193,7 @@ class Ingestor:
         s = self.stats
         s.events_new, s.events_duplicate = totals.events_new, totals.events_duplicate
         s.unknown_eventids, s.dead_letters = totals.unknown_eventids, totals.dead_letters
+        s.lines_pending = totals.lines_pending
         s.sessions_new, s.sessions_updated = totals.sessions_new, totals.sessions_updated
         s.sessions_snapshotted = totals.sessions_snapshotted
         s.sessions_mixed_sensors = len(totals.mixed_sensor_ids)
@@ -224,8 +227,7 @@ class Ingestor:
                 opened.raw.close()
                 opened = sources.open_log(path)
                 start, tail = 0, None
-            self.stats.files_read += 1
-            self._read(store, writer, opened, path, file_id, start, tail)
+            self._read(store, writer, opened, path, file_id, start, tail, row is not None)
         finally:
             opened.stream.close()
             opened.raw.close()
@@ -242,7 +244,7 @@ class Ingestor:
 
     def _read(
         self, store: Store, writer: OverlappedWriter, opened: sources.Opened, path: Path, file_id: int,
-        start: int, tail: bytes | None,
+        start: int, tail: bytes | None, known: bool,
     ) -> None:  # fmt: skip
         """Write the batches :meth:`_parse` makes, as a second thread makes the next ones.
 
@@ -251,7 +253,7 @@ class Ingestor:
         (halves of a line split at rotation) are finished here, in the writing thread.
         """
         checkpoint = Checkpoint(file_id, str(path), start, start, tail)
-        disk_seen = opened.raw.tell()
+        disk_seen = disk_start = opened.raw.tell()
         parsing = self._parse(opened, str(path), file_id, start, tail, store.raw_row)
         with closing(_in_thread(parsing)) as parts:
             for part in parts:
@@ -259,7 +261,13 @@ class Ingestor:
                 self._collect()
                 self._report(part.disk_pos - disk_seen, len(part.batch.events))
                 disk_seen = part.disk_pos
-        self.stats.bytes_on_disk += disk_seen
+        if known and checkpoint.offset == start and checkpoint.tail == tail:
+            # A compressed file has to be decompressed up to its checkpoint to know it has not grown: the bytes
+            # that took are not ingestion throughput.
+            self.stats.files_unchanged += 1
+            return
+        self.stats.files_read += 1
+        self.stats.bytes_on_disk += disk_seen - disk_start
 
     def _write(
         self, store: Store, writer: OverlappedWriter, part: Part, checkpoint: Checkpoint, src: str, file_id: int
@@ -360,7 +368,7 @@ class Ingestor:
         """An unterminated last line: join it with a pending first line of another file, or keep it."""
         if self._join(store, batch, "partial_line_head", lambda half, _f, _o: (data + half, file_id, pos), file_id):
             return
-        batch.dead.append(
+        batch.pending.append(
             (file_id, src, pos, "partial_line", "no newline at end of file: incomplete or split at rotation", data)
         )
 

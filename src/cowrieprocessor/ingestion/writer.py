@@ -74,6 +74,9 @@ class Batch:
     events: list[Event] = field(default_factory=list)
     dead: list[tuple[object, ...]] = field(default_factory=list)
     resolved: list[tuple[int, int]] = field(default_factory=list)  # (file_id, offset) now complete
+    #: Unterminated last lines (rows shaped like ``dead``): kept where a later half can join them, but a line
+    #: still being written, not a dead letter.
+    pending: list[tuple[object, ...]] = field(default_factory=list)
     statuses: dict[str, list[int]] = field(default_factory=dict)  # dead-letter status -> ids
     nbytes: int = 0
 
@@ -89,6 +92,7 @@ class WriteTotals:
     sessions_new: int = 0
     sessions_snapshotted: int = 0
     dead_letters: int = 0
+    lines_pending: int = 0
     new_ids: set[str] | None = field(default_factory=set)
     updated_ids: set[str] = field(default_factory=set)
     mixed_sensor_ids: set[str] = field(default_factory=set)  # sessions whose events name several sensors
@@ -238,7 +242,7 @@ class BatchWriter:
 
     def write_dead_letters(self, batch: Batch) -> None:
         store = self.store
-        store.upsert_dead_letters(batch.dead)
+        store.upsert_dead_letters(batch.dead + batch.pending if batch.pending else batch.dead)
         for file_id, offset in batch.resolved:
             store.resolve_at(file_id, offset)
         for status, ids in batch.statuses.items():
@@ -391,6 +395,7 @@ class BatchWriter:
         totals.events_duplicate += p.events_read - p.events_new
         totals.unknown_eventids += p.unknown_eventids
         totals.dead_letters += len(p.batch.dead)
+        totals.lines_pending += len(p.batch.pending)
         totals.track_new(p.new_ids)
         totals.sessions_snapshotted += p.snapshotted
         totals.mixed_sensor_ids.update(p.mixed_sensors)  # few: collisions, and sessions continued across runs
