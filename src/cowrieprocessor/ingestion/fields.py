@@ -125,7 +125,7 @@ def client_version(version: Any) -> tuple[str | None, bool | None]:
     if not text:
         return None, True
     if text.startswith("\x16\x03"):
-        return ("<TLS ClientHello>" if len(text) > 5 and text[5] == "\x01" else "<TLS handshake>"), True
+        return "<TLS ClientHello>", True  # a client's first TLS record is its ClientHello
     first = text.split("\n", 1)[0].rstrip("\r")
     http = _HTTP.match(first)
     if http:
