@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from cowrieprocessor.ingestion import IngestStats, ingest
 from cowrieprocessor.storage.engine import make_engine
 from tests.conftest import BACKENDS, PostgresServer
+from tests.realdata import expected
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = "COWRIEPROCESSOR_REAL_COWRIE"
@@ -48,11 +49,11 @@ class Ingested:
     stats: IngestStats
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="session", params=BACKENDS)
 def real_db(
     request: pytest.FixtureRequest, real_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Ingested]:
-    """Every real log ingested into a fresh database of the backend (once per test module)."""
+    """Every real log ingested into a fresh database of the backend (once per run)."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("real") / "real.sqlite"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
@@ -64,3 +65,9 @@ def real_db(
     stats, _ = ingest(engine, [str(real_dir)])
     yield Ingested(engine, url, stats)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def real_lines(real_dir: Path) -> dict[str, list[expected.Line]]:
+    """Every session's distinct lines, read from the logs by the tests' own code."""
+    return expected.read_lines(expected.log_files(real_dir))

@@ -4,7 +4,6 @@ summarised it, on SQLite and PostgreSQL, against a recomputation from the raw JS
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,8 @@ TEXT = ("client_version", "client_version_normalised", "login_username")
 
 
 @pytest.fixture(scope="module")
-def recomputed(real_dir: Path) -> dict[str, dict[str, Any]]:
-    lines = expected.read_lines(expected.log_files(real_dir))
-    return {sid: expected.summary(session) for sid, session in lines.items()}
+def recomputed(real_lines: dict[str, list[expected.Line]]) -> dict[str, dict[str, Any]]:
+    return {sid: expected.summary(session) for sid, session in real_lines.items()}
 
 
 def _stored(real_db: Ingested) -> dict[str, dict[str, Any]]:
