@@ -12,7 +12,9 @@ from cowrieprocessor.ingestion import ingest
 from cowrieprocessor.storage import schema
 from cowrieprocessor.storage.models import SessionSummary
 
-COLUMNS = ("protocol", "duration_ms", "client_version_normalised", "client_non_ssh", "credential_list_hash")
+COLUMNS = (
+    "source_port", "protocol", "duration_ms", "client_version_normalised", "client_non_ssh", "credential_list_hash",
+)  # fmt: skip
 
 
 def _line(sid: str, eventid: str, second: int, **extra: Any) -> str:
@@ -30,6 +32,9 @@ LINES = [
     _line("s2", "cowrie.session.connect", 1, protocol="telnet"),
     _line("s2", "cowrie.client.version", 2, version="GET / HTTP/1.1"),
     _line("s2", "cowrie.session.closed", 3, duration=1.25),
+    # its connect is in a file not ingested: the forward request's port is not its source port
+    _line("s3", "cowrie.direct-tcpip.request", 1, src_port=8080, dst_ip="93.184.216.34", dst_port=80),
+    _line("s3", "cowrie.session.closed", 2, duration=7.0),
 ]
 
 
@@ -45,11 +50,13 @@ def test_upgrade_fills_the_new_columns_and_what_older_readers_missed(engine: Eng
     log.write_text("\n".join(LINES) + "\n")
     ingest(engine, [str(log)])
     want = _values(engine)
-    assert want["s1"][:4] == ("ssh", 3500, "SSH-2.0-PUTTY", False) and want["s1"][4] is not None
-    assert want["s2"][:4] == ("telnet", 1250, "GET / HTTP/1.1", True) and want["s2"][4] is None
+    assert want["s1"][:5] == (5000, "ssh", 3500, "SSH-2.0-PUTTY", False) and want["s1"][5] is not None
+    assert want["s2"] == (None, "telnet", 1250, "GET / HTTP/1.1", True, None)
+    assert want["s3"] == (None, "ssh", 7000, None, None, None)
     schema.downgrade(engine, "v18")
+    table = SessionSummary.__table__
     with engine.begin() as conn:  # what the reader before v19 left: no duration for "3.5", no inferred protocol
-        conn.execute(update(SessionSummary.__table__).values(duration_ms=None, protocol=None).where(
-            SessionSummary.__table__.c.session_id == "s1"))  # fmt: skip
+        conn.execute(update(table).values(duration_ms=None, protocol=None).where(table.c.session_id == "s1"))
+        conn.execute(update(table).values(source_port=8080, protocol=None).where(table.c.session_id == "s3"))
     schema.upgrade(engine)
     assert _values(engine) == want

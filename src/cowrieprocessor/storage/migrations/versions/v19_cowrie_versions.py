@@ -9,7 +9,8 @@ repr, TLS/HTTP probes by kind), ``client_non_ssh`` (the client did not speak SSH
 with its covering index by snapshot ASN); ``auth_attempts`` an index on ``username`` (sessions that tried a
 username). Existing sessions are filled in from what the database holds: the logged client version, the
 stored login attempts, and - for sessions whose duration or protocol an older reader left NULL - their raw
-``cowrie.session.closed`` events and ``system`` fields. Downgrading drops the columns and indexes only.
+``cowrie.session.closed`` events and ``system`` fields; sessions without a connect event get their source port
+again without forwarding requests. Downgrading drops the columns and indexes only.
 """
 
 from __future__ import annotations
@@ -127,3 +128,29 @@ def _backfill(bind: sa.Connection) -> None:
                 protocols.setdefault(sid, protocol)
     _update(bind, "duration_ms = :d", [{"sid": s, "d": d} for s, d in durations.items()])
     _update(bind, "protocol = :p", [{"sid": s, "p": p} for s, p in protocols.items()])
+    _source_ports_without_connect(bind)
+
+
+def _source_ports_without_connect(bind: sa.Connection) -> None:
+    """Sessions with no ``cowrie.session.connect`` took their source port from any event before v19, forwarding
+    requests included: take it again from the first event that carries it with that meaning, or none."""
+    events = (
+        "SELECT r.session_id, r.eventid, r.raw_line FROM raw_events r WHERE r.session_id IN "
+        "(SELECT s.session_id FROM session_summaries s WHERE s.source_port IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM raw_events c WHERE c.session_id = s.session_id AND c.eventid = 'cowrie.session.connect')) "
+        "ORDER BY r.session_id, r.event_time, r.source_offset, r.event_uid"
+    )
+    ports: dict[str, int | None] = {}
+    for page in _pages(bind, events):
+        for sid, eventid, raw in page:
+            ports.setdefault(sid, None)
+            if ports[sid] is not None or eventid.startswith(fields.FORWARDING_EVENTS):
+                continue
+            try:
+                data = orjson.loads(bytes(raw))
+            except orjson.JSONDecodeError:
+                continue
+            port = data.get("src_port") if isinstance(data, dict) else None
+            if type(port) is int and 0 <= port <= 65535:
+                ports[sid] = port
+    _update(bind, "source_port = :p", [{"sid": s, "p": p} for s, p in ports.items()])
