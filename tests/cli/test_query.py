@@ -171,3 +171,29 @@ def test_csv_escapes_control_characters_only_on_a_terminal(
     else:  # piped: the exact data, for the next program
         assert record["login_username"] == evil
     assert record["sessions"] == "3"
+
+
+def test_campaigns_by_what_sessions_tried(url: str, engine: Engine) -> None:
+    """``--password``/``--username``: every session that tried it, not only those whose summary keeps it."""
+    from sqlalchemy import update
+
+    from cowrieprocessor.analysis.keys import hash_password
+    from cowrieprocessor.analysis.sql import AUTH
+    from cowrieprocessor.ingestion.fields import credential_list_hash
+
+    listed = credential_list_hash([("oracle", "hunter2"), ("root", "admin")])
+    with engine.begin() as conn:  # e1 (password "admin") also tried hunter2 as oracle, first
+        conn.execute(insert(AUTH), [{"event_uid": "e1-try", "session_id": "e1", "event_time": T0 + 5 * DAY,
+                                     "username": "oracle", "password_hash": hash_password("hunter2"),
+                                     "success": False}])  # fmt: skip
+        conn.execute(update(SESSIONS).where(SESSIONS.c.session_id == "e1").values(credential_list_hash=listed))
+    assert _json(url, "campaign", "--password", "hunter2")["sessions"] == 12  # K1's 10, h1, and e1
+    assert _json(url, "campaign", "--password", "admin")["sessions"] == 3
+    assert _json(url, "campaign", "--username", "oracle")["sessions"] == 1
+    assert [r["ip"] for r in _json(url, "attribution", "--username", "oracle")] == ["192.0.2.5"]
+    assert [r["session_id"] for r in _json(url, "sessions", "--username", "oracle")] == ["e1"]
+    assert _json(url, "campaign", "--credentials", str(listed).upper())["sessions"] == 1
+    rel = _json(url, "related", "--credentials", str(listed), "--kind", "ssh_key")
+    assert [(r["key"], r["asn"], r["sessions"]) for r in rel] == [(K1, 64500, 4), (K2, 64500, 1)]  # e1 left out
+    refused = runner.invoke(app, ["--db", url, "query", "related", "--username", "oracle", "--kind", "username"])
+    assert refused.exit_code == 2 and "cannot list other campaigns by username" in refused.output
