@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from cowrieprocessor.cli.main import app
 from cowrieprocessor.ingestion import ingest
+from cowrieprocessor.storage.engine import make_engine
 from cowrieprocessor.storage.models import SessionSummary
 from tests.realdata import expected
 from tests.realdata.conftest import Ingested
@@ -171,8 +172,6 @@ def test_either_file_first_gives_the_same_summaries(backend: str, real_dir: Path
     results = []
     for order in ((early, late), (late, early)):
         url = request.getfixturevalue("db_url") if not results else _another_db(backend, tmp_path, request)
-        from cowrieprocessor.storage.engine import make_engine
-
         eng = make_engine(url)
         try:
             for path in order:
