@@ -4,8 +4,9 @@ Every function takes an ``Engine`` (SQLite or PostgreSQL at schema v16) and retu
 dataclasses. They only read: the tiers are written by ingestion, the enrichment pipeline and the v15
 migration.
 
-Workflow (ADR-007): start from a behavioural key (``CampaignKey``: SSH key, password, command signature),
-``find_sessions`` / ``campaign_summary`` from snapshot columns alone; ``attribution`` compares attack time
+Workflow (ADR-007): start from a behavioural key (``CampaignKey``: SSH key, password or username tried, command
+signature, credential list), ``find_sessions`` / ``campaign_summary`` from snapshot columns alone (passwords
+and usernames through the login attempts' index); ``attribution`` compares attack time
 with now (one JOIN); ``infrastructure`` and ``related`` pivot to the ASNs and to other campaigns on them;
 ``top_asns``, ``asn_types``, ``persistent_ips``, ``movements`` and ``stale`` read the inventories alone.
 """

@@ -10,11 +10,12 @@ last_event_at) WHERE <key> IS NOT NULL`` (migration v16):
 2. *detail*: only for those groups, read their index range again for IPs, first and last seen.
 
 The campaign's own sessions are left out. For its own kind of key that is ``key <> :key`` (every session of
-the campaign has that key). For the other kinds PostgreSQL subtracts the campaign's count per group in pass 1
-and removes the campaign's rows from pass 2 with ``EXCEPT ALL`` (a multiset difference: exact, and still
-index-only). SQLite, which has no ``EXCEPT ALL``, excludes the campaign's rowids already in pass 1 (its
-indexes carry the rowid, so the scans stay covering); pass 1 then also gives first/last seen, and pass 2
-only counts IPs.
+the campaign has that key) - except for passwords: a password campaign is every session that *tried* it, and
+its summary may keep another one, so it is left out as for the other kinds. For those, PostgreSQL subtracts
+the campaign's count per group in pass 1 and removes the campaign's rows from pass 2 with ``EXCEPT ALL`` (a
+multiset difference: exact, and still index-only). SQLite, which has no ``EXCEPT ALL``, excludes the
+campaign's rowids already in pass 1 (its indexes carry the rowid, so the scans stay covering); pass 1 then
+also gives first/last seen, and pass 2 only counts IPs.
 """
 
 from __future__ import annotations
