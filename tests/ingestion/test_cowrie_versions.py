@@ -88,6 +88,7 @@ def test_protocol_of_logs_without_the_field(engine: Engine, tmp_path: Path) -> N
         ("b'SSH-2.0-PUTTY'", "SSH-2.0-PUTTY", False),
         ('b"SSH-2.0-it\'s"', "SSH-2.0-it's", False),
         ("SSH-2.0-Go\r\n\x00", "SSH-2.0-Go", False),
+        ("SSH-2.0-Go ", "SSH-2.0-Go", False),
         ("\x16\x03\x01\x00{\x01\x00\x00w\x03\x03r@uF\x7f\\xff", "<TLS ClientHello>", True),
         ("b'\\x16\\x03\\x01\\x02\\x00\\x01'", "<TLS ClientHello>", True),
         ("GET /favicon.ico HTTP/1.1", "GET /favicon.ico HTTP/1.1", True),
@@ -107,3 +108,8 @@ def test_credential_list_hash_is_the_documented_json() -> None:
     text = '[["root","123456"],["admin","ä"],[null,"x"]]'  # compact JSON, UTF-8, not ASCII-escaped
     assert fields.credential_list_hash(pairs) == hashlib.sha256(text.encode()).hexdigest()
     assert fields.credential_list_hash([]) is None
+    lone = '[["\ud800","x"]]'  # a lone surrogate (JSON allows it): hashed as its UTF-8 surrogatepass bytes
+    assert (
+        fields.credential_list_hash([("\ud800", "x")])
+        == hashlib.sha256(lone.encode("utf-8", "surrogatepass")).hexdigest()
+    )
