@@ -69,6 +69,9 @@ def duration_ms(data: dict[str, Any]) -> int | None:
     ms = data.get("duration_ms")
     if type(ms) is int and 0 <= ms <= MAX_DURATION_MS:  # Cowrie 3.0.4 on: the common case, at once
         return ms
+    seconds = data.get("duration")
+    if ms is None and type(seconds) is float and 0.0 <= seconds <= MAX_DURATION_MS / 1000:  # before 2.7
+        return round(seconds * 1000)
     ms = _plausible_ms(_seconds_or_ms(data.get("duration_ms")))
     if ms is not None:
         return ms
