@@ -1,9 +1,10 @@
 """``ingest PATH...``: read each file from its checkpoint, in batches, into the database.
 
 Lines Cowrie split at the midnight rotation (the end of one file, the start of the next) are joined
-when both halves have been read, in either order: an unterminated last line is kept as a
-``partial_line`` dead letter (and as the file's ``pending_tail``), an unparsable first line as a
-``partial_line_head`` dead letter; each new half is tried against the pending other halves.
+when both halves have been read, in either order: an unterminated last line is a pending line (counted as
+``lines_pending``, not as a dead letter: it may still be being written), kept as a ``partial_line`` row of
+``dead_letters`` and as the file's ``pending_tail``; an unparsable first line is a ``partial_line_head``
+dead letter; each new half is tried against the pending other halves.
 """
 
 from __future__ import annotations
