@@ -1,0 +1,170 @@
+"""The honeypot used as a proxy (SSH port forwarding) and the exploits it saw: where to, from which networks.
+
+Destinations are what the client asked for (an address or a host name, with the port); payload bytes
+are those Cowrie logged (it never connects: the data is what the attacker meant to send). ASNs are the
+sessions' snapshot ASNs - the network the attacker was in at the time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Select, bindparam, distinct, func, select
+
+from cowrieprocessor.analysis.sql import ASNS, EXPLOITS, FORWARDS, SESSIONS, dialect_of, fetch, per_dialect, utc
+
+
+@dataclass(frozen=True)
+class DestinationRow:
+    destination: str | None
+    port: int | None
+    requests: int
+    sessions: int
+    ips: int
+    asns: int
+    payload_bytes: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+
+@dataclass(frozen=True)
+class TunnelAsnRow:
+    asn: int | None
+    organization_name: str | None
+    requests: int
+    sessions: int
+    ips: int
+    destinations: int
+    payload_bytes: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+
+@dataclass(frozen=True)
+class ExploitRow:
+    cve: str | None
+    name: str | None
+    value: str | None
+    attempts: int
+    successes: int
+    sessions: int
+    ips: int
+    asns: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+
+def _filtered(stmt: Select[Any], time: Any, active: frozenset[str]) -> Select[Any]:
+    if "since" in active:
+        stmt = stmt.where(time >= bindparam("since"))
+    if "until" in active:
+        stmt = stmt.where(time < bindparam("until"))
+    if "asn" in active:
+        stmt = stmt.where(SESSIONS.c.snapshot_asn == bindparam("asn"))
+    return stmt
+
+
+def _common(table: Any) -> list[Any]:
+    s = SESSIONS.c
+    return [
+        func.count(distinct(table.c.session_id)).label("sessions"),
+        func.count(distinct(s.source_ip)).label("ips"),
+    ]
+
+
+@per_dialect
+def _destinations_statement(dialect: str, active: frozenset[str]) -> Select[Any]:
+    f, s = FORWARDS.c, SESSIONS.c
+    requests = func.count().filter(f.kind == "request")
+    stmt = select(
+        f.destination,
+        f.destination_port.label("port"),
+        requests.label("requests"),
+        *_common(FORWARDS),
+        func.count(distinct(s.snapshot_asn)).label("asns"),
+        func.coalesce(func.sum(f.payload_bytes), 0).label("payload_bytes"),
+        func.min(f.event_time).label("first_seen"),
+        func.max(f.event_time).label("last_seen"),
+    ).select_from(FORWARDS.join(SESSIONS, s.session_id == f.session_id))
+    stmt = _filtered(stmt, f.event_time, active)
+    return (
+        stmt.group_by(f.destination, f.destination_port)
+        .order_by(requests.desc(), func.count(distinct(f.session_id)).desc(), f.destination, f.destination_port)
+        .limit(bindparam("limit"))
+    )
+
+
+@per_dialect
+def _asns_statement(dialect: str, active: frozenset[str]) -> Select[Any]:
+    f, s, a = FORWARDS.c, SESSIONS.c, ASNS.c
+    requests = func.count().filter(f.kind == "request")
+    stmt = select(
+        s.snapshot_asn.label("asn"),
+        a.organization_name,
+        requests.label("requests"),
+        *_common(FORWARDS),
+        func.count(distinct(f.destination)).label("destinations"),
+        func.coalesce(func.sum(f.payload_bytes), 0).label("payload_bytes"),
+        func.min(f.event_time).label("first_seen"),
+        func.max(f.event_time).label("last_seen"),
+    ).select_from(FORWARDS.join(SESSIONS, s.session_id == f.session_id).outerjoin(ASNS, a.asn_number == s.snapshot_asn))
+    stmt = _filtered(stmt, f.event_time, active)
+    return (
+        stmt.group_by(s.snapshot_asn, a.organization_name)
+        .order_by(requests.desc(), s.snapshot_asn)
+        .limit(bindparam("limit"))
+    )
+
+
+@per_dialect
+def _exploits_statement(dialect: str, active: frozenset[str]) -> Select[Any]:
+    e, s = EXPLOITS.c, SESSIONS.c
+    attempts = func.count().filter(e.outcome == "attempt")
+    stmt = select(
+        e.cve,
+        func.max(e.name).label("name"),
+        func.max(e.value).label("value"),
+        attempts.label("attempts"),
+        func.count().filter(e.outcome == "success").label("successes"),
+        *_common(EXPLOITS),
+        func.count(distinct(s.snapshot_asn)).label("asns"),
+        func.min(e.event_time).label("first_seen"),
+        func.max(e.event_time).label("last_seen"),
+    ).select_from(EXPLOITS.join(SESSIONS, s.session_id == e.session_id))
+    stmt = _filtered(stmt, e.event_time, active)
+    return stmt.group_by(e.cve).order_by(attempts.desc(), e.cve).limit(bindparam("limit"))
+
+
+def _params(since: dt.datetime | None, until: dt.datetime | None, asn: int | None) -> dict[str, Any]:
+    return {k: v for k, v in {"since": utc(since), "until": utc(until), "asn": asn}.items() if v is not None}
+
+
+def tunnel_destinations(
+    engine: Engine, *, limit: int = 20, since: dt.datetime | None = None, until: dt.datetime | None = None,
+    asn: int | None = None,
+) -> list[DestinationRow]:  # fmt: skip
+    """Where port-forwarding clients wanted to go, most requested first (``asn``: only from that snapshot ASN)."""
+    params = _params(since, until, asn)
+    stmt = _destinations_statement(dialect_of(engine), frozenset(params))
+    return [DestinationRow(**r) for r in fetch(engine, stmt, {**params, "limit": limit})]
+
+
+def tunnel_asns(
+    engine: Engine, *, limit: int = 20, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[TunnelAsnRow]:
+    """The networks (snapshot ASN; None: not enriched yet) port-forwarding sessions came from."""
+    params = _params(since, until, None)
+    stmt = _asns_statement(dialect_of(engine), frozenset(params))
+    return [TunnelAsnRow(**r) for r in fetch(engine, stmt, {**params, "limit": limit})]
+
+
+def exploits(
+    engine: Engine, *, limit: int = 20, since: dt.datetime | None = None, until: dt.datetime | None = None,
+    asn: int | None = None,
+) -> list[ExploitRow]:  # fmt: skip
+    """Exploits Cowrie recognised, per CVE: attempts, successes and who tried."""
+    params = _params(since, until, asn)
+    stmt = _exploits_statement(dialect_of(engine), frozenset(params))
+    return [ExploitRow(**r) for r in fetch(engine, stmt, {**params, "limit": limit})]
