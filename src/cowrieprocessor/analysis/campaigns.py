@@ -140,5 +140,5 @@ def top_keys(
         scripts: dict[str, list[str]] = {}
         for c in fetch(engine, _script_statement(dialect), {"ids": [r["example"] for r in rows]}):
             scripts.setdefault(c["session_id"], []).append(c["input"])
-        rows = [{**r, "example": " ; ".join(scripts.get(r["example"], []))} for r in rows]
+        rows = [{**r, "example": " ; ".join(scripts.get(r["example"], [])) or None} for r in rows]
     return [KeyRow(**r) for r in rows]

@@ -113,7 +113,7 @@ def _asns_statement(dialect: str, active: frozenset[str]) -> Select[Any]:
     stmt = _filtered(stmt, f.event_time, active)
     return (
         stmt.group_by(s.snapshot_asn, a.organization_name)
-        .order_by(requests.desc(), s.snapshot_asn)
+        .order_by(requests.desc(), s.snapshot_asn.asc().nulls_last())
         .limit(bindparam("limit"))
     )
 
