@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, distinct, func, select
+from sqlalchemy import BigInteger, Engine, Select, bindparam, cast, distinct, func, select
 
 from cowrieprocessor.analysis.sql import ASNS, EXPLOITS, FORWARDS, SESSIONS, dialect_of, fetch, per_dialect, utc
 
@@ -66,6 +66,11 @@ def _filtered(stmt: Select[Any], time: Any, active: frozenset[str]) -> Select[An
     return stmt
 
 
+def _total(column: Any) -> Any:
+    """SUM as an integer on both backends (PostgreSQL's SUM of bigint is numeric)."""
+    return cast(func.coalesce(func.sum(column), 0), BigInteger)
+
+
 def _common(table: Any) -> list[Any]:
     s = SESSIONS.c
     return [
@@ -84,7 +89,7 @@ def _destinations_statement(dialect: str, active: frozenset[str]) -> Select[Any]
         requests.label("requests"),
         *_common(FORWARDS),
         func.count(distinct(s.snapshot_asn)).label("asns"),
-        func.coalesce(func.sum(f.payload_bytes), 0).label("payload_bytes"),
+        _total(f.payload_bytes).label("payload_bytes"),
         func.min(f.event_time).label("first_seen"),
         func.max(f.event_time).label("last_seen"),
     ).select_from(FORWARDS.join(SESSIONS, s.session_id == f.session_id))
@@ -106,7 +111,7 @@ def _asns_statement(dialect: str, active: frozenset[str]) -> Select[Any]:
         requests.label("requests"),
         *_common(FORWARDS),
         func.count(distinct(f.destination)).label("destinations"),
-        func.coalesce(func.sum(f.payload_bytes), 0).label("payload_bytes"),
+        _total(f.payload_bytes).label("payload_bytes"),
         func.min(f.event_time).label("first_seen"),
         func.max(f.event_time).label("last_seen"),
     ).select_from(FORWARDS.join(SESSIONS, s.session_id == f.session_id).outerjoin(ASNS, a.asn_number == s.snapshot_asn))

@@ -24,17 +24,10 @@ from cowrieprocessor.analysis.overview import overview as build_overview
 from cowrieprocessor.analysis.timeline import SessionDetail, session_detail
 from cowrieprocessor.analysis.tunnels import DestinationRow, ExploitRow, TunnelAsnRow, tunnel_asns, tunnel_destinations
 from cowrieprocessor.analysis.tunnels import exploits as find_exploits
+from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.fit import cell, fit
-from cowrieprocessor.cli.output import (
-    OutputFormat,
-    console,
-    err_console,
-    json_default,
-    print_json,
-    print_rows,
-    safe_text,
-)
+from cowrieprocessor.cli.output import OutputFormat, json_default, print_json, print_rows, safe_text
 from cowrieprocessor.cli.query import FormatOption, _time
 
 #: Shorter headers for people (JSON and CSV keep the field names).
@@ -53,6 +46,14 @@ def _limit(default_help: str = "At most this many rows.") -> Any:
     return typer.Option("--limit", min=1, help=default_help)
 
 
+def _say(text: str) -> None:
+    output.console.print(text)
+
+
+def _warn(text: str) -> None:
+    output.err_console.print(text)
+
+
 def _when(value: dt.datetime | None) -> str:
     """A time as one word, so a wrapped line never splits it."""
     return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else "-"
@@ -68,7 +69,7 @@ def _records(rows: Sequence[Any]) -> list[dict[str, Any]]:
 
 def _machine(records: list[dict[str, Any]], fmt: OutputFormat, columns: Sequence[str], empty: str) -> None:
     if not records:
-        err_console.print(safe_text(empty))
+        _warn(safe_text(empty))
     print_rows(records, fmt, columns=columns)
 
 
@@ -87,7 +88,7 @@ def _table(
     if len(chosen) < len(columns):
         chosen = [c for c in columns if LABELS.get(c, c) in chosen]
         left = ", ".join(c for c in columns if c not in chosen)
-        err_console.print(f"[dim]not shown for the width: {safe_text(left)} (see --format json|csv)[/dim]")
+        _warn(f"[dim]not shown for the width: {safe_text(left)} (see --format json|csv)[/dim]")
 
 
 # -------------------------------------------------------------------------------------------- overview ---
@@ -108,15 +109,15 @@ def overview(
         print_rows(_overview_long(o), fmt, columns=["section", "name", "value"])
         return
     if not o.sessions:
-        console.print("[yellow]The database holds no session yet: `cowrieprocessor ingest PATH` first.[/yellow]")
+        _say("[yellow]The database holds no session yet: `cowrieprocessor ingest PATH` first.[/yellow]")
     dead = ", ".join(f"{n:,} {status}" for status, n in o.dead_letters.items()) or "none"
-    console.print(
+    _say(
         f"[bold]{o.sessions:,}[/bold] sessions ({o.sessions_with_login:,} logged in, {o.sessions_snapshotted:,} "
         f"with their attack-time snapshot) from [bold]{o.ips:,}[/bold] IPs ({o.ips_enriched:,} enriched) in "
         f"[bold]{o.asns:,}[/bold] ASNs; {_n(o.events, 'event')} from {_n(o.files, 'file')}; {_n(o.sensors, 'sensor')}"
     )
-    console.print(f"from {_when(o.first_event)} to {_when(o.last_event)}")
-    console.print(
+    _say(f"from {_when(o.first_event)} to {_when(o.last_event)}")
+    _say(
         f"port-forwarding requests: {o.port_forward_requests:,}; exploit attempts: {o.exploit_attempts:,}; "
         f"dead letters: {dead}"
     )
@@ -124,14 +125,14 @@ def overview(
         _table(o.per_sensor, SensorRow, fmt, "sensors", "", free=("sensor",))
     for kind, keys in o.busiest.items():
         if keys:
-            console.print(f"\n[bold]busiest by {kind}[/bold] (query campaigns --by {kind})")
+            _say(f"\n[bold]busiest by {kind}[/bold] (query campaigns --by {kind})")
             _key_lines(By(kind), keys)
     if o.top_asns:
         _table(o.top_asns, AsnRow, fmt, "top ASNs", "", free=("organization_name",))
     if o.sources:
         _table(o.sources, SourceRow, fmt, "enrichment sources (due: IPs whose answer has expired)", "")
     if o.sessions:
-        console.print("next: query campaigns --by KIND | query session ID | query tunnels | query exploits")
+        _say("next: query campaigns --by KIND | query session ID | query tunnels | query exploits")
 
 
 def _overview_long(o: Any) -> list[dict[str, Any]]:
@@ -167,15 +168,15 @@ def _key_lines(by: By, keys: Sequence[KeyRow]) -> None:
     """Each key on its own line (whole, wrapped between words if need be), its figures on the next."""
     for n, k in enumerate(keys, 1):
         shown = k.example if by is By.password and k.example is not None else k.key
-        console.print(f"{n:>3}. {safe_text(shown)}")
+        _say(f"{n:>3}. {safe_text(shown)}")
         if by is By.password and k.example is not None:
-            console.print(f"     sha256 {k.key}")
+            _say(f"     sha256 {k.key}")
         elif k.example and by is not By.command:
-            console.print(f"     e.g. {safe_text(k.example)}")
+            _say(f"     e.g. {safe_text(k.example)}")
         elif k.example:
             script = k.example if len(k.example) <= SCRIPT_CHARS else k.example[: SCRIPT_CHARS - 1] + "…"
-            console.print(f"     script: {safe_text(script)}")
-        console.print(
+            _say(f"     script: {safe_text(script)}")
+        _say(
             f"     {_n(k.sessions, 'session')}, {_n(k.ips, 'IP')}, ASNs {k.asns_at_attack:,} then {k.asns_now:,} now, "
             f"{_n(k.sensors, 'sensor')}, {_day(k.first_seen)}..{_day(k.last_seen)}"
         )
@@ -205,15 +206,15 @@ def campaigns(
         _machine(_records(rows), fmt, [f.name for f in dataclasses.fields(KeyRow)], empty)
         return
     if not rows:
-        console.print(f"[yellow]{safe_text(empty)}[/yellow]")
+        _say(f"[yellow]{safe_text(empty)}[/yellow]")
         return
-    console.print(f"[bold]top {len(rows)} keys by {by.value}[/bold]")
+    _say(f"[bold]top {len(rows)} keys by {by.value}[/bold]")
     _key_lines(by, rows)
     option = CAMPAIGN_OPTION.get(by)
     if option is not None:
         value = "PASSWORD" if by is By.password else "KEY"
         hint = f"--password {value}" if by is By.password else f"{option} {value}"
-        console.print(f"\nnext: cowrieprocessor query campaign|attribution|infrastructure|related {hint}")
+        _say(f"\nnext: cowrieprocessor query campaign {hint}\n(and attribution, infrastructure, related)")
 
 
 # --------------------------------------------------------------------------------------------- session ---
@@ -229,7 +230,7 @@ def session(
     commands, downloads and uploads with URLs and hashes, keys, port forwarding, exploits)."""
     detail = session_detail(state(ctx).ready_engine(), session_id, limit=limit)
     if detail is None:
-        err_console.print(
+        _warn(
             f"[red]error:[/red] no session {safe_text(session_id)!s} in this database "
             "(`cowrieprocessor query sessions --ip ADDRESS` lists the sessions of an IP)."
         )
@@ -246,10 +247,10 @@ def session(
 
 def _session_text(d: SessionDetail) -> None:
     s = d.summary
-    console.print(f"[bold]session {safe_text(s['session_id'])}[/bold] on {safe_text(s['sensor'])} ({s['protocol']})")
+    _say(f"[bold]session {safe_text(s['session_id'])}[/bold] on {safe_text(s['sensor'])} ({s['protocol']})")
     for name, value in s.items():
         if name not in ("session_id", "sensor", "protocol") and value not in (None, 0, False, ""):
-            console.print(f"  {name}: {safe_text(_when(value) if isinstance(value, dt.datetime) else cell(value))}")
+            _say(f"  {name}: {safe_text(_when(value) if isinstance(value, dt.datetime) else cell(value))}")
     rows = [
         {"": name, "attack time": cell(d.at_attack.get(name)), "now": cell(d.now.get(name))}
         for name in ("asn", "organization", "asn_type", "country", "ip_types")
@@ -258,11 +259,11 @@ def _session_text(d: SessionDetail) -> None:
     rows.append({"": "taken by", "attack time": cell(d.at_attack.get("source")), "now": ""})
     shown, chosen = fit(rows, ["", "attack time", "now"], free=("attack time", "now"))
     print_rows(shown, OutputFormat.table, title=f"{safe_text(s['source_ip'])}: attack time vs now", columns=chosen)
-    console.print(f"[bold]timeline[/bold] ({len(d.timeline):,} entries from {d.events:,} events)")
+    _say(f"[bold]timeline[/bold] ({len(d.timeline):,} entries from {d.events:,} events)")
     for e in d.timeline:
-        console.print(f"  {_when(e.time)} [bold]{safe_text(e.kind)}[/bold] {safe_text(e.summary)}")
+        _say(f"  {_when(e.time)} [bold]{safe_text(e.kind)}[/bold] {safe_text(e.summary)}")
     if d.truncated:
-        console.print("[yellow]  ... more: raise --limit[/yellow]")
+        _say("[yellow]  ... more: raise --limit[/yellow]")
 
 
 # --------------------------------------------------------------------------------------------- tunnels ---

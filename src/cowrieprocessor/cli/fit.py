@@ -13,7 +13,8 @@ from typing import Any
 
 from rich.text import Text
 
-from cowrieprocessor.cli.output import console, safe_text
+from cowrieprocessor.cli import output
+from cowrieprocessor.cli.output import safe_text
 
 #: The narrowest a free-text column is shrunk to before whole columns are left out instead.
 MIN_FREE = 12
@@ -62,7 +63,7 @@ def fit(
     Free-text columns are cut to the room left (with ``…``); every other value is shown whole or its
     column not at all. The first column is always kept.
     """
-    total = width or console.width
+    total = width or output.console.width
     free_set = set(free)
     shown = [{c: cell(r.get(c)) for c in columns} for r in rows]
     natural = {c: _width((s[c] for s in shown), c) for c in columns}
