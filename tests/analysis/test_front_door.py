@@ -102,7 +102,7 @@ def test_session_timeline(engine: Engine, tmp_path: Path) -> None:
     kinds = [(e.kind, e.summary) for e in bypass.timeline if e.kind.startswith("exploit")]
     assert kinds == [
         ("exploit attempt", "CVE-2026-24061: USER='-f root'"),
-        ("exploit success", "CVE-2026-24061: logged in as 'root' (asked for '-f root')"),
+        ("exploit success", "CVE-2026-24061: logged in as 'root' (typed 'admin' at login:, 'uname -a' at Password:)"),
     ]
     drop = session_detail(engine, "d0d0d0d0d0d0")
     assert drop is not None

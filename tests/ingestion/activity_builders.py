@@ -17,13 +17,15 @@ def proxy_user(sid: str = "f0f0f0f0f0f0") -> Session:
 
 
 def telnet_bypass(sid: str = "e1e1e1e1e1e1") -> Session:
-    """The NEW-ENVIRON ``USER=-f root`` bypass as Cowrie 3.1.4 logs it (telnet/userauth.py)."""
+    """The NEW-ENVIRON ``USER=-f root`` bypass as Cowrie 3.1.4 logs it (telnet/userauth.py, with
+    ``[telnet] cve_2026_24061_vulnerable``): what was typed at the login and password prompts comes as
+    ``original_username`` and ``attempted_command``."""
     s = Session(sid, "198.51.100.30", protocol="telnet", dst_port=23).connect()
     s.ev("cowrie.client.var", name="USER", value="-f root")
     s.ev("cowrie.telnet.exploit_attempt", cve="CVE-2026-24061", name="USER", value="-f root")
     s.ev(
-        "cowrie.telnet.exploit_success", cve="CVE-2026-24061", username="root", original_username="-f root",
-        attempted_command="login -f root",
+        "cowrie.telnet.exploit_success", cve="CVE-2026-24061", username="root", original_username="admin",
+        attempted_command="uname -a",
     )  # fmt: skip
     return s.login("root", "").cmd("uname -a")
 

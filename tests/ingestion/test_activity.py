@@ -71,7 +71,7 @@ def test_forwards_exploits_and_methods_are_stored_and_counted(engine: Engine, tm
     exploits = table_rows(engine, ExploitAttempt, "outcome", "cve", "name", "value", "username", "attempted_command")
     assert exploits == [
         ("attempt", "CVE-2026-24061", "USER", "-f root", None, None),
-        ("success", "CVE-2026-24061", None, None, "root", "login -f root"),
+        ("success", "CVE-2026-24061", None, None, "root", "uname -a"),
     ]
 
     transfers = table_rows(engine, FileTransfer, "direction", "outcome", "method", "url", "destfile")

@@ -167,7 +167,8 @@ def _forward(r: dict[str, Any]) -> TimelineEntry:
 
 def _exploit(r: dict[str, Any]) -> TimelineEntry:
     if r["outcome"] == "success":
-        text = f"{r['cve']}: logged in as {r['username']!r} (asked for {r['original_username']!r})"
+        typed = f"typed {r['original_username']!r} at login:, {r['attempted_command']!r} at Password:"
+        text = f"{r['cve']}: logged in as {r['username']!r} ({typed})"
     else:
         text = f"{r['cve']}: {r['name']}={r['value']!r}"
     return TimelineEntry(r["event_time"], f"exploit {r['outcome']}", text, _clean(r))
