@@ -18,7 +18,8 @@ from sqlalchemy import Engine, Select, bindparam, distinct, func, null, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from cowrieprocessor.analysis.sql import AUTH, COMMANDS, IPS, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect, utc
+from cowrieprocessor.analysis.sessions import _commands_statement
+from cowrieprocessor.analysis.sql import AUTH, IPS, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect, utc
 
 
 class By(enum.StrEnum):
@@ -108,16 +109,6 @@ def _password_statement(dialect: str) -> Select[Any]:
     )
 
 
-@per_dialect
-def _script_statement(dialect: str) -> Select[Any]:
-    c = COMMANDS.c
-    return (
-        select(c.session_id, c.input)
-        .where(c.session_id.in_(bindparam("ids", expanding=True)))
-        .order_by(c.session_id, c.sequence, c.id)
-    )
-
-
 def top_keys(
     engine: Engine,
     by: By,
@@ -138,7 +129,7 @@ def top_keys(
         rows = [{**r, "example": found.get(r["key"])} for r in rows]
     if by is By.command and rows:
         scripts: dict[str, list[str]] = {}
-        for c in fetch(engine, _script_statement(dialect), {"ids": [r["example"] for r in rows]}):
+        for c in fetch(engine, _commands_statement(dialect), {"ids": [r["example"] for r in rows]}):
             scripts.setdefault(c["session_id"], []).append(c["input"])
         rows = [{**r, "example": " ; ".join(scripts.get(r["example"], [])) or None} for r in rows]
     return [KeyRow(**r) for r in rows]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, Engine, Select, bindparam, cast, distinct, func, select
 
 from cowrieprocessor.analysis.sql import ASNS, EXPLOITS, FORWARDS, SESSIONS, dialect_of, fetch, per_dialect, utc
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,19 +81,31 @@ def _common(table: Any) -> list[Any]:
     ]
 
 
-@per_dialect
-def _destinations_statement(dialect: str, active: frozenset[str]) -> Select[Any]:
-    f, s = FORWARDS.c, SESSIONS.c
-    requests = func.count().filter(f.kind == "request")
-    stmt = select(
-        f.destination,
-        f.destination_port.label("port"),
+def _requests() -> Any:
+    return func.count().filter(FORWARDS.c.kind == "request")
+
+
+def _forward_figures(requests: Any) -> list[Any]:
+    """What every port-forwarding grouping reports (rows map to their dataclass by name)."""
+    f = FORWARDS.c
+    return [
         requests.label("requests"),
         *_common(FORWARDS),
-        func.count(distinct(s.snapshot_asn)).label("asns"),
         _total(f.payload_bytes).label("payload_bytes"),
         func.min(f.event_time).label("first_seen"),
         func.max(f.event_time).label("last_seen"),
+    ]
+
+
+@per_dialect
+def _destinations_statement(dialect: str, active: frozenset[str]) -> Select[Any]:
+    f, s = FORWARDS.c, SESSIONS.c
+    requests = _requests()
+    stmt = select(
+        f.destination,
+        f.destination_port.label("port"),
+        func.count(distinct(s.snapshot_asn)).label("asns"),
+        *_forward_figures(requests),
     ).select_from(FORWARDS.join(SESSIONS, s.session_id == f.session_id))
     stmt = _filtered(stmt, f.event_time, active)
     return (
@@ -104,16 +118,12 @@ def _destinations_statement(dialect: str, active: frozenset[str]) -> Select[Any]
 @per_dialect
 def _asns_statement(dialect: str, active: frozenset[str]) -> Select[Any]:
     f, s, a = FORWARDS.c, SESSIONS.c, ASNS.c
-    requests = func.count().filter(f.kind == "request")
+    requests = _requests()
     stmt = select(
         s.snapshot_asn.label("asn"),
         a.organization_name,
-        requests.label("requests"),
-        *_common(FORWARDS),
         func.count(distinct(f.destination)).label("destinations"),
-        _total(f.payload_bytes).label("payload_bytes"),
-        func.min(f.event_time).label("first_seen"),
-        func.max(f.event_time).label("last_seen"),
+        *_forward_figures(requests),
     ).select_from(FORWARDS.join(SESSIONS, s.session_id == f.session_id).outerjoin(ASNS, a.asn_number == s.snapshot_asn))
     stmt = _filtered(stmt, f.event_time, active)
     return (
@@ -142,8 +152,11 @@ def _exploits_statement(dialect: str, active: frozenset[str]) -> Select[Any]:
     return stmt.group_by(e.cve).order_by(attempts.desc(), e.cve).limit(bindparam("limit"))
 
 
-def _params(since: dt.datetime | None, until: dt.datetime | None, asn: int | None) -> dict[str, Any]:
-    return {k: v for k, v in {"since": utc(since), "until": utc(until), "asn": asn}.items() if v is not None}
+def _rows(engine: Engine, build: Any, row: type[T], limit: int, **given: Any) -> list[T]:
+    """``build(dialect, active filters)``'s rows as ``row`` objects (times must be aware)."""
+    params = {k: utc(v) if isinstance(v, dt.datetime) else v for k, v in given.items() if v is not None}
+    stmt = build(dialect_of(engine), frozenset(params))
+    return [row(**r) for r in fetch(engine, stmt, {**params, "limit": limit})]
 
 
 def tunnel_destinations(
@@ -151,18 +164,14 @@ def tunnel_destinations(
     asn: int | None = None,
 ) -> list[DestinationRow]:  # fmt: skip
     """Where port-forwarding clients wanted to go, most requested first (``asn``: only from that snapshot ASN)."""
-    params = _params(since, until, asn)
-    stmt = _destinations_statement(dialect_of(engine), frozenset(params))
-    return [DestinationRow(**r) for r in fetch(engine, stmt, {**params, "limit": limit})]
+    return _rows(engine, _destinations_statement, DestinationRow, limit, since=since, until=until, asn=asn)
 
 
 def tunnel_asns(
     engine: Engine, *, limit: int = 20, since: dt.datetime | None = None, until: dt.datetime | None = None
 ) -> list[TunnelAsnRow]:
     """The networks (snapshot ASN; None: not enriched yet) port-forwarding sessions came from."""
-    params = _params(since, until, None)
-    stmt = _asns_statement(dialect_of(engine), frozenset(params))
-    return [TunnelAsnRow(**r) for r in fetch(engine, stmt, {**params, "limit": limit})]
+    return _rows(engine, _asns_statement, TunnelAsnRow, limit, since=since, until=until)
 
 
 def exploits(
@@ -170,6 +179,4 @@ def exploits(
     asn: int | None = None,
 ) -> list[ExploitRow]:  # fmt: skip
     """Exploits Cowrie recognised, per CVE: attempts, successes and who tried."""
-    params = _params(since, until, asn)
-    stmt = _exploits_statement(dialect_of(engine), frozenset(params))
-    return [ExploitRow(**r) for r in fetch(engine, stmt, {**params, "limit": limit})]
+    return _rows(engine, _exploits_statement, ExploitRow, limit, since=since, until=until, asn=asn)

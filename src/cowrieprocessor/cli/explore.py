@@ -40,10 +40,8 @@ LABELS = {
 SCRIPT_CHARS = 200
 Since = Annotated[str | None, typer.Option("--since", help="Only from this time on (ISO-8601, UTC).")]
 Until = Annotated[str | None, typer.Option("--until", help="Only before this time (ISO-8601, UTC).")]
-
-
-def _limit(default_help: str = "At most this many rows.") -> Any:
-    return typer.Option("--limit", min=1, help=default_help)
+AsnOption = Annotated[int | None, typer.Option("--asn", help="Only sessions from this ASN (at attack time).")]
+Limit = Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")]
 
 
 def _say(text: str) -> None:
@@ -192,7 +190,7 @@ def campaigns(
     since: Since = None,
     until: Until = None,
     sensor: Annotated[str | None, typer.Option("--sensor", help="Only sessions of this sensor.")] = None,
-    limit: Annotated[int, _limit()] = 20,
+    limit: Limit = 20,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """The busiest keys of one kind (SSH key, password, command script, HASSH, client version, downloaded
@@ -223,7 +221,7 @@ def campaigns(
 def session(
     ctx: typer.Context,
     session_id: Annotated[str, typer.Argument(metavar="ID", help="Cowrie's session id (12 hex characters).")],
-    limit: Annotated[int, _limit("At most this many timeline entries.")] = 1000,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many timeline entries.")] = 1000,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """One session in full: summary, attack-time snapshot vs current enrichment, and its timeline (logins,
@@ -272,10 +270,10 @@ def _session_text(d: SessionDetail) -> None:
 def tunnels(
     ctx: typer.Context,
     by_asn: Annotated[bool, typer.Option("--by-asn", help="Per source network instead of per destination.")] = False,
-    asn: Annotated[int | None, typer.Option("--asn", help="Only sessions from this ASN (at attack time).")] = None,
+    asn: AsnOption = None,
     since: Since = None,
     until: Until = None,
-    limit: Annotated[int, _limit()] = 20,
+    limit: Limit = 20,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """SSH port forwarding (the honeypot used as a proxy): top destinations, or the ASNs it came from."""
@@ -302,10 +300,10 @@ def tunnels(
 
 def exploits(
     ctx: typer.Context,
-    asn: Annotated[int | None, typer.Option("--asn", help="Only sessions from this ASN (at attack time).")] = None,
+    asn: AsnOption = None,
     since: Since = None,
     until: Until = None,
-    limit: Annotated[int, _limit()] = 20,
+    limit: Limit = 20,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Exploits Cowrie recognised (e.g. the telnet NEW-ENVIRON login bypass), per CVE."""
