@@ -9,7 +9,7 @@ from sqlalchemy import Engine, insert, text
 
 from cowrieprocessor.analysis.campaigns import By, top_keys
 from cowrieprocessor.analysis.overview import overview
-from cowrieprocessor.analysis.sql import ASNS, AUTH, COMMANDS
+from cowrieprocessor.analysis.sql import ASNS, AUTH, COMMANDS, KEYS
 from cowrieprocessor.analysis.timeline import session_detail
 from cowrieprocessor.analysis.tunnels import exploits, tunnel_asns, tunnel_destinations
 from cowrieprocessor.ingestion import ingest
@@ -28,6 +28,7 @@ def test_top_keys_per_kind(dataset: Dataset) -> None:
     # A, B, C, D, G; snapshot ASNs 64500-64503; now A, D -> 64500, B -> 64502, C -> 64503 (G none)
     assert (k1.ips, k1.asns_at_attack, k1.asns_now, k1.sensors) == (5, 4, 3, 2)
     assert (k1.first_seen, k1.last_seen) == (T0, T0 + 12 * DAY + FIVE_MINUTES)
+    assert (k1.session, k1.example) == ("a1", None)  # no ssh_keys row: no comment
     assert [(k.key, k.sessions) for k in top_keys(engine, By.password)] == [(HUNTER2, 11), (ADMIN, 3)]
     assert [(k.key, k.sessions) for k in top_keys(engine, By.command, limit=2)] == [("sigC", 10), ("sigE", 3)]
     assert top_keys(engine, By.hassh) == []
@@ -52,6 +53,13 @@ def test_key_examples(dataset: Dataset) -> None:
         )  # fmt: skip
     assert {k.key: k.example for k in top_keys(engine, By.password)} == {HUNTER2: None, ADMIN: "admin"}
     assert {k.key: k.example for k in top_keys(engine, By.command)}["sigE"] == "uname -a ; cat /proc/cpuinfo"
+    with engine.begin() as conn:
+        conn.execute(
+            insert(KEYS),
+            [{"event_uid": "k1", "session_id": "e2", "event_time": T0, "key_type": "ssh-rsa", "key_data": "AAAA",
+              "key_comment": "mdrfckr", "fingerprint_sha256": K2, "how_seen": "planted"}],
+        )  # fmt: skip
+    assert {k.key: k.example for k in top_keys(engine, By.ssh_key)} == {K1: None, K2: "mdrfckr", K3: None}
 
 
 def test_overview_of_the_known_dataset(dataset: Dataset) -> None:

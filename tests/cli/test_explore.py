@@ -87,7 +87,8 @@ def test_campaigns(url: str) -> None:
     assert "c" * 64 in text and "e.g. http://203.0.113.9/x.sh" in text
     rows = _csv(url, "campaigns", "--by", "download", "--limit", "2")
     assert len(rows) == 2 and list(rows[0]) == [
-        "key", "sessions", "ips", "asns_at_attack", "asns_now", "sensors", "first_seen", "last_seen", "example",
+        "key", "sessions", "ips", "asns_at_attack", "asns_now", "sensors", "first_seen", "last_seen", "session",
+        "example",
     ]  # fmt: skip
     later = ("campaigns", "--by", "hassh", "--since", "2030-01-01")
     assert _json(url, *later) == []

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from cowrieprocessor.analysis.sessions import _commands_statement
-from cowrieprocessor.analysis.sql import AUTH, IPS, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect, utc
+from cowrieprocessor.analysis.sql import AUTH, IPS, KEYS, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect, utc
 
 
 class By(enum.StrEnum):
@@ -53,7 +53,9 @@ class KeyRow:
     sensors: int
     first_seen: dt.datetime | None
     last_seen: dt.datetime | None
-    example: str | None  # a URL the file came from; the password itself; the script of one of its sessions
+    session: str | None  # one of its sessions (the smallest id), to look at with ``query session``
+    #: a URL the file came from; the password as typed; that session's script; the SSH key's comment
+    example: str | None
 
 
 def _last() -> ColumnElement[Any]:
@@ -72,8 +74,7 @@ def _statement(dialect: str, by: By, active: frozenset[str]) -> Select[Any]:
         where = [t.shasum.is_not(None), t.direction == "download", t.outcome == "success"]
     else:
         key = s[BY_COLUMN[by]]
-        # a session to show the script of (commands), else nothing
-        example = func.min(s.session_id) if by is By.command else null()
+        example = null()
         source, sessions, where = SESSIONS, func.count(), [key.is_not(None)]
     stmt = (
         select(
@@ -85,6 +86,7 @@ def _statement(dialect: str, by: By, active: frozenset[str]) -> Select[Any]:
             func.count(distinct(s.sensor)).label("sensors"),
             func.min(s.first_event_at).label("first_seen"),
             func.max(_last()).label("last_seen"),
+            func.min(s.session_id).label("session"),
             example.label("example"),
         )
         .select_from(source.outerjoin(IPS, i.ip_address == s.source_ip))
@@ -104,8 +106,18 @@ def _password_statement(dialect: str) -> Select[Any]:
     a = AUTH.c
     return (
         select(a.password_hash, func.min(a.password).label("password"))
-        .where(a.password_hash.in_(bindparam("hashes", expanding=True)))
+        .where(a.password_hash.in_(bindparam("keys", expanding=True)))
         .group_by(a.password_hash)
+    )
+
+
+@per_dialect
+def _comment_statement(dialect: str) -> Select[Any]:
+    k = KEYS.c
+    return (
+        select(k.fingerprint_sha256, func.min(k.key_comment).label("comment"))
+        .where(k.fingerprint_sha256.in_(bindparam("keys", expanding=True)), k.key_comment.is_not(None))
+        .group_by(k.fingerprint_sha256)
     )
 
 
@@ -123,13 +135,15 @@ def top_keys(
     params: dict[str, Any] = {"since": utc(since), "until": utc(until), "sensor": sensor}
     active = frozenset(k for k, v in params.items() if v is not None)
     rows = fetch(engine, _statement(dialect, by, active), {**params, "limit": limit})
-    if by is By.password and rows:
-        plain = fetch(engine, _password_statement(dialect), {"hashes": [r["key"] for r in rows]})
-        found = {p["password_hash"]: p["password"] for p in plain}
+    if by in (By.password, By.ssh_key) and rows:
+        statement = _password_statement(dialect) if by is By.password else _comment_statement(dialect)
+        found = {
+            k: v for k, v in (tuple(r.values()) for r in fetch(engine, statement, {"keys": [r["key"] for r in rows]}))
+        }
         rows = [{**r, "example": found.get(r["key"])} for r in rows]
     if by is By.command and rows:
         scripts: dict[str, list[str]] = {}
-        for c in fetch(engine, _commands_statement(dialect), {"ids": [r["example"] for r in rows]}):
+        for c in fetch(engine, _commands_statement(dialect), {"ids": [r["session"] for r in rows]}):
             scripts.setdefault(c["session_id"], []).append(c["input"])
-        rows = [{**r, "example": " ; ".join(scripts.get(r["example"], [])) or None} for r in rows]
+        rows = [{**r, "example": " ; ".join(scripts.get(r["session"], [])) or None} for r in rows]
     return [KeyRow(**r) for r in rows]

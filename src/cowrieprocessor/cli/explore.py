@@ -169,6 +169,8 @@ def _key_lines(by: By, keys: Sequence[KeyRow]) -> None:
         _say(f"{n:>3}. {safe_text(shown)}")
         if by is By.password and k.example is not None:
             _say(f"     sha256 {k.key}")
+        elif k.example and by is By.ssh_key:
+            _say(f"     comment: {safe_text(k.example)}")
         elif k.example and by is not By.command:
             _say(f"     e.g. {safe_text(k.example)}")
         elif k.example:
@@ -178,6 +180,8 @@ def _key_lines(by: By, keys: Sequence[KeyRow]) -> None:
             f"     {_n(k.sessions, 'session')}, {_n(k.ips, 'IP')}, ASNs {k.asns_at_attack:,} then {k.asns_now:,} now, "
             f"{_n(k.sensors, 'sensor')}, {_day(k.first_seen)}..{_day(k.last_seen)}"
         )
+        if k.session is not None:
+            _say(f"     e.g. session {safe_text(k.session)}")
 
 
 def _n(count: int, noun: str) -> str:
