@@ -99,6 +99,7 @@ def test_session(url: str) -> None:
     text = _table(url, "session", "f0f0f0f0f0f0")
     for token in ("198.51.100.20", "to 93.184.216.34:80", "to mail.example.org:25", "forward_requests: 2"):
         assert token in text
+    assert f"  password_hash:\n    {ADMIN}\n" in text  # too long for its label's line: whole on the next
     drop = _table(url, "session", "d0d0d0d0d0d0")
     assert "download (redirect) /tmp/.x sha256" in drop and "d" * 64 in drop  # wrapped before the hash, not cut
     detail = _json(url, "session", "e1e1e1e1e1e1")

@@ -250,9 +250,15 @@ def session(
 def _session_text(d: SessionDetail) -> None:
     s = d.summary
     _say(f"[bold]session {safe_text(s['session_id'])}[/bold] on {safe_text(s['sensor'])} ({s['protocol']})")
+    width = output.console.width
     for name, value in s.items():
-        if name not in ("session_id", "sensor", "protocol") and value not in (None, 0, False, ""):
-            _say(f"  {name}: {safe_text(_when(value) if isinstance(value, dt.datetime) else cell(value))}")
+        if name in ("session_id", "sensor", "protocol") or value in (None, 0, False, "") or value == []:
+            continue
+        text = _when(value) if isinstance(value, dt.datetime) else cell(value)
+        if 4 + len(name) + len(text) > width and len(text) <= width - 4:  # a hash on a line of its own, whole
+            _say(f"  {name}:\n    {safe_text(text)}")
+        else:
+            _say(f"  {name}: {safe_text(text)}")
     rows = [
         {"": name, "attack time": cell(d.at_attack.get(name)), "now": cell(d.now.get(name))}
         for name in ("asn", "organization", "asn_type", "country", "ip_types")
