@@ -97,8 +97,7 @@ def overview(
     busiest: Annotated[int, typer.Option("--busiest", min=0, help="Keys shown per behaviour kind.")] = 3,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """What this database holds: time span, sensors, sessions, IPs, ASNs, dead letters, busiest campaigns,
-    top ASNs, enrichment sources and how fresh they are."""
+    """``query overview``."""
     o = build_overview(state(ctx).ready_engine(), busiest=busiest)
     if fmt is OutputFormat.json:
         print_json(dataclasses.asdict(o))
@@ -197,8 +196,7 @@ def campaigns(
     limit: Limit = 20,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """The busiest keys of one kind (SSH key, password, command script, HASSH, client version, downloaded
-    file) with their sessions, IPs, ASNs at attack time and now, sensors and first/last seen."""
+    """``query campaigns --by KIND``."""
     rows = top_keys(
         state(ctx).ready_engine(), by, limit=limit, since=_time(since, "--since"), until=_time(until, "--until"),
         sensor=sensor,
@@ -228,8 +226,7 @@ def session(
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many timeline entries.")] = 1000,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """One session in full: summary, attack-time snapshot vs current enrichment, and its timeline (logins,
-    commands, downloads and uploads with URLs and hashes, keys, port forwarding, exploits)."""
+    """``query session ID``."""
     detail = session_detail(state(ctx).ready_engine(), session_id, limit=limit)
     if detail is None:
         _warn(
@@ -286,7 +283,7 @@ def tunnels(
     limit: Limit = 20,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """SSH port forwarding (the honeypot used as a proxy): top destinations, or the ASNs it came from."""
+    """``query tunnels``."""
     engine = state(ctx).ready_engine()
     start, end = _time(since, "--since"), _time(until, "--until")
     if by_asn:
@@ -316,17 +313,30 @@ def exploits(
     limit: Limit = 20,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Exploits Cowrie recognised (e.g. the telnet NEW-ENVIRON login bypass), per CVE."""
+    """``query exploits``."""
     rows = find_exploits(
         state(ctx).ready_engine(), limit=limit, since=_time(since, "--since"), until=_time(until, "--until"), asn=asn
     )
     _table(rows, ExploitRow, fmt, "exploit attempts", "No exploit attempt recorded.", free=("name", "value"))
 
 
+#: Each command's help, one paragraph (a docstring's line breaks would show in ``--help``).
+HELP = {
+    "overview": "What this database holds: time span, sensors, sessions, IPs, ASNs, dead letters, the busiest "
+    "campaigns by each kind of key, top ASNs, and each enrichment source with how fresh it is.",
+    "campaigns": "The busiest keys of one kind (SSH key, password, command script, HASSH, client version, "
+    "downloaded file) with their sessions, IPs, ASNs at attack time and now, sensors and first/last seen.",
+    "session": "One session in full: summary, attack-time snapshot vs current enrichment, and its timeline "
+    "(logins, commands, downloads and uploads with URLs and hashes, keys, port forwarding, exploits).",
+    "tunnels": "SSH port forwarding (the honeypot used as a proxy): the top destinations, or the ASNs it came from.",
+    "exploits": "Exploits Cowrie recognised (e.g. the telnet NEW-ENVIRON login bypass), per CVE.",
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the ``query`` group."""
-    app.command("overview")(overview)
-    app.command("campaigns")(campaigns)
-    app.command("session")(session)
-    app.command("tunnels")(tunnels)
-    app.command("exploits")(exploits)
+    for name, command in (
+        ("overview", overview), ("campaigns", campaigns), ("session", session), ("tunnels", tunnels),
+        ("exploits", exploits),
+    ):  # fmt: skip
+        app.command(name, help=HELP[name])(command)
