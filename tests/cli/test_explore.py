@@ -120,6 +120,9 @@ def test_tunnels_and_exploits(url: str) -> None:
         ("93.184.216.34", 80, 37), ("mail.example.org", 25, 0),
     ]  # fmt: skip
     assert _csv(url, "tunnels", "--by-asn")[0]["requests"] == "2"
+    picked = _table(url, "tunnels", "--columns", "destination,first_seen,last_seen")
+    assert "2025-02-25 23:59:03" in picked and "requests" not in picked  # times whole, only the columns asked
+    assert list(_csv(url, "tunnels", "--columns", "port,destination")[0]) == ["port", "destination"]
     assert "CVE-2026-24061" in _table(url, "exploits")
     assert _json(url, "exploits", "--asn", "64500") == []
 
@@ -143,6 +146,8 @@ def test_empty_database_says_so(engine: Engine, db_url: str) -> None:
         ["session", "x", "--limit", "-1"],
         ["tunnels", "--by-asn", "--asn", "64500"],
         ["tunnels", "--asn", "many"],
+        ["tunnels", "--columns", "destination,nonsense"],
+        ["exploits", "--columns", ","],
         ["exploits", "--until", "soon"],
         ["overview", "--format", "xml"],
     ],

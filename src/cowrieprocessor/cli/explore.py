@@ -42,6 +42,10 @@ Since = Annotated[str | None, typer.Option("--since", help="Only from this time 
 Until = Annotated[str | None, typer.Option("--until", help="Only before this time (ISO-8601, UTC).")]
 AsnOption = Annotated[int | None, typer.Option("--asn", help="Only sessions from this ASN (at attack time).")]
 Limit = Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")]
+Columns = Annotated[
+    str | None,
+    typer.Option("--columns", help="Comma-separated columns to show, in this order (default: all that fit)."),
+]
 
 
 def _say(text: str) -> None:
@@ -72,21 +76,35 @@ def _machine(records: list[dict[str, Any]], fmt: OutputFormat, columns: Sequence
 
 
 def _table(
-    rows: Sequence[Any], kind: type, fmt: OutputFormat, title: str, empty: str, *, free: Sequence[str] = ()
+    rows: Sequence[Any],
+    kind: type,
+    fmt: OutputFormat,
+    title: str,
+    empty: str,
+    *,
+    free: Sequence[str] = (),
+    columns: str | None = None,
 ) -> None:
-    """A list of dataclass rows (of type ``kind``): fitted table for people, every column for machines."""
+    """A list of dataclass rows (of type ``kind``): fitted table for people, every column for machines;
+    ``columns`` (comma-separated field names) picks and orders them for either."""
     records = _records(rows)
-    columns = [f.name for f in dataclasses.fields(kind)]
+    names = [f.name for f in dataclasses.fields(kind)]
+    if columns is not None:
+        wanted = [c.strip() for c in columns.split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in names]
+        if unknown or not wanted:
+            raise typer.BadParameter(f"choose from {', '.join(names)}", param_hint="--columns")
+        names = wanted
     if fmt is not OutputFormat.table:
-        _machine(records, fmt, columns, empty)
+        _machine(records, fmt, names, empty)
         return
-    labelled = [{LABELS.get(c, c): v for c, v in r.items()} for r in records]
-    shown, chosen = fit(labelled, [LABELS.get(c, c) for c in columns], free=[LABELS.get(c, c) for c in free])
+    labelled = [{LABELS.get(c, c): r[c] for c in names} for r in records]
+    shown, chosen = fit(labelled, [LABELS.get(c, c) for c in names], free=[LABELS.get(c, c) for c in free])
     print_rows(shown, fmt, title=safe_text(title), columns=chosen, empty_message=empty)
-    if len(chosen) < len(columns):
-        chosen = [c for c in columns if LABELS.get(c, c) in chosen]
-        left = ", ".join(c for c in columns if c not in chosen)
-        _warn(f"[dim]not shown for the width: {safe_text(left)} (see --format json|csv)[/dim]")
+    if len(chosen) < len(names):
+        chosen = [c for c in names if LABELS.get(c, c) in chosen]
+        left = ", ".join(c for c in names if c not in chosen)
+        _warn(f"[dim]not shown for the width: {safe_text(left)} (--columns picks; --format json|csv has all)[/dim]")
 
 
 # -------------------------------------------------------------------------------------------- overview ---
@@ -281,6 +299,7 @@ def tunnels(
     since: Since = None,
     until: Until = None,
     limit: Limit = 20,
+    columns: Columns = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """``query tunnels``."""
@@ -297,11 +316,18 @@ def tunnels(
             "port forwarding by source ASN",
             "No port forwarding recorded.",
             free=("organization_name",),
+            columns=columns,
         )
         return
     rows = tunnel_destinations(engine, limit=limit, since=start, until=end, asn=asn)
     _table(
-        rows, DestinationRow, fmt, "port forwarding destinations", "No port forwarding recorded.", free=("destination",)
+        rows,
+        DestinationRow,
+        fmt,
+        "port forwarding destinations",
+        "No port forwarding recorded.",
+        free=("destination",),
+        columns=columns,
     )
 
 
@@ -311,13 +337,22 @@ def exploits(
     since: Since = None,
     until: Until = None,
     limit: Limit = 20,
+    columns: Columns = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """``query exploits``."""
     rows = find_exploits(
         state(ctx).ready_engine(), limit=limit, since=_time(since, "--since"), until=_time(until, "--until"), asn=asn
     )
-    _table(rows, ExploitRow, fmt, "exploit attempts", "No exploit attempt recorded.", free=("name", "value"))
+    _table(
+        rows,
+        ExploitRow,
+        fmt,
+        "exploit attempts",
+        "No exploit attempt recorded.",
+        free=("name", "value"),
+        columns=columns,
+    )
 
 
 #: Each command's help, one paragraph (a docstring's line breaks would show in ``--help``).
