@@ -198,6 +198,7 @@ sftp_enabled = true
 [telnet]
 enabled = true
 listen_endpoints = tcp:{telnet_port}:interface={host}
+cve_2026_24061_vulnerable = true
 
 [output_jsonlog]
 enabled = true

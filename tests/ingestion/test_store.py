@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 
 from cowrieprocessor.ingestion import ingest
 from cowrieprocessor.ingestion import store as store_module
+from cowrieprocessor.ingestion.activity import NO_ACTIVITY
 from cowrieprocessor.ingestion.events import Event, parse_line
 from cowrieprocessor.ingestion.sessions import summarise
 from cowrieprocessor.ingestion.store import Conflict, Store, open_store
@@ -52,11 +53,11 @@ def test_a_session_created_meanwhile_is_a_conflict_not_an_overwrite(engine: Engi
     try:
         store.begin()
         store.ensure_ips(["198.51.100.4"])
-        store.insert_summaries([summarise("s1", first).summary + NO_SNAPSHOT])
+        store.insert_summaries([summarise("s1", first).summary + NO_ACTIVITY + NO_SNAPSHOT])
         store.commit()
         store.begin()
         with pytest.raises(Conflict):
-            store.insert_summaries([summarise("s1", later).summary + NO_SNAPSHOT])
+            store.insert_summaries([summarise("s1", later).summary + NO_ACTIVITY + NO_SNAPSHOT])
         store.rollback()
     finally:
         store.close()
@@ -70,7 +71,8 @@ def test_a_broken_constraint_other_than_a_duplicate_is_an_error_not_a_conflict(e
     try:
         store.begin()
         with pytest.raises(Exception) as raised:
-            store.insert_summaries([summarise("s1", events).summary + NO_SNAPSHOT])  # no ip_inventory row: foreign key
+            # no ip_inventory row: foreign key
+            store.insert_summaries([summarise("s1", events).summary + NO_ACTIVITY + NO_SNAPSHOT])
         store.rollback()
     finally:
         store.close()

@@ -24,6 +24,11 @@ ASNS: Table = Base.metadata.tables["asn_inventory"]
 HISTORY: Table = Base.metadata.tables["ip_asn_history"]
 COMMANDS: Table = Base.metadata.tables["commands"]
 AUTH: Table = Base.metadata.tables["auth_attempts"]
+TRANSFERS: Table = Base.metadata.tables["file_transfers"]
+KEYS: Table = Base.metadata.tables["ssh_keys"]
+FORWARDS: Table = Base.metadata.tables["port_forwards"]
+EXPLOITS: Table = Base.metadata.tables["exploit_attempts"]
+RAW: Table = Base.metadata.tables["raw_events"]
 
 SUPPORTED = ("postgresql", "sqlite")
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cowrieprocessor.ingestion.activity import ACTIVITY_FIELDS
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.sessions import SUMMARY_FIELDS
 
 MAX_LIVE_EVENTS = 100_000
+KEPT_FIELDS = SUMMARY_FIELDS | ACTIVITY_FIELDS
 CLOSED = "cowrie.session.closed"
 
 
@@ -70,5 +72,5 @@ class LiveSessions:
 
 
 def _trim(event: Event) -> None:
-    event.data = {k: v for k, v in event.data.items() if k in SUMMARY_FIELDS}
+    event.data = {k: v for k, v in event.data.items() if k in KEPT_FIELDS}
     event.raw, event.payload = b"", None

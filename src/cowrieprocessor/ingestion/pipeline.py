@@ -24,9 +24,8 @@ from sqlalchemy import Engine
 
 from cowrieprocessor.ingestion import live, sources
 from cowrieprocessor.ingestion.events import Event, Rejection, parse_line
-from cowrieprocessor.ingestion.live import LiveSessions
+from cowrieprocessor.ingestion.live import KEPT_FIELDS, LiveSessions
 from cowrieprocessor.ingestion.overlap import OverlappedWriter
-from cowrieprocessor.ingestion.sessions import SUMMARY_FIELDS
 from cowrieprocessor.ingestion.store import Store, open_store
 from cowrieprocessor.ingestion.writer import Batch, BatchWriter, Checkpoint
 
@@ -292,7 +291,7 @@ class Ingestor:
     ) -> Iterator[Part]:  # fmt: skip
         """The file's batches, each with the checkpoint to commit with it; runs in the reading thread."""
         sensor, limit = self.sensor, self.limit
-        kept = SUMMARY_FIELDS
+        kept = KEPT_FIELDS
         part = Part(Batch(), start, start, tail)
         events, dead = part.batch.events, part.batch.dead
         size = 0

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cowrieprocessor.ingestion import fields
+from cowrieprocessor.ingestion.activity import transfer_method
 from cowrieprocessor.ingestion.events import Event, canonical_ip
 from cowrieprocessor.ingestion.sshkeys import PublicKey, find_keys, parse_key
 from cowrieprocessor.storage.textsafe import escape_text, text_or_none
@@ -64,7 +65,7 @@ AUTH_COLUMNS = (
 COMMAND_COLUMNS = ("event_uid", "session_id", "event_time", "sequence", "input", "known")
 TRANSFER_COLUMNS = (
     "event_uid", "session_id", "event_time", "direction", "outcome", "url", "shasum", "destfile", "outfile",
-    "filename", "duplicate", "error",
+    "filename", "duplicate", "error", "method",
 )  # fmt: skip
 KEY_COLUMNS = (
     "event_uid", "session_id", "event_time", "key_type", "key_data", "key_comment", "fingerprint_sha256",
@@ -268,7 +269,7 @@ def summarise(session_id: str, events: list[Event], fresh: Container[str] | None
                     (ev.uid, ev.session, ev.time, direction, outcome, text_or_none(d.get("url")),
                      _clip(_str(d.get("shasum")), 64), text_or_none(d.get("destfile")),
                      text_or_none(d.get("outfile")), text_or_none(d.get("filename")),
-                     dup if isinstance(dup, bool) else None, text_or_none(d.get("error")))
+                     dup if isinstance(dup, bool) else None, text_or_none(d.get("error")), transfer_method(eid, d))
                 )  # fmt: skip
         elif eid == "cowrie.client.version" and client_version is None:
             version_logged = d.get("version")

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from cowrieprocessor.ingestion.activity import ACTIVITY_COLUMNS, EXPLOIT_COLUMNS, FORWARD_COLUMNS
 from cowrieprocessor.ingestion.events import Event, parse_line
 from cowrieprocessor.ingestion.sessions import (
     AUTH_COLUMNS,
@@ -39,8 +40,10 @@ RAW_COLUMNS = (
     "source_offset", "payload", "raw_line",
 )  # fmt: skip
 _RAW_INSERT = f"INSERT INTO raw_events ({', '.join(RAW_COLUMNS)})"
+#: A summary row as the writer makes it: the summary's own columns, then port forwarding and exploits.
+SESSION_COLUMNS = SUMMARY_COLUMNS + ACTIVITY_COLUMNS
 #: New sessions go in with their snapshot columns (NULL where their IP has no enrichment yet).
-NEW_SUMMARY_COLUMNS = SUMMARY_COLUMNS + SNAPSHOT_COLUMNS
+NEW_SUMMARY_COLUMNS = SESSION_COLUMNS + SNAPSHOT_COLUMNS
 #: What an upsert of summaries returns: each session's snapshot AS and event-time span.
 SNAPSHOT_SPAN = "RETURNING snapshot_asn, first_event_at, coalesce(last_event_at, first_event_at)"
 #: A snapshot as :meth:`Store.enriched_states` gives it: ASN, country, IP types, enrichment - as stored.
@@ -51,6 +54,8 @@ DETAIL_TABLES = {
     "commands": COMMAND_COLUMNS,
     "file_transfers": TRANSFER_COLUMNS,
     "ssh_keys": KEY_COLUMNS,
+    "port_forwards": FORWARD_COLUMNS,
+    "exploit_attempts": EXPLOIT_COLUMNS,
 }
 _CHUNK = 500  # SQLite bound parameters per IN (...)
 _WAL_LIMIT = 65536  # pages (256 MB): the writer checkpoints itself only if the checkpointer falls behind
@@ -523,9 +528,9 @@ class Store:
     def upsert_summaries(self, rows: Sequence[Row]) -> list[tuple[Any, Any, Any]]:
         """Summaries of sessions that have a row; returns ``(snapshot AS, first, last)`` of those that carry a
         snapshot (times as stored): a session that grew widens its AS's first/last seen."""
-        updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])
+        updates = ", ".join(f"{c} = excluded.{c}" for c in SESSION_COLUMNS[1:])
         found = self.insert_values(
-            f"INSERT INTO session_summaries ({', '.join(SUMMARY_COLUMNS)})", len(SUMMARY_COLUMNS),
+            f"INSERT INTO session_summaries ({', '.join(SESSION_COLUMNS)})", len(SESSION_COLUMNS),
             f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP {SNAPSHOT_SPAN}",
             self._timed(rows, (7, 8)), returning=True,
         )  # fmt: skip

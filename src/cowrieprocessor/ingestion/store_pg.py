@@ -28,11 +28,12 @@ from typing import Any
 import psycopg
 
 from cowrieprocessor.ingestion.events import Event
-from cowrieprocessor.ingestion.sessions import SUMMARY_COLUMNS, Row
+from cowrieprocessor.ingestion.sessions import Row
 from cowrieprocessor.ingestion.store import (
     DETAIL_TABLES,
     NEW_SUMMARY_COLUMNS,
     RAW_COLUMNS,
+    SESSION_COLUMNS,
     SNAPSHOT_SPAN,
     Conflict,
     Snapshot,
@@ -42,7 +43,7 @@ from cowrieprocessor.storage.generated import snapshot_country_sql
 
 _TABLES = {
     "raw_events": RAW_COLUMNS,
-    "session_summaries": SUMMARY_COLUMNS,
+    "session_summaries": SESSION_COLUMNS,
     "new_session_summaries": NEW_SUMMARY_COLUMNS,
     **DETAIL_TABLES,
 }
@@ -306,8 +307,8 @@ class PostgresStore(Store):
         if not rows:
             return []
         self._copy("session_summaries", self._prepared("session_summaries", rows))
-        cols = ", ".join(SUMMARY_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMARY_COLUMNS[1:])
+        cols = ", ".join(SESSION_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in SESSION_COLUMNS[1:])
         found = self.execute(
             f"INSERT INTO session_summaries ({cols}) SELECT {cols} FROM tmp_session_summaries "
             f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP {SNAPSHOT_SPAN}"

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cowrieprocessor.ingestion.activity import summarise_activity
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.live import LiveSession, LiveSessions
 from cowrieprocessor.ingestion.sessions import SNAPSHOT_COLUMNS, Row, summarise
@@ -130,6 +131,8 @@ class Prepared:
     command_updates: list[Row] = field(default_factory=list)
     transfers: list[Row] = field(default_factory=list)
     keys: list[Row] = field(default_factory=list)
+    forwards: list[Row] = field(default_factory=list)
+    exploits: list[Row] = field(default_factory=list)
     bumps: dict[str, tuple[int, dt.datetime, dt.datetime]] = field(default_factory=dict)  # ip -> (new, first, last)
     recount: set[str] = field(default_factory=set)
     expected: dict[str, int] = field(default_factory=dict)  # updated session -> its raw events once written
@@ -283,7 +286,10 @@ class BatchWriter:
                 result = summarise(sid, events)
                 p.new_ids.append(sid)
                 in_db = len(events)
-            summary = result.summary
+            activity = summarise_activity(everything, fresh_uids if held is not None or sid in existing else None)
+            summary = result.summary + activity.counts
+            p.forwards += activity.forwards
+            p.exploits += activity.exploits
             p.summaries.append(summary)
             if result.mixed_sensors:
                 p.mixed_sensors.append(sid)
@@ -381,6 +387,8 @@ class BatchWriter:
         store.insert_details("commands", p.commands)
         store.insert_details("file_transfers", p.transfers)
         store.insert_details("ssh_keys", p.keys)
+        store.insert_details("port_forwards", p.forwards)
+        store.insert_details("exploit_attempts", p.exploits)
         store.update_command_order(p.command_updates)
         store.bump_ip_counters([(ip, *v) for ip, v in sorted(p.bumps.items()) if ip not in p.recount])
         store.refresh_ip_counters(sorted(p.recount))

@@ -125,6 +125,11 @@ class SessionSummary(Base):
     client_version_normalised: Mapped[str | None] = mapped_column(Text)
     client_non_ssh: Mapped[bool | None] = mapped_column(Boolean)
     credential_list_hash: Mapped[str | None] = mapped_column(String(64))
+    # v21: port forwarding and exploit attempts (ingestion.activity).
+    forward_requests: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    forward_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    exploit_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    exploit_success: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
     __table_args__ = (
         Index("ix_session_summaries_source_ip", "source_ip"),
@@ -245,6 +250,7 @@ class FileTransfer(Base):
     filename: Mapped[str | None] = mapped_column(Text)
     duplicate: Mapped[bool | None] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text)
+    method: Mapped[str | None] = mapped_column(String(16))  # v21: fetch, redirect, stdin, scp, sftp
 
     __table_args__ = (
         Index("ix_file_transfers_session_id", "session_id"),
@@ -494,6 +500,53 @@ class ProviderBudgetUsage(Base):
     used: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
     __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
+
+
+# --------------------------------------------------------------------------------------------- v21 ---
+
+
+class PortForward(Base):
+    """An SSH port-forwarding (``direct-tcpip``) request or the payload sent through it: the honeypot used as
+    a proxy. ``destination`` is text, not an address: clients may ask for a host name."""
+
+    __tablename__ = "port_forwards"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16))
+    destination: Mapped[str | None] = mapped_column(String(255))
+    destination_port: Mapped[int | None] = mapped_column(Integer)
+    origin_ip: Mapped[str | None] = mapped_column(String(255))
+    origin_port: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[str | None] = mapped_column(Text)
+    payload_bytes: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_port_forwards_session_id", "session_id"),
+        Index("ix_port_forwards_destination", "destination", "destination_port"),
+    )
+
+
+class ExploitAttempt(Base):
+    """An exploit Cowrie recognised (e.g. the telnet NEW-ENVIRON login bypass), attempted or successful."""
+
+    __tablename__ = "exploit_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
+    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(16))
+    cve: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(Text)
+    original_username: Mapped[str | None] = mapped_column(Text)
+    attempted_command: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_exploit_attempts_session_id", "session_id"),)
 
 
 #: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
