@@ -9,18 +9,19 @@ Also renders the upgrade's per-phase progress on a terminal.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING
 
 import typer
-from alembic.runtime.migration import MigrationContext
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from sqlalchemy import Connection, Engine, inspect, text
 
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
-from cowrieprocessor.storage import backfill
-from cowrieprocessor.storage.legacy import LegacySQL
+from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, err_console, print_json
+from cowrieprocessor.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+    from sqlalchemy import Connection, Engine
+
+    from cowrieprocessor.storage import backfill
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Verification:
 
 
 def _latest_baseline(conn: Connection) -> tuple[dict[str, int], str | None, str | None]:
+    from sqlalchemy import text
+
     rows = conn.execute(
         text(
             "SELECT metric, value, from_revision, recorded_at FROM migration_baseline "
@@ -57,6 +60,11 @@ def _latest_baseline(conn: Connection) -> tuple[dict[str, int], str | None, str 
 
 
 def _tier_checks(conn: Connection) -> list[Check]:
+    from sqlalchemy import text
+
+    from cowrieprocessor.storage import backfill
+    from cowrieprocessor.storage.legacy import LegacySQL
+
     sql = LegacySQL(conn.dialect.name)
     missing = (
         f"SELECT COUNT(*) FROM (SELECT q.snapshot_asn, {sql.snapshot_asn('q.r')} AS stored FROM "
@@ -79,6 +87,11 @@ def _tier_checks(conn: Connection) -> list[Check]:
 
 def verify(engine: Engine) -> Verification:
     """Compare the live database with the latest baseline (raises LookupError when there is none)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from cowrieprocessor.storage import backfill
+
     with engine.connect() as conn:
         revision = MigrationContext.configure(conn).get_current_revision()
         if not inspect(conn).has_table("migration_baseline"):
@@ -116,6 +129,8 @@ def print_verification(result: Verification, fmt: OutputFormat) -> None:
             "checks": [{**asdict(c), "status": _status(c)} for c in result.checks],
         })  # fmt: skip
         return
+    from rich.table import Table
+
     table = Table(title=f"db verify: revision {result.revision} vs baseline of {result.baseline_recorded_at}")
     for column in ("metric", "baseline", "live", "status", "note"):
         table.add_column(column, justify="right" if column in ("baseline", "live") else "left")
@@ -131,6 +146,8 @@ class ProgressRenderer:
     """Shows ``backfill`` progress as rich bars on stderr: rows done, rate, time left, per phase."""
 
     def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
         self.progress = Progress(
             TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.completed:>12,.0f} rows"),
             TextColumn("{task.fields[rate]:>14}"), TimeRemainingColumn(), console=err_console,
@@ -158,6 +175,8 @@ def register(app: typer.Typer) -> None:
     def _progress(ctx: typer.Context) -> None:
         if not err_console.is_terminal:
             return
+        from cowrieprocessor.storage import backfill
+
         renderer = ProgressRenderer()
         manager = backfill.reporting(renderer)
         manager.__enter__()
@@ -169,19 +188,12 @@ def register(app: typer.Typer) -> None:
         ctx.call_on_close(_close)
 
     @app.command("verify")
-    def verify_command(
-        ctx: typer.Context,
-        fmt: Annotated[
-            OutputFormat,
-            typer.Option("--format", help="table for people, json for machines.", case_sensitive=False),
-        ] = OutputFormat.table,
-    ) -> None:
+    def verify_command(ctx: typer.Context, fmt: ReportFormatOption = OutputFormat.table) -> None:
         """Compare the database with the baseline recorded before the last upgrade; exit 1 on any loss."""
         try:
-            result = verify(state(ctx).engine)
+            result = verify(state(ctx).raw_engine)
         except LookupError as exc:
-            err_console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+            raise UsageError(str(exc), "verify compares with the baseline a v15 -> v16 upgrade records") from exc
         print_verification(result, fmt)
         if not result.ok:
             raise typer.Exit(1)
