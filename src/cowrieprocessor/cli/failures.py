@@ -117,12 +117,15 @@ def report(exc: BaseException) -> int:
             traceback.print_exception(exc, file=sys.stderr)
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         at = f" at {os.path.basename(where.filename)}:{where.lineno}" if where else ""
-        err_console.print(f"[red]internal error:[/red] {safe_text(type(exc).__name__)}: {safe_text(exc)}{at}")
-        err_console.print(f"This is a bug: please report it (set {DEBUG_ENV}=1 to see the traceback).")
+        err_console.print(
+            f"[red]internal error:[/red] {safe_text(type(exc).__name__)}: {safe_text(exc)}{at}", soft_wrap=True
+        )
+        err_console.print(f"This is a bug: please report it (set {DEBUG_ENV}=1 to see the traceback).", soft_wrap=True)
         return EXIT_INTERNAL
-    err_console.print(f"[red]error:[/red] {safe_text(named.message)}")
+    # soft_wrap: the terminal wraps; a path or a command in the message stays whole for copying and grep
+    err_console.print(f"[red]error:[/red] {safe_text(named.message)}", soft_wrap=True)
     if named.remedy:
-        err_console.print(f"  -> {safe_text(named.remedy)}")
+        err_console.print(f"  -> {safe_text(named.remedy)}", soft_wrap=True)
     if os.environ.get(DEBUG_ENV) and named is not exc:
         traceback.print_exception(exc, file=sys.stderr)
     return named.exit_code

@@ -16,7 +16,7 @@ app = typer.Typer(
     name="cowrieprocessor",
     help="Turn Cowrie honeypot logs into threat attribution: sessions -> IPs -> ASNs, then and now.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # plain help: conventional, and rich's help renderer costs ~60 ms per --help
     pretty_exceptions_enable=False,
     cls=GuardedGroup,
 )

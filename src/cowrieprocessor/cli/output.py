@@ -231,7 +231,8 @@ def _layout(cells: dict[str, list[str]], cols: Sequence[str]) -> dict[str, tuple
         values = cells[col]
         longest = max((len(v) for v in values), default=0)
         atomic = all(len(v) <= ATOMIC_MAX and not any(ch.isspace() for ch in v) for v in values)
-        header_least = max(len(part) for part in col.split("_"))
+        parts = col.split("_")
+        header_least = max([len(parts[0]), *(len(p) + 1 for p in parts[1:])])  # "_country" on its own line
         natural = max(longest, len(col))
         least = max(longest if atomic else min(longest, _TEXT_MIN), header_least, 1)
         sizes[col] = (least, natural, atomic)

@@ -73,7 +73,7 @@ def _time(value: str | None, name: str) -> dt.datetime | None:
 
 
 def _finite_days(value: float) -> float:
-    if math.isnan(value) or value > 36_525:
+    if math.isnan(value) or not 0 <= value <= 36_525:
         raise typer.BadParameter("give a number of days from 0 to 36,525 (a hundred years)")
     return value
 
@@ -353,7 +353,7 @@ def persistent_ips(
     ctx: typer.Context,
     min_days: Annotated[
         float,
-        typer.Option("--min-days", min=0, callback=_finite_days, help="Active at least this many days (0 to 36,525)."),
+        typer.Option("--min-days", callback=_finite_days, help="Active at least this many days (0 to 36,525)."),
     ] = 30,
     limit: Annotated[int, _limit()] = 100,
     columns: ColumnsOption = None,
