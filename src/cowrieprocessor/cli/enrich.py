@@ -126,7 +126,7 @@ def enrich_command(
     print_report(data)
 
 
-def print_report(data: dict[str, Any]) -> None:
+def print_report(data: dict[str, Any], *, snapshots: bool = True) -> None:
     """The pass in one line, the sources' answers when any source was asked, and which sources ran.
 
     Sources that are not configured are named in one line on stdout, not as a warning per source on stderr:
@@ -134,9 +134,13 @@ def print_report(data: dict[str, Any]) -> None:
     """
     from rich.table import Table
 
-    console.print(
-        f"enriched {data['ips_enriched']:,} IPs ({data['bogons']:,} bogons) in {data['seconds']:.1f}s; "
+    taken = (
         f"{data['sessions_snapshotted']:,} session snapshots ({data['routed_snapshots']:,} from routing history); "
+        if snapshots  # after ingest, its own table has them
+        else ""
+    )
+    console.print(
+        f"enriched {data['ips_enriched']:,} IPs ({data['bogons']:,} bogons) in {data['seconds']:.1f}s; {taken}"
         f"{data['history_windows_opened']:,} ASN history windows opened"
     )
     asked = {s: c for s, c in data["outcomes"].items() if any(c.values())}

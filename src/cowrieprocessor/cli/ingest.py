@@ -150,7 +150,7 @@ def _print_summary(
         return
     from rich.table import Table
 
-    console.print(f"database: {safe_text(_where(app_state))}")
+    console.print(f"database: {safe_text(_where(app_state))}", soft_wrap=True)
     table = Table(title="ingest", show_header=False)
     table.add_column("what", no_wrap=True)
     table.add_column("value")
@@ -170,7 +170,7 @@ def _print_summary(
         table.add_row(name, value)
     console.print(table)
     if enrichment is not None:
-        enrich.print_report(enrichment)
+        enrich.print_report(enrichment, snapshots=False)
     _next_steps(stats, enrichment)
 
 
@@ -188,12 +188,21 @@ def _next_steps(stats: IngestStats, enrichment: dict[str, Any] | None) -> None:
     names = {c.name or (c.callback.__name__ if c.callback else "") for c in query.app.registered_commands}
     if "overview" in names:
         steps.append("cowrieprocessor query overview")
-    steps.append("cowrieprocessor query top-asns")
+    steps.append("cowrieprocessor query persistent-ips --min-days 1")
+    asn_sources = {"maxmind", "routing_history", "cymru"} & set(enrichment["sources"] if enrichment else ())
+    if asn_sources or enrichment is None:
+        steps.append("cowrieprocessor query top-asns")
     if stats.dead_letters:
         steps.append("cowrieprocessor dead-letters list")
     if enrichment is None:
         steps.append("cowrieprocessor enrich")
-    console.print("next: " + "   ".join(f"[bold]{s}[/bold]" for s in steps))
+    console.print("next: " + "   ".join(f"[bold]{s}[/bold]" for s in steps), soft_wrap=True)
+    if enrichment is not None and not asn_sources:
+        console.print(
+            "[dim]no ASN source is configured, so IPs have countries but no ASNs: add "
+            + safe_text("[providers.maxmind] (.mmdb files) or enable [providers.cymru] (README, Configuration)")
+            + "[/dim]"
+        )
 
 
 dead_app = typer.Typer(help="Input that could not be ingested: list it, re-drive it.", no_args_is_help=True)

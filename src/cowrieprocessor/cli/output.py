@@ -42,12 +42,22 @@ class _LazyConsole:
         self._options = options
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def _real(self) -> Console:
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    # Dunder methods bypass __getattr__: rich's Live and Progress use the console as a context manager.
+    def __enter__(self) -> Console:
+        return self._real().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._real().__exit__(*exc)
 
 
 console = cast("Console", _LazyConsole())
@@ -179,6 +189,8 @@ def _csv_cell(value: Any, escapes: Mapping[int, str]) -> Any:
         return "true" if value else "false"
     if isinstance(value, float):
         return _float(value, 6)
+    if isinstance(value, int):
+        return str(value)  # a number, negative or not, is not a formula
     if isinstance(value, list | tuple | dict):
         value = json.dumps(value, default=json_default, ensure_ascii=False)
     elif isinstance(value, dt.datetime | dt.date):
@@ -240,7 +252,7 @@ def _layout(cells: dict[str, list[str]], cols: Sequence[str]) -> dict[str, tuple
 
 
 def _overhead(n: int) -> int:
-    return 3 * n + 1  # the default box: a border and a space each side of every column
+    return 2 * max(n - 1, 0)  # two spaces between columns, no borders (as ps, docker ps, sqlite-utils)
 
 
 def fit_columns(
@@ -281,6 +293,7 @@ def render_table(
     priority: Sequence[str] = (),
 ) -> None:
     """A table that fits the console; one record (or chosen columns too wide for a table) as fields."""
+    from rich import box
     from rich.table import Table
 
     cells = {c: [plain_text(display(r.get(c))) for r in rows] for c in cols}
@@ -297,7 +310,7 @@ def render_table(
         if grow > 0:
             widths[col] += grow
             spare -= grow
-    table: Table = Table(title=title)
+    table: Table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
     for col in shown:
         atomic = sizes[col][2]
         table.add_column(
@@ -319,20 +332,23 @@ def render_table(
 
 
 def render_records(rows: Sequence[Mapping[str, Any]], cols: Sequence[str], *, title: str | None = None) -> None:
-    """Each record as ``field  value`` lines: every value whole, long ones folded."""
-    from rich.table import Table
+    """Each record as ``field  value`` lines; a value too long for its line goes whole on the next one."""
+    from rich.text import Text
 
+    width = console.width
+    label = max((len(c) for c in cols), default=0)
+    if title:
+        console.print(f"[bold]{title}[/bold]")
     for i, row in enumerate(rows):
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
-        for col in cols:
-            grid.add_row(col, _cell(plain_text(display(row.get(col)))))
-        if title and i == 0:
-            console.print(f"[bold]{title}[/bold]")
-        elif i:
+        if i:
             console.print()
-        console.print(grid)
+        for col in cols:
+            value = plain_text(display(row.get(col)))
+            if label + 2 + len(value) <= width:
+                console.print(Text(f"{col:<{label}}  ", style="bold") + Text(value), soft_wrap=True)
+            else:
+                console.print(Text(col, style="bold"))
+                console.print(Text("  " + value), overflow="fold")
 
 
 def _cell(text: str) -> Text:
