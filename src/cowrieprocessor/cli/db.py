@@ -10,7 +10,7 @@ import typer
 
 from cowrieprocessor.cli import db_verify
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, print_json
+from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, print_json, print_rows
 from cowrieprocessor.errors import UsageError
 
 app = typer.Typer(
@@ -107,7 +107,7 @@ def status(ctx: typer.Context, fmt: ReportFormatOption = OutputFormat.table) -> 
             }
         )
         return
-    console.print(f"database: {result.url}")
+    console.print(f"database: {result.url}", soft_wrap=True)
     console.print(f"revision: {result.revision or '(empty database)'}  (head: {result.head})")
     if result.revision != result.head:
         console.print("[yellow]not at head: run `cowrieprocessor db upgrade`[/yellow]")
@@ -135,8 +135,6 @@ def reconcile(
     fmt: ReportFormatOption = OutputFormat.table,
 ) -> None:
     """Recompute the inventory counters from the sessions and show the drift (exit 1 above 5 %)."""
-    from rich.table import Table
-
     from cowrieprocessor.tiers import reconcile as reconcile_counters
 
     engine = state(ctx).engine
@@ -148,13 +146,9 @@ def reconcile(
     if fmt is OutputFormat.json:
         print_json({"counters": rows, "fixed": fix, "after_fix": [d.as_json() for d in after] if fix else None})
     else:
-        table = Table(title="counter drift" + (" (before --fix)" if fix else ""))
-        for column in ("counter", "rows", "rows_wrong", "drift", "ok"):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(row["counter"], f"{row['rows']:,}", f"{row['rows_wrong']:,}", f"{row['drift']:.2%}",
-                          "yes" if row["ok"] else "[red]NO[/red]")  # fmt: skip
-        console.print(table)
+        shown = [{**row, "drift": f"{row['drift']:.2%}", "ok": "yes" if row["ok"] else "NO"} for row in rows]
+        print_rows(shown, fmt, title="counter drift" + (" (before --fix)" if fix else ""),
+                   columns=["counter", "rows", "rows_wrong", "drift", "ok"])  # fmt: skip
         if fix:
             worst = max((d.drift for d in after), default=0.0)
             console.print(f"after --fix: largest drift {worst:.2%}")

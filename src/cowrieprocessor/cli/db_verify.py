@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, err_console, print_json
+from cowrieprocessor.cli.output import (
+    OutputFormat,
+    ReportFormatOption,
+    console,
+    err_console,
+    print_json,
+    print_rows,
+)
 from cowrieprocessor.errors import UsageError
 
 if TYPE_CHECKING:
@@ -129,16 +136,12 @@ def print_verification(result: Verification, fmt: OutputFormat) -> None:
             "checks": [{**asdict(c), "status": _status(c)} for c in result.checks],
         })  # fmt: skip
         return
-    from rich.table import Table
-
-    table = Table(title=f"db verify: revision {result.revision} vs baseline of {result.baseline_recorded_at}")
-    for column in ("metric", "baseline", "live", "status", "note"):
-        table.add_column(column, justify="right" if column in ("baseline", "live") else "left")
-    colour = {True: "green", False: "bold red", None: "dim"}
-    for c in result.checks:
-        shown = [f"{v:,}" if isinstance(v, int) else str(v) for v in (c.baseline, c.live)]
-        table.add_row(c.metric, *shown, f"[{colour[c.intact]}]{_status(c)}[/]", c.note)
-    console.print(table)
+    rows = [
+        {"metric": c.metric, "baseline": c.baseline, "live": c.live, "status": _status(c), "note": c.note}
+        for c in result.checks
+    ]
+    title = f"db verify: revision {result.revision} vs baseline of {result.baseline_recorded_at}"
+    print_rows(rows, fmt, title=title, columns=list(rows[0]) if rows else None, priority=("metric", "status"))
     console.print("[green]all metrics intact[/green]" if result.ok else "[bold red]data loss detected[/bold red]")
 
 

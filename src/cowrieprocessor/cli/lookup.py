@@ -16,14 +16,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cowrieprocessor.cli.context import AppState, state
-from cowrieprocessor.cli.output import ColumnsOption, FormatOption, OutputFormat, err_console, print_json, print_rows
+from cowrieprocessor.cli.output import (
+    ColumnsOption,
+    FormatOption,
+    OutputFormat,
+    err_console,
+    print_json,
+    print_rows,
+    safe_text,
+)
 
 if TYPE_CHECKING:
     from cowrieprocessor.enrichment.base import LookupResult
     from cowrieprocessor.enrichment.ledger import Ledger
 
 #: The answer column of a table is a preview; CSV and JSON carry every answer whole.
-SUMMARY_WIDTH = 100
+SUMMARY_WIDTH = 160
 SOURCES = ("validation", "maxmind", "routing_history", "embedded", "cymru", "greynoise", "spur", "dshield", "abuseipdb")
 
 
@@ -45,10 +53,19 @@ def _ledger(app_state: AppState) -> tuple[Ledger, str | None]:
 
 
 def _summary(answer: LookupResult, width: int | None = SUMMARY_WIDTH) -> str:
+    """The whole answer as JSON (width None, for machines), or a preview for a table: ``key=value`` pairs
+    without the empty ones, so that it wraps between fields, cut at ``width`` characters."""
     if answer.data is None:
         return ""
-    text = json.dumps(answer.data, separators=(",", ":"), ensure_ascii=False, default=str)
-    return text if width is None or len(text) <= width else text[: width - 1] + "…"
+    if width is None:
+        return json.dumps(answer.data, separators=(",", ":"), ensure_ascii=False, default=str)
+    pairs = [
+        f"{k}={v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)}"
+        for k, v in answer.data.items()
+        if v not in (None, "", [], {})
+    ]
+    text = " ".join(pairs) or "(empty)"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _addresses(values: list[str]) -> list[str]:
@@ -138,11 +155,18 @@ def register(app: typer.Typer) -> None:
                         "error": answer.error,
                     }
                 )
-        rows += [
-            {"ip": "*", "source": name, "status": "unavailable", "error": reason} for name, reason in skipped.items()
-        ]
+        if fmt is not OutputFormat.table:  # machines get them as rows; people once, under the table
+            rows += [
+                {"ip": "*", "source": name, "status": "unavailable", "error": reason}
+                for name, reason in skipped.items()
+            ]
         names = ["ip", "source", "status", "answer", "version", "fetched_at", "error"]
         print_rows(
             rows, fmt, title="enrichment lookup", columns=names, pick=columns,
-            priority=("ip", "source", "status", "answer", "error"),
+            priority=("ip", "source", "status", "answer", "error") if any(r.get("error") for r in rows) else
+            ("ip", "source", "status", "answer"),
         )  # fmt: skip
+        if fmt is OutputFormat.table and skipped:
+            err_console.print("[dim]not used:[/dim]")
+            for name, reason in skipped.items():
+                err_console.print(f"[dim]  {name}: {safe_text(reason)}[/dim]", soft_wrap=True)

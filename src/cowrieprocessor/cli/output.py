@@ -246,7 +246,9 @@ def _layout(cells: dict[str, list[str]], cols: Sequence[str]) -> dict[str, tuple
         parts = col.split("_")
         header_least = max([len(parts[0]), *(len(p) + 1 for p in parts[1:])])  # "_country" on its own line
         natural = max(longest, len(col))
-        least = max(longest if atomic else min(longest, _TEXT_MIN), header_least, 1)
+        # text wraps between words, never inside one (up to ATOMIC_MAX: an address, a prefix, a URL)
+        word = max((len(w) for v in values for w in v.split()), default=0)
+        least = max(longest if atomic else max(min(longest, _TEXT_MIN), min(word, ATOMIC_MAX)), header_least, 1)
         sizes[col] = (least, natural, atomic)
     return sizes
 
@@ -305,7 +307,8 @@ def render_table(
     sizes = _layout(cells, shown)
     spare = width - _overhead(len(shown)) - sum(sizes[c][0] for c in shown)
     widths = {c: sizes[c][0] for c in shown}
-    for col in shown:  # give text columns room up to their natural width, left to right
+    for col in sorted(shown, key=lambda c: priority.index(c) if c in priority else len(priority)):
+        # room for text columns up to their natural width: the priority columns first
         grow = min(spare, sizes[col][1] - widths[col])
         if grow > 0:
             widths[col] += grow
