@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cowrieprocessor.cli.context import AppState, state
-from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, err_console, print_json
+from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, err_console, print_json, safe_text
 
 if TYPE_CHECKING:
     from cowrieprocessor.tiers.pipeline import EnrichReport
@@ -151,9 +151,17 @@ def print_report(data: dict[str, Any], *, snapshots: bool = True) -> None:
         for source, counts in asked.items():
             table.add_row(source, *(f"{counts.get(k, 0):,}" for k in ("found", "not_found", "error", "skipped")))
         console.print(table)
-    if data["unavailable"]:
+    # "no key", "no paths": a source left off, said in one quiet line; anything else is a configured source
+    # that cannot run - a warning on every run, since something is wrong that the operator should fix.
+    off = [name for name, reason in data["unavailable"].items() if reason.startswith("no ")]
+    for name, reason in data["unavailable"].items():
+        if name not in off:
+            err_console.print(
+                f"[yellow]warning:[/yellow] {name} is configured but cannot run: {safe_text(reason)}", soft_wrap=True
+            )
+    if off:
         console.print(
-            f"[dim]sources: {', '.join(data['sources'])}; not configured: {', '.join(data['unavailable'])} "
+            f"[dim]sources: {', '.join(data['sources'])}; not configured: {', '.join(off)} "
             "(`cowrieprocessor lookup 192.0.2.1` says why)[/dim]"
         )
 
