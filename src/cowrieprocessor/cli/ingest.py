@@ -237,7 +237,7 @@ def list_command(
     names = ["id", "status", "reason", "source", "offset", "bytes", "detail", "preview", "created_at"]
     print_rows(
         rows, fmt, title="dead letters", empty_message="No dead letters.", columns=names, pick=columns,
-        priority=("id", "reason", "offset", "source", "created_at"),
+        priority=("id", "reason", "source", "offset", "detail", "preview"),
     )  # fmt: skip
 
 
