@@ -13,15 +13,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.output import (
-    OutputFormat,
-    ReportFormatOption,
-    console,
-    err_console,
-    print_json,
-    print_rows,
-)
+from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption
 from cowrieprocessor.errors import UsageError
 
 if TYPE_CHECKING:
@@ -130,7 +124,7 @@ def _status(check: Check) -> str:
 
 def print_verification(result: Verification, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
-        print_json({
+        output.print_json({
             "ok": result.ok, "revision": result.revision, "baseline_from": result.baseline_from,
             "baseline_recorded_at": result.baseline_recorded_at,
             "checks": [{**asdict(c), "status": _status(c)} for c in result.checks],
@@ -141,8 +135,9 @@ def print_verification(result: Verification, fmt: OutputFormat) -> None:
         for c in result.checks
     ]
     title = f"db verify: revision {result.revision} vs baseline of {result.baseline_recorded_at}"
-    print_rows(rows, fmt, title=title, columns=list(rows[0]) if rows else None, priority=("metric", "status"))
-    console.print("[green]all metrics intact[/green]" if result.ok else "[bold red]data loss detected[/bold red]")
+    output.print_rows(rows, fmt, title=title, columns=list(rows[0]) if rows else None, priority=("metric", "status"))
+    verdict = "[green]all metrics intact[/green]" if result.ok else "[bold red]data loss detected[/bold red]"
+    output.console.print(verdict)
 
 
 class ProgressRenderer:
@@ -153,7 +148,7 @@ class ProgressRenderer:
 
         self.progress = Progress(
             TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.completed:>12,.0f} rows"),
-            TextColumn("{task.fields[rate]:>14}"), TimeRemainingColumn(), console=err_console,
+            TextColumn("{task.fields[rate]:>14}"), TimeRemainingColumn(), console=output.err_console,
         )  # fmt: skip
         self.tasks: dict[str, TaskID] = {}
 
@@ -176,7 +171,7 @@ def register(app: typer.Typer) -> None:
 
     @app.callback()
     def _progress(ctx: typer.Context) -> None:
-        if not err_console.is_terminal:
+        if not output.err_console.is_terminal:
             return
         from cowrieprocessor.storage import backfill
 

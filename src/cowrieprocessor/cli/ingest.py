@@ -8,19 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cowrieprocessor.cli import enrich
+from cowrieprocessor.cli import enrich, output
 from cowrieprocessor.cli.context import AppState, state
-from cowrieprocessor.cli.output import (
-    ColumnsOption,
-    FormatOption,
-    OutputFormat,
-    ReportFormatOption,
-    console,
-    err_console,
-    print_json,
-    print_rows,
-    safe_text,
-)
+from cowrieprocessor.cli.output import ColumnsOption, FormatOption, OutputFormat, ReportFormatOption
 from cowrieprocessor.errors import InputNotFound
 
 if TYPE_CHECKING:
@@ -71,7 +61,7 @@ def ingest_command(
     app_state = state(ctx)
     app_state.quiet = quiet
     app_state.ready_engine(create=True)
-    show_progress = fmt is OutputFormat.table and err_console.is_terminal and not quiet
+    show_progress = fmt is OutputFormat.table and output.err_console.is_terminal and not quiet
     if show_progress:
         stats, session_ids = _with_progress(app_state, paths, sensor, batch, files)
     else:
@@ -110,7 +100,7 @@ def _with_progress(
         TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
         TextColumn("{task.fields[events]:,} events, {task.fields[rate]:,.0f} events/s"), TimeElapsedColumn(),
     )  # fmt: skip
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with Progress(*columns, console=output.err_console, transient=True) as progress:
         task = progress.add_task("ingest", total=total, events=0, rate=0.0)
         seen = [0]
 
@@ -135,13 +125,13 @@ def _print_summary(
 ) -> None:
     data = stats.as_dict()
     if fmt is OutputFormat.json:
-        print_json({**data, "database": _where(app_state), "enrichment": enrichment})
+        output.print_json({**data, "database": _where(app_state), "enrichment": enrichment})
         return
     for arg in stats.missing:
-        err_console.print(f"[red]{safe_text(_missing(arg))}[/red]")
+        output.err_console.print(f"[red]{output.safe_text(_missing(arg))}[/red]")
     if stats.sessions_mixed_sensors:
-        examples = ", ".join(safe_text(sid) for sid in stats.mixed_sensor_examples)
-        err_console.print(
+        examples = ", ".join(output.safe_text(sid) for sid in stats.mixed_sensor_examples)
+        output.err_console.print(
             f"[yellow]{stats.sessions_mixed_sensors:,} session(s) hold events from more than one sensor[/yellow] "
             f"(e.g. {examples}): two sensors' sessions share an id (Cowrie's ids are 48 random bits), or one "
             "sensor was ingested under two names. Each such summary mixes both."
@@ -150,7 +140,7 @@ def _print_summary(
         return
     from rich.table import Table
 
-    console.print(f"database: {safe_text(_where(app_state))}", soft_wrap=True)
+    output.console.print(f"database: {output.safe_text(_where(app_state))}", soft_wrap=True)
     table = Table(title="ingest", show_header=False)
     table.add_column("what", no_wrap=True)
     table.add_column("value")
@@ -168,7 +158,7 @@ def _print_summary(
     ]  # fmt: skip
     for name, value in rows:
         table.add_row(name, value)
-    console.print(table)
+    output.console.print(table)
     if enrichment is not None:
         enrich.print_report(enrichment, snapshots=False)
     _next_steps(stats, enrichment)
@@ -196,11 +186,11 @@ def _next_steps(stats: IngestStats, enrichment: dict[str, Any] | None) -> None:
         steps.append("cowrieprocessor dead-letters list")
     if enrichment is None:
         steps.append("cowrieprocessor enrich")
-    console.print("next: " + "   ".join(f"[bold]{s}[/bold]" for s in steps), soft_wrap=True)
+    output.console.print("next: " + "   ".join(f"[bold]{s}[/bold]" for s in steps), soft_wrap=True)
     if enrichment is not None and not asn_sources:
-        console.print(
+        output.console.print(
             "[dim]no ASN source is configured, so IPs have countries but no ASNs: add "
-            + safe_text("[providers.maxmind] (.mmdb files) or enable [providers.cymru] (README, Configuration)")
+            + output.safe_text("[providers.maxmind] (.mmdb files) or enable [providers.cymru] (README, Configuration)")
             + "[/dim]"
         )
 
@@ -235,7 +225,7 @@ def list_command(
         state(ctx).engine, status=None if status is DeadStatus.all else status.value, reason=reason, limit=limit
     )
     names = ["id", "status", "reason", "source", "offset", "bytes", "detail", "preview", "created_at"]
-    print_rows(
+    output.print_rows(
         rows, fmt, title="dead letters", empty_message="No dead letters.", columns=names, pick=columns,
         priority=("id", "reason", "source", "offset", "detail", "preview"),
     )  # fmt: skip
@@ -260,9 +250,9 @@ def redrive_command(
         "still_pending": result.still_pending, "events_new": result.events_new,
     }  # fmt: skip
     if fmt is OutputFormat.json:
-        print_json(data)
+        output.print_json(data)
     else:
-        console.print(", ".join(f"{k}: {v}" for k, v in data.items()))
+        output.console.print(", ".join(f"{k}: {v}" for k, v in data.items()))
 
 
 def register(app: typer.Typer) -> None:
