@@ -29,6 +29,8 @@ FAR = "9999-12-31T23:59:59-14:00"  # past the end of datetime in UTC
         (["query", "sessions", "--ip", "192.0.2.1", "--until", FAR], "out of range"),
         (["query", "sessions", "--ip", "192.0.2.1", "--since", "0001-01-01T00:00:00+14:00"], "out of range"),
         (["query", "stale", "--as-of", FAR], "out of range"),
+        (["lookup", "192.0.2.1", "--at", FAR], "out of range"),
+        (["db", "upgrade", "--to", "base"], "unknown revision 'base'"),
         (["enrich", "--limit", "99999999999999999999"], "--limit"),
         (["ingest", "--sample", "--batch", "99999999999999999999"], "--batch"),
     ],

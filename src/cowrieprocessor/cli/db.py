@@ -31,12 +31,13 @@ def _quietly(step: Callable[[], T]) -> T:
         return step()
 
 
-def _target(to: str) -> str:
+def _target(to: str, *, base: bool = False) -> str:
+    """A revision the user named, checked: ``head`` for upgrades, ``base`` (no schema) for downgrades."""
     from cowrieprocessor.storage import schema
 
     known = schema.known_revisions()
-    if to not in (*known, "head", "base"):
-        raise UsageError(f"unknown revision {to!r}", f"known: {', '.join(known)} (or head)")
+    if to not in (*known, "head" if not base else "base"):
+        raise UsageError(f"unknown revision {to!r}", f"known: {', '.join(known)} (or {'base' if base else 'head'})")
     return known[-1] if to == "head" else to
 
 
@@ -75,7 +76,7 @@ def downgrade(
     """Roll the schema back to an earlier revision (v16 -> v15 removes the three tiers)."""
     from cowrieprocessor.storage import schema
 
-    target = _target(to)
+    target = _target(to, base=True)
     engine = state(ctx).raw_engine
     before = schema.current_revision(engine)
     known = schema.known_revisions()

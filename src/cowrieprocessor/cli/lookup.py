@@ -7,7 +7,6 @@ they are counted in memory only, and the command says so.
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import json
 from pathlib import Path
@@ -80,16 +79,6 @@ def _addresses(values: list[str]) -> list[str]:
     return values
 
 
-def _at(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"not an ISO-8601 date/time: {value!r}", param_hint="--at") from exc
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``lookup`` command to ``app``."""
 
@@ -120,7 +109,9 @@ def register(app: typer.Typer) -> None:
         unknown = sorted(set(source or []) - set(SOURCES))
         if unknown:
             raise typer.BadParameter(f"unknown source(s): {', '.join(unknown)}", param_hint="--source")
-        when = _at(at)
+        from cowrieprocessor.cli.query import parse_time
+
+        when = parse_time(at, "--at")
         app_state = state(ctx)
         ledger, note = _ledger(app_state)
         if note:

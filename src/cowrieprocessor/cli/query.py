@@ -58,7 +58,7 @@ def _limit() -> Any:
     return typer.Option("--limit", min=1, max=MAX_LIMIT, help=f"At most this many rows (1 to {MAX_LIMIT:,}).")
 
 
-def _time(value: str | None, name: str) -> dt.datetime | None:
+def parse_time(value: str | None, name: str) -> dt.datetime | None:
     """ISO-8601 date or time; without a zone it is UTC (the analyst's times are UTC, like every stored one)."""
     if value is None:
         return None
@@ -162,8 +162,8 @@ def sessions(
         asn=asn,
         country=country,
         sensor=sensor,
-        since=_time(since, "--since"),
-        until=_time(until, "--until"),
+        since=parse_time(since, "--since"),
+        until=parse_time(until, "--until"),
     )
     try:
         if not where.active():  # also refuses an address that is not one
@@ -419,7 +419,7 @@ def stale(
 
     if source is not None and source not in ORDER:
         raise typer.BadParameter(f"unknown source {source!r}; sources: {', '.join(ORDER)}", param_hint="--source")
-    moment = _time(as_of, "--as-of")
+    moment = parse_time(as_of, "--as-of")
     engine = state(ctx).engine
     if source is None:
         rows: Sequence[Any] = [r for r in analysis.stale(engine, as_of=moment) if r.count]
