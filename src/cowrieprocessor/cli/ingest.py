@@ -75,10 +75,20 @@ def ingest_command(
 
 
 def _missing(arg: str) -> str:
+    """Why an argument gave nothing to read, in the user's terms."""
+    import stat
+
     path = Path(arg)
     if path.is_dir():
         return f"{arg}: a directory without Cowrie logs (files named *.json*)"
-    return f"no such file, directory or glob match: {arg}"
+    if path.is_symlink() and not path.exists():
+        return f"{arg}: a symbolic link to nothing (dangling, or a loop)"
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return f"no such file, directory or glob match: {arg}"
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"{arg}: {kind}, not a log file"
 
 
 def _with_progress(
