@@ -91,7 +91,8 @@ def load_settings(config_path: Path | None = None) -> Settings:
     if config_path is None and os.environ.get(CONFIG_ENV):
         config_path = Path(os.environ[CONFIG_ENV])
     if config_path is not None and not config_path.is_file():
-        raise ConfigError(f"configuration file not found: {config_path}", "give --config an existing TOML file")
+        what = "is a directory, not a file" if config_path.is_dir() else "not found"
+        raise ConfigError(f"configuration file {what}: {config_path}", "give --config an existing TOML file")
 
     sections = {name.upper() for name in Settings.model_fields}
     for name in sorted(os.environ):

@@ -183,6 +183,8 @@ def test_configuration_variables_with_unknown_sections(tmp_path: Path) -> None:
     assert code == EXIT_USAGE and "COWRIEPROCESSOR_FRESHNES__HOSTING_DAYS" in out and "freshnes" in out
     code, out = _run("--config", str(tmp_path / "none.toml"), "db", "status")
     assert code == EXIT_USAGE and "configuration file not found" in out
+    code, out = _run("--config", str(tmp_path), "db", "status")
+    assert code == EXIT_USAGE and "configuration file is a directory" in out
 
 
 def test_a_bug_is_one_line_not_a_traceback(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

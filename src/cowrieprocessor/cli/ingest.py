@@ -259,6 +259,8 @@ def redrive_command(
         "examined": result.examined, "redriven": result.redriven, "joined": result.joined,
         "still_pending": result.still_pending, "events_new": result.events_new,
     }  # fmt: skip
+    if not result.examined:
+        output.err_console.print("no pending dead letter matches (`dead-letters list` shows them)")
     if fmt is OutputFormat.json:
         output.print_json(data)
     else:
