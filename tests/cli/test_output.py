@@ -183,3 +183,20 @@ def test_help_texts(db_url: str) -> None:
     assert "verify" in db_help and "reconcile" in db_help
     assert "At most this many" in runner.invoke(app, ["dead-letters", "list", "--help"]).output
     assert "--columns" in runner.invoke(app, ["query", "sessions", "--help"]).output
+
+
+def test_every_list_command_documents_its_columns() -> None:
+    """--columns is documented per command: each list command's help names every column it can show."""
+    import dataclasses
+
+    from cowrieprocessor import analysis
+
+    for command, row in (
+        ("attribution", analysis.AttributionRow), ("infrastructure", analysis.InfrastructureRow),
+        ("related", analysis.RelatedRow), ("top-asns", analysis.AsnRow), ("asn-types", analysis.AsnTypeRow),
+        ("persistent-ips", analysis.PersistentIPRow), ("movements", analysis.MovementRow),
+        ("stale", analysis.StaleIPRow), ("sessions", analysis.SessionRow),
+    ):  # fmt: skip
+        text = " ".join(runner.invoke(app, ["query", command, "--help"], env={"COLUMNS": "200"}).output.split())
+        for field in dataclasses.fields(row):
+            assert field.name in text, (command, field.name)

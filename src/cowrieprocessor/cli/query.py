@@ -288,7 +288,7 @@ def related(
 ) -> None:
     """Other campaigns (SSH keys, passwords, command signatures) seen on the same ASNs.
 
-    Columns: see `--columns list`.
+    Columns: kind, key, asn, organization_name, sessions, ips, first_seen, last_seen.
     """
     from cowrieprocessor import analysis
     from cowrieprocessor.analysis import KeyKind
