@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cowrieprocessor.config import load_settings
+from cowrieprocessor.errors import ConfigError
 
 
 def test_toml_then_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,5 +28,5 @@ def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ConfigError, match="configuration file not found"):
         load_settings(tmp_path / "absent.toml")

@@ -161,4 +161,4 @@ def test_older_database_is_refused_with_the_remedy(engine: Engine, db_url: str) 
     schema.downgrade(engine, "v20")
     for args in (["overview"], ["campaigns", "--by", "command"], ["session", "x"], ["tunnels"], ["exploits"]):
         result = _invoke(db_url, *args)
-        assert result.exit_code == 2 and "db upgrade" in result.stderr, result.output
+        assert result.exit_code == 4 and "db upgrade" in result.stderr, result.output

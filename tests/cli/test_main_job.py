@@ -35,10 +35,18 @@ def test_commands_refuse_an_old_schema(empty_db_url: str) -> None:
     engine = make_engine(empty_db_url)
     schema.upgrade(engine, "v15")
     engine.dispose()
-    for args in (["ingest", "--sample"], ["enrich"]):
+    queries = [["query", q] for q in ("top-asns", "asn-types", "stale", "persistent-ips")]
+    for args in (
+        ["ingest", "--sample"],
+        ["enrich"],
+        ["db", "reconcile"],
+        ["query", "sessions", "--ip", "1.2.3.4"],
+        *queries,
+    ):
         result = runner.invoke(app, ["--db", empty_db_url, *args])
-        assert result.exit_code == 2
-        assert "db upgrade" in result.output
+        assert result.exit_code == 4, (args, result.output)  # errors.EXIT_REVISION
+        assert "run `cowrieprocessor db upgrade`" in result.output
+        assert "Traceback" not in result.output
     engine = make_engine(empty_db_url)
     assert schema.current_revision(engine) == "v15"  # never upgraded behind the user's back
     engine.dispose()

@@ -95,7 +95,9 @@ def test_cli_ingest_json_summary_and_enrich_hook(db_url: str, tmp_path: Path, ho
     redriven = runner.invoke(app, ["--db", db_url, "dead-letters", "redrive", "--format", "json"])
     assert json.loads(redriven.stdout)["still_pending"] == 1
     missing = runner.invoke(app, ["--db", db_url, "ingest", str(tmp_path / "nope.json"), "--no-enrich"])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # nothing to read: a usage error, said before anything is opened
+    some = runner.invoke(app, ["--db", db_url, "ingest", str(path), str(tmp_path / "nope.json"), "--no-enrich"])
+    assert some.exit_code == 1 and "nope.json" in some.output  # the rest is read; the run says what was missing
 
 
 def test_cli_warns_of_sessions_that_mix_sensors(db_url: str, tmp_path: Path, hook: list[Any]) -> None:

@@ -1,35 +1,69 @@
-"""``cowrieprocessor db ...``: schema upgrade, downgrade and status."""
+"""``cowrieprocessor db ...``: schema upgrade, downgrade and status, verify and reconcile."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import warnings
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
-from rich.table import Table
 
 from cowrieprocessor.cli import db_verify
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
-from cowrieprocessor.storage import schema
-from cowrieprocessor.tiers import reconcile as reconcile_counters
+from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, print_json, print_rows
+from cowrieprocessor.errors import UsageError
 
-app = typer.Typer(help="Manage the database schema: upgrade, downgrade, status.", no_args_is_help=True)
+app = typer.Typer(
+    help="The database: upgrade, downgrade, status, verify (after an upgrade), reconcile (counters).",
+    no_args_is_help=True,
+)
 
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="table for people, json for machines.", case_sensitive=False)
-]
+T = TypeVar("T")
+
+
+def _quietly(step: Callable[[], T]) -> T:
+    """Run a migration step without SQLAlchemy's reflection warnings (e.g. that it skips the expression
+    index during a batch rebuild): they are about its internals, not something the user can act on."""
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        return step()
+
+
+def _target(to: str, *, base: bool = False) -> str:
+    """A revision the user named, checked: ``head`` for upgrades, ``base`` (no schema) for downgrades."""
+    from cowrieprocessor.storage import schema
+
+    known = schema.known_revisions()
+    if to not in (*known, "head" if not base else "base"):
+        raise UsageError(f"unknown revision {to!r}", f"known: {', '.join(known)} (or {'base' if base else 'head'})")
+    return known[-1] if to == "head" else to
 
 
 @app.command()
 def upgrade(
     ctx: typer.Context,
     to: Annotated[str, typer.Option("--to", help="Target revision (v15, v16, v17, ... or head).")] = "head",
-    fmt: FormatOption = OutputFormat.table,
+    fmt: ReportFormatOption = OutputFormat.table,
 ) -> None:
     """Create or upgrade the schema (one transaction: on failure nothing changes)."""
-    engine = state(ctx).engine
+    from cowrieprocessor.storage import schema
+
+    target = _target(to)
+    app_state = state(ctx)
+    app_state.may_create = True
+    engine = app_state.raw_engine
     before = schema.current_revision(engine)
-    after = schema.upgrade(engine, to)
+    known = schema.known_revisions()
+    if before is not None and before not in known:
+        raise UsageError(f"the database is at {before}, newer than this program knows", "upgrade cowrieprocessor")
+    if before is not None and known.index(before) > known.index(target):
+        raise UsageError(
+            f"the database is at {before}, already past {target}",
+            f"to go back: `cowrieprocessor db downgrade --to {target}`",
+        )
+    after = _quietly(lambda: schema.upgrade(engine, target))
     _report(fmt, "upgrade", before, after)
 
 
@@ -37,23 +71,31 @@ def upgrade(
 def downgrade(
     ctx: typer.Context,
     to: Annotated[str, typer.Option("--to", help="Target revision, e.g. v15.")],
-    fmt: FormatOption = OutputFormat.table,
+    fmt: ReportFormatOption = OutputFormat.table,
 ) -> None:
     """Roll the schema back to an earlier revision (v16 -> v15 removes the three tiers)."""
-    engine = state(ctx).engine
+    from cowrieprocessor.storage import schema
+
+    target = _target(to, base=True)
+    engine = state(ctx).raw_engine
     before = schema.current_revision(engine)
-    try:
-        after = schema.downgrade(engine, to)
-    except ValueError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    known = schema.known_revisions()
+    if before is None:
+        raise UsageError("the database has no schema to downgrade")
+    if before in known and target in known and known.index(before) < known.index(target):
+        raise UsageError(f"the database is at {before}, before {target}", f"`cowrieprocessor db upgrade --to {target}`")
+    after = _quietly(lambda: schema.downgrade(engine, target))
     _report(fmt, "downgrade", before, after)
 
 
 @app.command()
-def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
-    """Show the schema revision and the row count of every table."""
-    result = schema.status(state(ctx).engine)
+def status(ctx: typer.Context, fmt: ReportFormatOption = OutputFormat.table) -> None:
+    """Show where the database is, its schema revision and the row count of every table."""
+    from rich.table import Table
+
+    from cowrieprocessor.storage import schema
+
+    result = schema.status(state(ctx).raw_engine)
     if fmt is OutputFormat.json:
         print_json(
             {
@@ -66,8 +108,10 @@ def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
             }
         )
         return
-    console.print(f"database: {result.url}")
+    console.print(f"database: {result.url}", soft_wrap=True)
     console.print(f"revision: {result.revision or '(empty database)'}  (head: {result.head})")
+    if result.revision != result.head:
+        console.print("[yellow]not at head: run `cowrieprocessor db upgrade`[/yellow]")
     table = Table(title="tables")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -79,6 +123,8 @@ def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
 def _report(fmt: OutputFormat, action: str, before: str | None, after: str | None) -> None:
     if fmt is OutputFormat.json:
         print_json({"action": action, "from": before, "to": after})
+    elif before == after:
+        console.print(f"{action}: already at {after}")
     else:
         console.print(f"{action}: {before or '(empty)'} -> {after}")
 
@@ -87,9 +133,11 @@ def _report(fmt: OutputFormat, action: str, before: str | None, after: str | Non
 def reconcile(
     ctx: typer.Context,
     fix: Annotated[bool, typer.Option("--fix", help="Repair every counter from the sessions.")] = False,
-    fmt: FormatOption = OutputFormat.table,
+    fmt: ReportFormatOption = OutputFormat.table,
 ) -> None:
     """Recompute the inventory counters from the sessions and show the drift (exit 1 above 5 %)."""
+    from cowrieprocessor.tiers import reconcile as reconcile_counters
+
     engine = state(ctx).engine
     drifts = reconcile_counters.measure(engine)
     if fix:
@@ -99,13 +147,9 @@ def reconcile(
     if fmt is OutputFormat.json:
         print_json({"counters": rows, "fixed": fix, "after_fix": [d.as_json() for d in after] if fix else None})
     else:
-        table = Table(title="counter drift" + (" (before --fix)" if fix else ""))
-        for column in ("counter", "rows", "rows_wrong", "drift", "ok"):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(row["counter"], f"{row['rows']:,}", f"{row['rows_wrong']:,}", f"{row['drift']:.2%}",
-                          "yes" if row["ok"] else "[red]NO[/red]")  # fmt: skip
-        console.print(table)
+        shown = [{**row, "drift": f"{row['drift']:.2%}", "ok": "yes" if row["ok"] else "NO"} for row in rows]
+        print_rows(shown, fmt, title="counter drift" + (" (before --fix)" if fix else ""),
+                   columns=["counter", "rows", "rows_wrong", "drift", "ok"])  # fmt: skip
         if fix:
             worst = max((d.drift for d in after), default=0.0)
             console.print(f"after --fix: largest drift {worst:.2%}")

@@ -9,18 +9,20 @@ Also renders the upgrade's per-phase progress on a terminal.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING
 
 import typer
-from alembic.runtime.migration import MigrationContext
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from sqlalchemy import Connection, Engine, inspect, text
 
+from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
-from cowrieprocessor.storage import backfill
-from cowrieprocessor.storage.legacy import LegacySQL
+from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption
+from cowrieprocessor.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+    from sqlalchemy import Connection, Engine
+
+    from cowrieprocessor.storage import backfill
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Verification:
 
 
 def _latest_baseline(conn: Connection) -> tuple[dict[str, int], str | None, str | None]:
+    from sqlalchemy import text
+
     rows = conn.execute(
         text(
             "SELECT metric, value, from_revision, recorded_at FROM migration_baseline "
@@ -57,6 +61,11 @@ def _latest_baseline(conn: Connection) -> tuple[dict[str, int], str | None, str 
 
 
 def _tier_checks(conn: Connection) -> list[Check]:
+    from sqlalchemy import text
+
+    from cowrieprocessor.storage import backfill
+    from cowrieprocessor.storage.legacy import LegacySQL
+
     sql = LegacySQL(conn.dialect.name)
     missing = (
         f"SELECT COUNT(*) FROM (SELECT q.snapshot_asn, {sql.snapshot_asn('q.r')} AS stored FROM "
@@ -79,6 +88,11 @@ def _tier_checks(conn: Connection) -> list[Check]:
 
 def verify(engine: Engine) -> Verification:
     """Compare the live database with the latest baseline (raises LookupError when there is none)."""
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from cowrieprocessor.storage import backfill
+
     with engine.connect() as conn:
         revision = MigrationContext.configure(conn).get_current_revision()
         if not inspect(conn).has_table("migration_baseline"):
@@ -110,30 +124,31 @@ def _status(check: Check) -> str:
 
 def print_verification(result: Verification, fmt: OutputFormat) -> None:
     if fmt is OutputFormat.json:
-        print_json({
+        output.print_json({
             "ok": result.ok, "revision": result.revision, "baseline_from": result.baseline_from,
             "baseline_recorded_at": result.baseline_recorded_at,
             "checks": [{**asdict(c), "status": _status(c)} for c in result.checks],
         })  # fmt: skip
         return
-    table = Table(title=f"db verify: revision {result.revision} vs baseline of {result.baseline_recorded_at}")
-    for column in ("metric", "baseline", "live", "status", "note"):
-        table.add_column(column, justify="right" if column in ("baseline", "live") else "left")
-    colour = {True: "green", False: "bold red", None: "dim"}
-    for c in result.checks:
-        shown = [f"{v:,}" if isinstance(v, int) else str(v) for v in (c.baseline, c.live)]
-        table.add_row(c.metric, *shown, f"[{colour[c.intact]}]{_status(c)}[/]", c.note)
-    console.print(table)
-    console.print("[green]all metrics intact[/green]" if result.ok else "[bold red]data loss detected[/bold red]")
+    rows = [
+        {"metric": c.metric, "baseline": c.baseline, "live": c.live, "status": _status(c), "note": c.note}
+        for c in result.checks
+    ]
+    title = f"db verify: revision {result.revision} vs baseline of {result.baseline_recorded_at}"
+    output.print_rows(rows, fmt, title=title, columns=list(rows[0]) if rows else None, priority=("metric", "status"))
+    verdict = "[green]all metrics intact[/green]" if result.ok else "[bold red]data loss detected[/bold red]"
+    output.console.print(verdict)
 
 
 class ProgressRenderer:
     """Shows ``backfill`` progress as rich bars on stderr: rows done, rate, time left, per phase."""
 
     def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
         self.progress = Progress(
             TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.completed:>12,.0f} rows"),
-            TextColumn("{task.fields[rate]:>14}"), TimeRemainingColumn(), console=err_console,
+            TextColumn("{task.fields[rate]:>14}"), TimeRemainingColumn(), console=output.err_console,
         )  # fmt: skip
         self.tasks: dict[str, TaskID] = {}
 
@@ -156,8 +171,10 @@ def register(app: typer.Typer) -> None:
 
     @app.callback()
     def _progress(ctx: typer.Context) -> None:
-        if not err_console.is_terminal:
+        if not output.err_console.is_terminal:
             return
+        from cowrieprocessor.storage import backfill
+
         renderer = ProgressRenderer()
         manager = backfill.reporting(renderer)
         manager.__enter__()
@@ -169,19 +186,12 @@ def register(app: typer.Typer) -> None:
         ctx.call_on_close(_close)
 
     @app.command("verify")
-    def verify_command(
-        ctx: typer.Context,
-        fmt: Annotated[
-            OutputFormat,
-            typer.Option("--format", help="table for people, json for machines.", case_sensitive=False),
-        ] = OutputFormat.table,
-    ) -> None:
+    def verify_command(ctx: typer.Context, fmt: ReportFormatOption = OutputFormat.table) -> None:
         """Compare the database with the baseline recorded before the last upgrade; exit 1 on any loss."""
         try:
-            result = verify(state(ctx).engine)
+            result = verify(state(ctx).raw_engine)
         except LookupError as exc:
-            err_console.print(f"[red]error:[/red] {exc}")
-            raise typer.Exit(2) from exc
+            raise UsageError(str(exc), "verify compares with the baseline a v15 -> v16 upgrade records") from exc
         print_verification(result, fmt)
         if not result.ok:
             raise typer.Exit(1)

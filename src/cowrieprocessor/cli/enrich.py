@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from cowrieprocessor.cli.context import AppState, state
-from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
-from cowrieprocessor.config import Settings
-from cowrieprocessor.enrichment.cascade import build_sources
-from cowrieprocessor.enrichment.ledger import DatabaseLedger
-from cowrieprocessor.tiers.freshness import FreshnessPolicy
-from cowrieprocessor.tiers.pipeline import EnrichmentPass, EnrichReport
+from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, err_console, print_json, safe_text
+
+if TYPE_CHECKING:
+    from cowrieprocessor.tiers.pipeline import EnrichReport
 
 
 def run_enrichment(app_state: AppState, *, refresh_stale: bool = False, limit: int | None = None) -> dict[str, Any]:
     """Build the configured sources, run one pass, flush the call ledger; the report as a dict."""
+    from cowrieprocessor.enrichment.cascade import build_sources
+    from cowrieprocessor.enrichment.ledger import DatabaseLedger
+    from cowrieprocessor.tiers.freshness import FreshnessPolicy
+    from cowrieprocessor.tiers.pipeline import EnrichmentPass
+
     unavailable: dict[str, str] = {}
     ledger = DatabaseLedger(app_state.engine)
     sources = build_sources(app_state.settings.providers, ledger, unavailable=unavailable)
@@ -46,6 +46,8 @@ def run_enrichment(app_state: AppState, *, refresh_stale: bool = False, limit: i
 
 def _worker(db_url: str, settings: dict[str, Any], refresh_stale: bool, limit: int | None) -> dict[str, Any]:
     """One worker process of ``enrich --workers N`` (claims in the database keep them apart)."""
+    from cowrieprocessor.config import Settings
+
     app_state = AppState(db_url=db_url, settings=Settings.model_validate(settings))
     try:
         return run_enrichment(app_state, refresh_stale=refresh_stale, limit=limit)
@@ -55,6 +57,9 @@ def _worker(db_url: str, settings: dict[str, Any], refresh_stale: bool, limit: i
 
 def run_workers(app_state: AppState, workers: int, *, refresh_stale: bool, limit: int | None) -> dict[str, Any]:
     """Several processes on PostgreSQL: the lookups and merges are CPU-bound Python, one core each."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     started = time.perf_counter()
     share = None if limit is None else -(-limit // workers)
     args = (app_state.db_url, app_state.settings.model_dump(mode="json"), refresh_stale, share)
@@ -97,13 +102,13 @@ def enrich_command(
     refresh_stale: Annotated[
         bool, typer.Option("--refresh-stale", help="Also re-ask sources whose answer expired (active IPs only).")
     ] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Enrich at most N IPs in this run.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, max=2**62, help="Enrich at most N IPs in this run.")
+    ] = None,
     workers: Annotated[
-        int, typer.Option("--workers", min=1, help="Worker processes (PostgreSQL; SQLite has one writer).")
+        int, typer.Option("--workers", min=1, max=256, help="Worker processes (PostgreSQL; SQLite has one writer).")
     ] = 1,
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="table for people, json for machines.", case_sensitive=False)
-    ] = OutputFormat.table,
+    fmt: ReportFormatOption = OutputFormat.table,
 ) -> None:
     """Enrich each unique IP once through the source cascade; write the three tiers and snapshots."""
     app_state = state(ctx)
@@ -121,20 +126,44 @@ def enrich_command(
     print_report(data)
 
 
-def print_report(data: dict[str, Any]) -> None:
-    console.print(
-        f"enriched {data['ips_enriched']:,} IPs ({data['bogons']:,} bogons) in {data['seconds']:.1f}s; "
+def print_report(data: dict[str, Any], *, snapshots: bool = True) -> None:
+    """The pass in one line, the sources' answers when any source was asked, and which sources ran.
+
+    Sources that are not configured are named in one line on stdout, not as a warning per source on stderr:
+    a cron job's mail stays empty on a normal run; ``lookup`` says why each one is off.
+    """
+    from rich.table import Table
+
+    taken = (
         f"{data['sessions_snapshotted']:,} session snapshots ({data['routed_snapshots']:,} from routing history); "
+        if snapshots  # after ingest, its own table has them
+        else ""
+    )
+    console.print(
+        f"enriched {data['ips_enriched']:,} IPs ({data['bogons']:,} bogons) in {data['seconds']:.1f}s; {taken}"
         f"{data['history_windows_opened']:,} ASN history windows opened"
     )
-    table = Table(title="source answers")
-    for column in ("source", "found", "not_found", "error", "skipped"):
-        table.add_column(column, justify="right" if column != "source" else "left")
-    for source, counts in data["outcomes"].items():
-        table.add_row(source, *(f"{counts.get(k, 0):,}" for k in ("found", "not_found", "error", "skipped")))
-    console.print(table)
+    asked = {s: c for s, c in data["outcomes"].items() if any(c.values())}
+    if asked:
+        table = Table(title="source answers")
+        for column in ("source", "found", "not_found", "error", "skipped"):
+            table.add_column(column, justify="right" if column != "source" else "left")
+        for source, counts in asked.items():
+            table.add_row(source, *(f"{counts.get(k, 0):,}" for k in ("found", "not_found", "error", "skipped")))
+        console.print(table)
+    # "no key", "no paths": a source left off, said in one quiet line; anything else is a configured source
+    # that cannot run - a warning on every run, since something is wrong that the operator should fix.
+    off = [name for name, reason in data["unavailable"].items() if reason.startswith("no ")]
     for name, reason in data["unavailable"].items():
-        err_console.print(f"[yellow]{name}[/yellow] not used: {reason}")
+        if name not in off:
+            err_console.print(
+                f"[yellow]warning:[/yellow] {name} is configured but cannot run: {safe_text(reason)}", soft_wrap=True
+            )
+    if off:
+        console.print(
+            f"[dim]sources: {', '.join(data['sources'])}; not configured: {', '.join(off)} "
+            "(`cowrieprocessor lookup 192.0.2.1` says why)[/dim]"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -11,24 +11,37 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import json
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cowrieprocessor.analysis.campaigns import CAMPAIGN_OPTION, By, KeyRow, top_keys
-from cowrieprocessor.analysis.inventory import AsnRow
-from cowrieprocessor.analysis.overview import SensorRow, SourceRow
-from cowrieprocessor.analysis.overview import overview as build_overview
-from cowrieprocessor.analysis.timeline import SessionDetail, session_detail
-from cowrieprocessor.analysis.tunnels import DestinationRow, ExploitRow, TunnelAsnRow, tunnel_asns, tunnel_destinations
-from cowrieprocessor.analysis.tunnels import exploits as find_exploits
 from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.fit import cell, fit
-from cowrieprocessor.cli.output import OutputFormat, json_default, print_json, print_rows, safe_text
-from cowrieprocessor.cli.query import FormatOption, _time
+from cowrieprocessor.cli.output import FormatOption, OutputFormat, json_default, print_json, print_rows, safe_text
+from cowrieprocessor.cli.query import parse_time
+
+if TYPE_CHECKING:
+    from cowrieprocessor.analysis.campaigns import KeyRow
+    from cowrieprocessor.analysis.timeline import SessionDetail
+
+
+class By(enum.StrEnum):
+    """``analysis.campaigns.By`` for the command line (importing it would load SQLAlchemy for ``--help``)."""
+
+    ssh_key = "ssh-key"
+    password = "password"  # noqa: S105 - a kind of key, not a secret
+    command = "command"
+    hassh = "hassh"
+    client = "client"
+    download = "download"
+
+
+#: The ``query campaign`` option that asks about one key of this kind, where there is one.
+CAMPAIGN_OPTION = {By.ssh_key: "--ssh-key", By.password: "--password-hash", By.command: "--command-sig"}
 
 #: Shorter headers for people (JSON and CSV keep the field names).
 LABELS = {
@@ -116,6 +129,10 @@ def overview(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """``query overview``."""
+    from cowrieprocessor.analysis.inventory import AsnRow
+    from cowrieprocessor.analysis.overview import SensorRow, SourceRow
+    from cowrieprocessor.analysis.overview import overview as build_overview
+
     o = build_overview(state(ctx).ready_engine(), busiest=busiest)
     if fmt is OutputFormat.json:
         print_json(dataclasses.asdict(o))
@@ -215,13 +232,15 @@ def campaigns(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """``query campaigns --by KIND``."""
-    rows = top_keys(
-        state(ctx).ready_engine(), by, limit=limit, since=_time(since, "--since"), until=_time(until, "--until"),
-        sensor=sensor,
+    from cowrieprocessor.analysis import campaigns as found
+
+    rows = found.top_keys(
+        state(ctx).ready_engine(), found.By(by.value), limit=limit, since=parse_time(since, "--since"),
+        until=parse_time(until, "--until"), sensor=sensor,
     )  # fmt: skip
     empty = f"No session has a {by.value} key" + (" in this range." if since or until or sensor else ".")
     if fmt is not OutputFormat.table:
-        _machine(_records(rows), fmt, [f.name for f in dataclasses.fields(KeyRow)], empty)
+        _machine(_records(rows), fmt, [f.name for f in dataclasses.fields(found.KeyRow)], empty)
         return
     if not rows:
         _say(f"[yellow]{safe_text(empty)}[/yellow]")
@@ -245,6 +264,8 @@ def session(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """``query session ID``."""
+    from cowrieprocessor.analysis.timeline import session_detail
+
     detail = session_detail(state(ctx).ready_engine(), session_id, limit=limit)
     if detail is None:
         _warn(
@@ -303,8 +324,10 @@ def tunnels(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """``query tunnels``."""
+    from cowrieprocessor.analysis.tunnels import DestinationRow, TunnelAsnRow, tunnel_asns, tunnel_destinations
+
     engine = state(ctx).ready_engine()
-    start, end = _time(since, "--since"), _time(until, "--until")
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
     if by_asn:
         if asn is not None:
             raise typer.BadParameter("filters destinations; --by-asn lists every ASN", param_hint="--asn")
@@ -341,8 +364,15 @@ def exploits(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """``query exploits``."""
+    from cowrieprocessor.analysis.tunnels import ExploitRow
+    from cowrieprocessor.analysis.tunnels import exploits as find_exploits
+
     rows = find_exploits(
-        state(ctx).ready_engine(), limit=limit, since=_time(since, "--since"), until=_time(until, "--until"), asn=asn
+        state(ctx).ready_engine(),
+        limit=limit,
+        since=parse_time(since, "--since"),
+        until=parse_time(until, "--until"),
+        asn=asn,
     )
     _table(
         rows,

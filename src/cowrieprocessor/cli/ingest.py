@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
 
-from cowrieprocessor.cli import enrich
+from cowrieprocessor.cli import enrich, output
 from cowrieprocessor.cli.context import AppState, state
-from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json, print_rows, safe_text
-from cowrieprocessor.ingestion import deadletters, sources
-from cowrieprocessor.ingestion.pipeline import IngestStats, ingest
-from cowrieprocessor.samples import sample_paths
+from cowrieprocessor.cli.output import ColumnsOption, FormatOption, OutputFormat, ReportFormatOption
+from cowrieprocessor.errors import InputNotFound
 
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="table for people, json for machines.", case_sensitive=False)
-]
+if TYPE_CHECKING:
+    from cowrieprocessor.ingestion.pipeline import IngestStats
 
 
 def ingest_command(
@@ -38,43 +28,89 @@ def ingest_command(
     no_enrich: Annotated[bool, typer.Option("--no-enrich", help="Do not enrich the new sessions afterwards.")] = False,
     batch: Annotated[
         int | None,
-        typer.Option("--batch", min=100, help="Events per transaction (default: 10,000 SQLite, 30,000 PostgreSQL)."),
+        typer.Option(
+            "--batch",
+            min=100,
+            max=10_000_000,
+            help="Events per transaction (default: 10,000 SQLite, 30,000 PostgreSQL).",
+        ),
     ] = None,
     sample: Annotated[
         bool, typer.Option("--sample", help="Also ingest the bundled sample logs (a first look, no logs needed).")
     ] = False,
-    fmt: FormatOption = OutputFormat.table,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing but warnings and errors (for cron); see the exit code.")
+    ] = False,
+    fmt: ReportFormatOption = OutputFormat.table,
 ) -> None:
-    """Read Cowrie JSON logs (plain, .gz, .bz2) into the database: idempotent and incremental."""
+    """Read Cowrie JSON logs (plain, .gz, .bz2) into the database: idempotent and incremental.
+
+    Then enriches the new sessions' IPs (unless --no-enrich) and prints what it did, where the database is,
+    and what to ask next. Exit 1 when an argument matched no file (the others are still read).
+    """
+    from cowrieprocessor.ingestion import sources
+    from cowrieprocessor.ingestion.pipeline import ingest
+    from cowrieprocessor.samples import sample_paths
+
     paths = list(paths or []) + ([str(p) for p in sample_paths()] if sample else [])
     if not paths:
-        err_console.print("[red]error:[/red] give log files, directories or globs (or --sample)")
-        raise typer.Exit(2)
+        raise InputNotFound("give log files, directories or globs (or --sample)", "e.g. ingest /var/log/cowrie")
+    files, missing = sources.discover(paths)
+    if not files:  # before a database is created or opened: nothing to read is a usage error
+        raise InputNotFound(_missing(missing[0]) if len(missing) == 1 else "; ".join(_missing(m) for m in missing))
     app_state = state(ctx)
+    app_state.quiet = quiet
     app_state.ready_engine(create=True)
-    show_progress = fmt is OutputFormat.table and err_console.is_terminal
+    show_progress = fmt is OutputFormat.table and output.err_console.is_terminal and not quiet
     if show_progress:
-        stats, session_ids = _with_progress(app_state, paths, sensor, batch)
+        stats, session_ids = _with_progress(app_state, paths, sensor, batch, files)
     else:
         stats, session_ids = ingest(
             app_state.engine, paths, sensor=sensor, batch_events=batch, snapshot_hours=_snapshot_hours(app_state)
         )
     enrichment = None if no_enrich else enrich.enrich_after_ingest(app_state, session_ids)
-    _print_summary(stats, fmt, enrichment)
+    _print_summary(app_state, stats, fmt, enrichment, quiet=quiet)
     if stats.missing:
         raise typer.Exit(1)
 
 
+def _missing(arg: str) -> str:
+    """Why an argument gave nothing to read, in the user's terms."""
+    import stat
+
+    path = Path(arg)
+    if path.is_dir():
+        return f"{arg}: a directory without Cowrie logs (files named *.json*)"
+    if path.is_symlink() and not path.exists():
+        return f"{arg}: a symbolic link to nothing (dangling, or a loop)"
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return f"no such file, directory or glob match: {arg}"
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"{arg}: {kind}, not a log file"
+
+
 def _with_progress(
-    app_state: AppState, paths: list[str], sensor: str | None, batch: int | None
+    app_state: AppState, paths: list[str], sensor: str | None, batch: int | None, files: list[Path]
 ) -> tuple[IngestStats, list[str] | None]:
-    files, _ = sources.discover(paths)
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TransferSpeedColumn,
+    )
+
+    from cowrieprocessor.ingestion.pipeline import ingest
+
     total = sum(p.stat().st_size for p in files)
     columns = (
         TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
         TextColumn("{task.fields[events]:,} events, {task.fields[rate]:,.0f} events/s"), TimeElapsedColumn(),
     )  # fmt: skip
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with Progress(*columns, console=output.err_console, transient=True) as progress:
         task = progress.add_task("ingest", total=total, events=0, rate=0.0)
         seen = [0]
 
@@ -94,78 +130,142 @@ def _snapshot_hours(app_state: AppState) -> float:
     return app_state.settings.enrich.live_snapshot_hours
 
 
-def _print_summary(stats: IngestStats, fmt: OutputFormat, enrichment: dict[str, Any] | None) -> None:
+def _print_summary(
+    app_state: AppState, stats: IngestStats, fmt: OutputFormat, enrichment: dict[str, Any] | None, *, quiet: bool
+) -> None:
     data = stats.as_dict()
     if fmt is OutputFormat.json:
-        print_json({**data, "enrichment": enrichment})
+        output.print_json({**data, "database": _where(app_state), "enrichment": enrichment})
         return
+    for arg in stats.missing:
+        output.err_console.print(f"[red]{output.safe_text(_missing(arg))}[/red]")
+    if stats.sessions_mixed_sensors:
+        examples = ", ".join(output.safe_text(sid) for sid in stats.mixed_sensor_examples)
+        output.err_console.print(
+            f"[yellow]{stats.sessions_mixed_sensors:,} session(s) hold events from more than one sensor[/yellow] "
+            f"(e.g. {examples}): two sensors' sessions share an id (Cowrie's ids are 48 random bits), or one "
+            "sensor was ingested under two names. Each such summary mixes both."
+        )
+    if quiet:
+        return
+    from rich.table import Table
+
+    output.console.print(f"database: {output.safe_text(_where(app_state))}", soft_wrap=True)
     table = Table(title="ingest", show_header=False)
-    table.add_column("what")
+    table.add_column("what", no_wrap=True)
     table.add_column("value")
+    snapshots = stats.sessions_snapshotted + (enrichment["sessions_snapshotted"] if enrichment else 0)
     rows = [
         ("files", f"{stats.files_seen} seen, {stats.files_read} read, {stats.files_unchanged} unchanged, "
                   f"{stats.files_restarted} replaced/truncated, {stats.files_empty} empty"),
-        ("bytes on disk", f"{stats.bytes_on_disk:,}"),
-        ("events", f"{stats.events_read:,} read, {stats.events_new:,} new, {stats.events_duplicate:,} already stored"),
-        ("unknown eventids", f"{stats.unknown_eventids:,}"),
-        ("sessions", f"{stats.sessions_new:,} new ({stats.sessions_snapshotted:,} with their snapshot), "
-                     f"{stats.sessions_updated:,} updated"),
+        ("events", f"{stats.events_read:,} read ({stats.bytes_on_disk:,} bytes on disk), {stats.events_new:,} new, "
+                   f"{stats.events_duplicate:,} already stored, {stats.unknown_eventids:,} of unknown eventid"),
+        ("sessions", f"{stats.sessions_new:,} new, {stats.sessions_updated:,} updated"),
+        ("snapshots", f"{snapshots:,} sessions got their attack-time snapshot ({stats.sessions_snapshotted:,} at "
+                      f"ingest, {snapshots - stats.sessions_snapshotted:,} by enrichment)"),
         ("dead letters", f"{stats.dead_letters:,} (split lines joined: {stats.lines_joined}, "
                          f"lines pending: {stats.lines_pending})"),
         ("time", f"{stats.seconds:.1f} s, {data['events_per_second']:,} events/s, {data['mb_per_second']} MB/s"),
     ]  # fmt: skip
     for name, value in rows:
         table.add_row(name, value)
-    console.print(table)
-    for arg in stats.missing:
-        err_console.print(f"[red]no such file, directory or match:[/red] {safe_text(arg)}")
-    if stats.sessions_mixed_sensors:
-        examples = ", ".join(safe_text(sid) for sid in stats.mixed_sensor_examples)
-        err_console.print(
-            f"[yellow]{stats.sessions_mixed_sensors:,} session(s) hold events from more than one sensor[/yellow] "
-            f"(e.g. {examples}): two sensors' sessions share an id (Cowrie's ids are 48 random bits), or one "
-            "sensor was ingested under two names. Each such summary mixes both."
-        )
+    output.console.print(table)
     if enrichment is not None:
-        enrich.print_report(enrichment)
+        enrich.print_report(enrichment, snapshots=False)
+    _next_steps(stats, enrichment)
+
+
+def _where(app_state: AppState) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app_state.db_url)
+    return url.database or "" if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+
+
+def _next_steps(stats: IngestStats, enrichment: dict[str, Any] | None) -> None:
+    from cowrieprocessor.cli import query
+
+    steps = []
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in query.app.registered_commands}
+    if "overview" in names:
+        steps.append("cowrieprocessor query overview")
+    steps.append("cowrieprocessor query persistent-ips --min-days 1")
+    asn_sources = {"maxmind", "routing_history", "cymru"} & set(enrichment["sources"] if enrichment else ())
+    if asn_sources or enrichment is None:
+        steps.append("cowrieprocessor query top-asns")
+    if stats.dead_letters:
+        steps.append("cowrieprocessor dead-letters list")
+    if enrichment is None:
+        steps.append("cowrieprocessor enrich")
+    output.console.print("next: " + "   ".join(f"[bold]{s}[/bold]" for s in steps), soft_wrap=True)
+    if enrichment is not None and not asn_sources:
+        output.console.print(
+            "[dim]no ASN source is configured, so IPs have countries but no ASNs: add "
+            + output.safe_text("[providers.maxmind] (.mmdb files) or enable [providers.cymru] (README, Configuration)")
+            + "[/dim]"
+        )
 
 
 dead_app = typer.Typer(help="Input that could not be ingested: list it, re-drive it.", no_args_is_help=True)
 
 
+class DeadStatus(enum.StrEnum):
+    pending = "pending"
+    joined = "joined"
+    resolved = "resolved"
+    redriven = "redriven"
+    all = "all"
+
+
 @dead_app.command("list")
 def list_command(
     ctx: typer.Context,
-    status: Annotated[str, typer.Option(help="pending, joined, resolved, redriven or all.")] = "pending",
+    status: Annotated[DeadStatus, typer.Option(help="Only dead letters in this state.")] = DeadStatus.pending,
     reason: Annotated[str | None, typer.Option(help="Only this reason (e.g. invalid_json).")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=10_000_000, help="At most this many, oldest first.")] = 100,
+    columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Dead letters with reason, source file, byte offset and a preview of the bytes."""
+    """Dead letters with reason, source file, byte offset and a preview of the bytes.
+
+    Columns: id, status, reason, source, offset, bytes, detail, preview, created_at.
+    """
+    from cowrieprocessor.ingestion import deadletters
+
     rows = deadletters.list_dead_letters(
-        state(ctx).engine, status=None if status == "all" else status, reason=reason, limit=limit
+        state(ctx).engine, status=None if status is DeadStatus.all else status.value, reason=reason, limit=limit
     )
-    print_rows(rows, fmt, title="dead letters", empty_message="No dead letters.")
+    names = ["id", "status", "reason", "source", "offset", "bytes", "detail", "preview", "created_at"]
+    output.print_rows(
+        rows, fmt, title="dead letters", empty_message="No dead letters.", columns=names, pick=columns,
+        priority=("id", "reason", "source", "offset", "detail", "preview"),
+    )  # fmt: skip
 
 
 @dead_app.command("redrive")
 def redrive_command(
     ctx: typer.Context,
-    ids: Annotated[list[int] | None, typer.Option("--id", help="Only these ids (repeatable).")] = None,
+    ids: Annotated[
+        list[int] | None, typer.Option("--id", min=1, max=2**63 - 1, help="Only these ids (repeatable).")
+    ] = None,
     reason: Annotated[str | None, typer.Option(help="Only this reason.")] = None,
     sensor: Annotated[str | None, typer.Option(help="Sensor name for re-driven events.")] = None,
-    fmt: FormatOption = OutputFormat.table,
+    fmt: ReportFormatOption = OutputFormat.table,
 ) -> None:
     """Parse pending dead letters again; ingest what is now valid, join split-line halves."""
+    from cowrieprocessor.ingestion import deadletters
+
     result = deadletters.redrive(state(ctx).engine, ids=ids, reason=reason, sensor=sensor)
     data = {
         "examined": result.examined, "redriven": result.redriven, "joined": result.joined,
         "still_pending": result.still_pending, "events_new": result.events_new,
     }  # fmt: skip
+    if not result.examined:
+        output.err_console.print("no pending dead letter matches (`dead-letters list` shows them)")
     if fmt is OutputFormat.json:
-        print_json(data)
+        output.print_json(data)
     else:
-        console.print(", ".join(f"{k}: {v}" for k, v in data.items()))
+        output.console.print(", ".join(f"{k}: {v}" for k, v in data.items()))
 
 
 def register(app: typer.Typer) -> None:

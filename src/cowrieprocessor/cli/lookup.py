@@ -7,49 +7,76 @@ they are counted in memory only, and the command says so.
 
 from __future__ import annotations
 
-import datetime as dt
+import ipaddress
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 
 from cowrieprocessor.cli.context import AppState, state
-from cowrieprocessor.cli.output import OutputFormat, err_console, print_json, print_rows
-from cowrieprocessor.enrichment.base import LookupResult
-from cowrieprocessor.enrichment.cascade import ORDER, Cascade, build_sources
-from cowrieprocessor.enrichment.ledger import DatabaseLedger, Ledger, MemoryLedger
+from cowrieprocessor.cli.output import (
+    ColumnsOption,
+    FormatOption,
+    OutputFormat,
+    err_console,
+    print_json,
+    print_rows,
+    safe_text,
+)
 
-SUMMARY_WIDTH = 100
+if TYPE_CHECKING:
+    from cowrieprocessor.enrichment.base import LookupResult
+    from cowrieprocessor.enrichment.ledger import Ledger
+
+#: The answer column of a table is a preview; CSV and JSON carry every answer whole.
+SUMMARY_WIDTH = 160
+SOURCES = ("validation", "maxmind", "routing_history", "embedded", "cymru", "greynoise", "spur", "dshield", "abuseipdb")
 
 
 def _ledger(app_state: AppState) -> tuple[Ledger, str | None]:
     """The database ledger when there is a v16 database to write to, else memory (and why)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    from cowrieprocessor.enrichment.ledger import DatabaseLedger, MemoryLedger
+
     url = make_url(app_state.db_url)
+    if url.get_backend_name() == "sqlite" and (url.database or ":memory:") == ":memory:":
+        return MemoryLedger(), "in-memory database: calls not recorded in the ledger"
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         return MemoryLedger(), f"no database at {url.database}: calls not recorded in the ledger"
-    if not inspect(app_state.engine).has_table("provider_calls"):
+    if not inspect(app_state.raw_engine).has_table("provider_calls"):
         return MemoryLedger(), "database has no provider_calls table (run `db upgrade`): calls not recorded"
-    return DatabaseLedger(app_state.engine), None
+    return DatabaseLedger(app_state.raw_engine), None
 
 
-def _summary(answer: LookupResult) -> str:
+def _summary(answer: LookupResult, width: int | None = SUMMARY_WIDTH) -> str:
+    """The whole answer as JSON (width None, for machines), or a preview for a table: ``key=value`` pairs
+    without the empty ones, so that it wraps between fields, cut at ``width`` characters."""
     if answer.data is None:
         return ""
-    text = json.dumps(answer.data, separators=(",", ":"), ensure_ascii=False, default=str)
-    return text if len(text) <= SUMMARY_WIDTH else text[: SUMMARY_WIDTH - 1] + "…"
+    if width is None:
+        return json.dumps(answer.data, separators=(",", ":"), ensure_ascii=False, default=str)
+    pairs = [
+        f"{k}={v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)}"
+        for k, v in answer.data.items()
+        if v not in (None, "", [], {})
+    ]
+    text = " ".join(pairs) or "(empty)"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _at(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"not an ISO-8601 date/time: {value!r}", param_hint="--at") from exc
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+def _addresses(values: list[str]) -> list[str]:
+    bad = []
+    for value in values:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            bad.append(value)
+    if bad:
+        raise typer.BadParameter(f"not an IPv4 or IPv6 address: {', '.join(bad)}", param_hint="IPS")
+    return values
 
 
 def register(app: typer.Typer) -> None:
@@ -63,20 +90,28 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option(
                 "--source",
-                help=f"Only this source (repeatable): {', '.join(ORDER)}. "
+                help=f"Only this source (repeatable): {', '.join(SOURCES)}. "
                 "Validation always runs: bogons go nowhere else.",
             ),
         ] = None,
         at: Annotated[str | None, typer.Option("--at", help="Attack date for routing history (ISO-8601, UTC).")] = None,
-        fmt: Annotated[
-            OutputFormat, typer.Option("--format", help="table for people, json for machines.", case_sensitive=False)
-        ] = OutputFormat.table,
+        columns: ColumnsOption = None,
+        fmt: FormatOption = OutputFormat.table,
     ) -> None:
-        """Ask every configured source about a few IPs: answer, provenance and freshness per source."""
-        unknown = sorted(set(source or []) - set(ORDER))
+        """Ask every configured source about a few IPs: answer, provenance and freshness per source.
+
+        Columns: ip, source, status, answer, version, fetched_at, error. The table previews each answer;
+        json and csv carry it whole. Sources that are not configured are listed once, with the reason.
+        """
+        from cowrieprocessor.enrichment.cascade import Cascade, build_sources
+
+        ips = _addresses(ips)
+        unknown = sorted(set(source or []) - set(SOURCES))
         if unknown:
             raise typer.BadParameter(f"unknown source(s): {', '.join(unknown)}", param_hint="--source")
-        when = _at(at)
+        from cowrieprocessor.cli.query import parse_time
+
+        when = parse_time(at, "--at")
         app_state = state(ctx)
         ledger, note = _ledger(app_state)
         if note:
@@ -105,14 +140,24 @@ def register(app: typer.Typer) -> None:
                         "ip": ip,
                         "source": name,
                         "status": answer.status.value,
-                        "answer": _summary(answer),
+                        "answer": _summary(answer, SUMMARY_WIDTH if fmt is OutputFormat.table else None),
                         "version": answer.provenance.version,
                         "fetched_at": answer.provenance.fetched_at,
                         "error": answer.error,
                     }
                 )
-        rows += [
-            {"ip": "*", "source": name, "status": "unavailable", "error": reason} for name, reason in skipped.items()
-        ]
-        columns = ["ip", "source", "status", "answer", "version", "fetched_at", "error"]
-        print_rows(rows, fmt, title="enrichment lookup", columns=columns)
+        if fmt is not OutputFormat.table:  # machines get them as rows; people once, under the table
+            rows += [
+                {"ip": "*", "source": name, "status": "unavailable", "error": reason}
+                for name, reason in skipped.items()
+            ]
+        names = ["ip", "source", "status", "answer", "version", "fetched_at", "error"]
+        print_rows(
+            rows, fmt, title="enrichment lookup", columns=names, pick=columns,
+            priority=("ip", "source", "status", "answer", "error") if any(r.get("error") for r in rows) else
+            ("ip", "source", "status", "answer"),
+        )  # fmt: skip
+        if fmt is OutputFormat.table and skipped:
+            err_console.print("[dim]not used:[/dim]")
+            for name, reason in skipped.items():
+                err_console.print(f"[dim]  {name}: {safe_text(reason)}[/dim]", soft_wrap=True)

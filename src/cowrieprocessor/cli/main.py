@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cowrieprocessor import __version__
-from cowrieprocessor.cli import db, enrich, explore, ingest, lookup, query
+from cowrieprocessor.cli import db, enrich, explore, ingest, lookup, output, query
 from cowrieprocessor.cli.context import AppState
-from cowrieprocessor.cli.output import err_console
-from cowrieprocessor.config import load_settings
-from cowrieprocessor.storage.engine import default_url, normalise_url
+from cowrieprocessor.cli.failures import GuardedGroup
+
+# Typer validates option values with pydantic, whose first model scans every installed package's entry points
+# for pydantic plugins (~20 ms of each command's start); this CLI uses none. An explicit setting wins.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 app = typer.Typer(
     name="cowrieprocessor",
     help="Turn Cowrie honeypot logs into threat attribution: sessions -> IPs -> ASNs, then and now.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # plain help: conventional, and rich's help renderer costs ~60 ms per --help
     pretty_exceptions_enable=False,
+    cls=GuardedGroup,
 )
 
 
@@ -36,8 +40,9 @@ def main(
         str | None,
         typer.Option(
             "--db",
-            help="Database URL (sqlite:///file.sqlite or postgresql://user@host/db). "
-            "Default: $COWRIEPROCESSOR_DB, else ./cowrieprocessor.sqlite.",
+            help="Database: an SQLite file path (x.sqlite, ~/x.sqlite) or URL (sqlite:///x.sqlite, "
+            "postgresql://user@host/db). Default: $COWRIEPROCESSOR_DB, else [database] url, "
+            "else ./cowrieprocessor.sqlite.",
             show_default=False,
         ),
     ] = None,
@@ -50,18 +55,23 @@ def main(
             show_default=False,
         ),
     ] = None,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="CSV cells exactly as stored. By default a cell starting with = + - @ tab or CR gets a leading ' "
+            "so that a spreadsheet shows it as text instead of running it as a formula (OWASP).",
+        ),
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
 ) -> None:
-    try:
-        settings = load_settings(config)
-        url = normalise_url(db_url or settings.database.url or default_url())
-    except (FileNotFoundError, ValueError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    state = AppState(db_url=url, settings=settings)
+    output.RAW_CSV = raw_csv
+    state = AppState(db_url=db_url, config_path=config)
     ctx.obj = state
+    if ctx.invoked_subcommand and not ctx.resilient_parsing:
+        state.load_settings_now()
     ctx.call_on_close(state.close)
 
 

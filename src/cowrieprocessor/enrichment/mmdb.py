@@ -43,7 +43,11 @@ def layout_of(database_type: str) -> str:
 
 
 def open_database(path: Path) -> Database:
-    reader = maxminddb.open_database(str(path))
+    """One ``.mmdb`` file; a file that is not one is a configuration error (ValueError), like a missing one."""
+    try:
+        reader = maxminddb.open_database(str(path))
+    except maxminddb.InvalidDatabaseError as exc:
+        raise ValueError(f"maxmind: {path} is not a MaxMind DB (.mmdb) file") from exc
     meta = reader.metadata()
     return Database(
         path=path,

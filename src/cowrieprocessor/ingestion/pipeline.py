@@ -254,6 +254,7 @@ class Ingestor:
         """
         checkpoint = Checkpoint(file_id, str(path), start, start, tail)
         disk_seen = disk_start = opened.raw.tell()
+        self._report(disk_seen, 0)  # a resumed file's progress starts where reading resumes, not at 0
         parsing = self._parse(opened, str(path), file_id, start, tail, store.raw_row)
         with closing(_in_thread(parsing)) as parts:
             for part in parts:

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from cowrieprocessor.storage.textsafe import escape_json
 
@@ -21,8 +22,16 @@ def default_url() -> str:
 
 
 def normalise_url(url: str) -> str:
-    """Accept the URLs users paste (``postgres://``, ``postgresql://``) and pick the psycopg 3 driver."""
-    parsed = make_url(url)
+    """Accept the URLs users paste (``postgres://``, ``postgresql://``) and pick the psycopg 3 driver; a plain
+    path (``x.sqlite``, ``~/cowrie.sqlite``, ``/srv/x.sqlite``) is an SQLite file, as is ``sqlite:///~/x``."""
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).expanduser().absolute()}"
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ValueError(f"not a database URL or path: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database.startswith("~"):
+        parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
     if parsed.drivername in {"postgres", "postgresql"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
