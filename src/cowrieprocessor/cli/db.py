@@ -25,12 +25,14 @@ def upgrade(
     ctx: typer.Context,
     to: Annotated[str, typer.Option("--to", help="Target revision (v15, v16, v17, ... or head).")] = "head",
     fmt: FormatOption = OutputFormat.table,
+    vacuum: Annotated[
+        bool, typer.Option("--vacuum", help="SQLite: also VACUUM afterwards (gives freed pages back to the disk).")
+    ] = False,
 ) -> None:
-    """Create or upgrade the schema (one transaction: on failure nothing changes)."""
-    engine = state(ctx).engine
-    before = schema.current_revision(engine)
-    after = schema.upgrade(engine, to)
-    _report(fmt, "upgrade", before, after)
+    """Create or upgrade the schema (one transaction: on failure nothing changes), then vacuum and analyse
+    what it rewrote so queries are fast at once."""
+    change = schema.migrate(state(ctx).engine, to, vacuum_sqlite=vacuum)
+    _report(fmt, "upgrade", change)
 
 
 @app.command()
@@ -40,14 +42,12 @@ def downgrade(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Roll the schema back to an earlier revision (v16 -> v15 removes the three tiers)."""
-    engine = state(ctx).engine
-    before = schema.current_revision(engine)
     try:
-        after = schema.downgrade(engine, to)
+        change = schema.migrate(state(ctx).engine, to, down=True)
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    _report(fmt, "downgrade", before, after)
+    _report(fmt, "downgrade", change)
 
 
 @app.command()
@@ -76,11 +76,17 @@ def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     console.print(table)
 
 
-def _report(fmt: OutputFormat, action: str, before: str | None, after: str | None) -> None:
+def _report(fmt: OutputFormat, action: str, change: schema.Change) -> None:
     if fmt is OutputFormat.json:
-        print_json({"action": action, "from": before, "to": after})
-    else:
-        console.print(f"{action}: {before or '(empty)'} -> {after}")
+        steps = [s.as_json() for s in change.maintenance]
+        print_json({"action": action, "from": change.before, "to": change.after, "maintenance": steps})
+        return
+    console.print(f"{action}: {change.before or '(empty)'} -> {change.after}")
+    for step in change.maintenance:
+        sizes = ""
+        if step.size_before is not None and step.size_after is not None:
+            sizes = f"  ({step.size_before / 2**20:,.0f} MiB -> {step.size_after / 2**20:,.0f} MiB)"
+        console.print(f"  ready: {step.statement} in {step.seconds:.1f} s{sizes}")
 
 
 @app.command()
