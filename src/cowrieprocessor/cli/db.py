@@ -120,4 +120,16 @@ def reconcile(
         raise typer.Exit(1)
 
 
+@app.command("classify-asns")
+def classify_asns(ctx: typer.Context) -> None:
+    """Type the ASNs that have no type yet from the stored enrichment, with the rule new ASNs get
+    (the v15 -> v16 upgrade does this itself; databases upgraded before it did not)."""
+    from cowrieprocessor.storage import asn_types
+
+    engine = state(ctx).ready_engine()
+    with engine.begin() as conn:
+        typed = asn_types.classify_asns(conn)
+    console.print(f"classified {typed:,} ASNs without a type")
+
+
 db_verify.register(app)

@@ -68,13 +68,13 @@ def prepare(engine: Engine, tables: list[str], *, vacuum_sqlite: bool = False) -
     if not tables:
         return []
     phase = Phase("vacuum and analyze", len(tables))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        present = set(inspect(conn).get_table_names())
-        tables = [t for t in tables if t in present]
-        if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            present = set(inspect(conn).get_table_names())
+            tables = [t for t in tables if t in present]
             steps = _postgresql(conn, tables, phase)
-        else:
-            steps = _sqlite(conn, engine, vacuum_sqlite)
+    else:
+        steps = _sqlite(engine, vacuum_sqlite)
     phase.update(len(tables), finished=True, note="; ".join(f"{s.statement} {s.seconds:.1f}s" for s in steps))
     return steps
 
@@ -99,14 +99,24 @@ def _postgresql(conn: Connection, tables: list[str], phase: Phase) -> list[Step]
     return steps
 
 
-def _sqlite(conn: Connection, engine: Engine, vacuum: bool) -> list[Step]:
-    conn.execute(text(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}"))
-    steps = [_timed(conn, "ANALYZE")]
-    if vacuum and engine.url.database not in (None, "", ":memory:"):
-        path = Path(str(engine.url.database))
-        before, started = path.stat().st_size, time.monotonic()
-        conn.execute(text("VACUUM"))
-        steps.append(Step("VACUUM", time.monotonic() - started, before, path.stat().st_size))
+def _sqlite(engine: Engine, vacuum: bool) -> list[Step]:
+    """On the driver's connection, outside any transaction (SQLAlchemy's would begin one: see ``engine``)."""
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None
+        driver.execute(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}")
+        started = time.monotonic()
+        driver.execute("ANALYZE")
+        steps = [Step("ANALYZE", time.monotonic() - started)]
+        if vacuum and engine.url.database not in (None, "", ":memory:"):
+            path = Path(str(engine.url.database))
+            before, started = path.stat().st_size, time.monotonic()
+            driver.execute("VACUUM")
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy sits in the WAL until then
+            steps.append(Step("VACUUM", time.monotonic() - started, before, path.stat().st_size))
+    finally:
+        raw.close()
     return steps
 
 
