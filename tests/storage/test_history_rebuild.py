@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, insert, select, text
 
 from cowrieprocessor import analysis
-from cowrieprocessor.storage import asn_types, backfill, schema
+from cowrieprocessor.storage import asn_types, backfill, maintenance, schema
 from cowrieprocessor.storage.engine import make_engine
 from cowrieprocessor.storage.models import ASNInventory, IPASNHistory, IPInventory, SessionSummary
 from cowrieprocessor.tiers.classify import classify_asn
@@ -173,3 +173,26 @@ def test_the_upgrade_leaves_statistics_and_a_vacuumed_heap(moved: tuple[Engine, 
     # a downgrade rewrites raw events' payloads: it is followed by the same care
     back = schema.migrate(engine, "v15", down=True)
     assert back.after == "v15" and back.maintenance
+
+
+def test_a_failed_vacuum_says_the_schema_change_is_committed(db_url: str, backend: str) -> None:
+    """The maintenance runs after the commit: when it fails, the error says so and names what to run."""
+    holder = make_engine(db_url)
+    if backend == "postgresql":
+        engine = make_engine(db_url, connect_args={"options": "-c lock_timeout=200"})
+        blocker = holder.connect()
+        blocker.execute(text("LOCK TABLE ip_asn_history IN ACCESS EXCLUSIVE MODE"))  # held until closed
+    else:
+        engine = make_engine(db_url.replace("sqlite:///", "sqlite:///file:") + "?mode=ro&uri=true")
+        blocker = None
+    try:
+        with pytest.raises(maintenance.MaintenanceError) as failed:
+            maintenance.prepare(engine, ["ip_asn_history"], revision=schema.HEAD)
+    finally:
+        if blocker is not None:
+            blocker.close()
+        engine.dispose()
+        holder.dispose()
+    message = str(failed.value)
+    assert f"the schema is at {schema.HEAD} (committed)" in message
+    assert ("VACUUM (ANALYZE) ip_asn_history" if backend == "postgresql" else "ANALYZE") in message

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cowrieprocessor.cli import db_verify
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
-from cowrieprocessor.storage import schema
+from cowrieprocessor.storage import maintenance, schema
 from cowrieprocessor.tiers import reconcile as reconcile_counters
 
 app = typer.Typer(help="Manage the database schema: upgrade, downgrade, status.", no_args_is_help=True)
@@ -31,7 +33,7 @@ def upgrade(
 ) -> None:
     """Create or upgrade the schema (one transaction: on failure nothing changes), then vacuum and analyse
     what it rewrote so queries are fast at once."""
-    change = schema.migrate(state(ctx).engine, to, vacuum_sqlite=vacuum)
+    change = _migrate(lambda: schema.migrate(state(ctx).engine, to, vacuum_sqlite=vacuum))
     _report(fmt, "upgrade", change)
 
 
@@ -43,7 +45,7 @@ def downgrade(
 ) -> None:
     """Roll the schema back to an earlier revision (v16 -> v15 removes the three tiers)."""
     try:
-        change = schema.migrate(state(ctx).engine, to, down=True)
+        change = _migrate(lambda: schema.migrate(state(ctx).engine, to, down=True))
     except ValueError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -74,6 +76,14 @@ def status(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> None:
     for name, count in result.tables.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
+
+
+def _migrate(run: Callable[[], schema.Change]) -> schema.Change:
+    try:
+        return run()
+    except maintenance.MaintenanceError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
 
 
 def _report(fmt: OutputFormat, action: str, change: schema.Change) -> None:

@@ -22,11 +22,29 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from cowrieprocessor.storage.backfill import Phase
 
 #: Rows SQLite's ANALYZE reads per index (its ``PRAGMA optimize`` default is 400; more = steadier plans).
 SQLITE_ANALYSIS_LIMIT = 1000
+
+
+class MaintenanceError(RuntimeError):
+    """The schema change is committed; only the vacuum or analyse after it failed (run it by hand)."""
+
+    def __init__(self, revision: str | None, statement: str, cause: BaseException) -> None:
+        super().__init__(
+            f"the schema is at {revision} (committed), but {statement} failed afterwards: {cause}. "
+            f"Queries stay slow until it runs: run {statement} on the database by hand."
+        )
+        self.statement = statement
+
+
+class _StepFailed(Exception):
+    def __init__(self, statement: str, cause: BaseException) -> None:
+        super().__init__(statement)
+        self.statement, self.cause = statement, cause
 
 
 @dataclass(frozen=True)
@@ -63,10 +81,17 @@ def rewritten_tables(script: ScriptDirectory, before: str | None, after: str | N
     return list(tables)
 
 
-def prepare(engine: Engine, tables: list[str], *, vacuum_sqlite: bool = False) -> list[Step]:
-    """Vacuum and analyse after a committed schema change that rewrote ``tables`` (nothing if none)."""
+def prepare(engine: Engine, tables: list[str], *, revision: str | None, vacuum_sqlite: bool = False) -> list[Step]:
+    """Vacuum and analyse after a committed schema change to ``revision`` that rewrote ``tables``."""
     if not tables:
         return []
+    try:
+        return _prepare(engine, tables, vacuum_sqlite)
+    except _StepFailed as exc:
+        raise MaintenanceError(revision, exc.statement, exc.cause) from exc.cause
+
+
+def _prepare(engine: Engine, tables: list[str], vacuum_sqlite: bool) -> list[Step]:
     phase = Phase("vacuum and analyze", len(tables))
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -81,10 +106,13 @@ def prepare(engine: Engine, tables: list[str], *, vacuum_sqlite: bool = False) -
 
 def _timed(conn: Connection, statement: str, size_sql: str | None = None) -> Step:
     size = (lambda: int(conn.execute(text(size_sql)).scalar_one())) if size_sql else (lambda: None)
-    before = size()
-    started = time.monotonic()
-    conn.execute(text(statement))
-    return Step(statement, time.monotonic() - started, before, size())
+    try:
+        before = size()
+        started = time.monotonic()
+        conn.execute(text(statement))
+        return Step(statement, time.monotonic() - started, before, size())
+    except DBAPIError as exc:
+        raise _StepFailed(statement, exc.orig or exc) from exc
 
 
 def _postgresql(conn: Connection, tables: list[str], phase: Phase) -> list[Step]:
@@ -102,19 +130,22 @@ def _postgresql(conn: Connection, tables: list[str], phase: Phase) -> list[Step]
 def _sqlite(engine: Engine, vacuum: bool) -> list[Step]:
     """On the driver's connection, outside any transaction (SQLAlchemy's would begin one: see ``engine``)."""
     raw = engine.raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    statement = "ANALYZE"
     try:
-        driver = raw.driver_connection
-        assert driver is not None
         driver.execute(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}")
         started = time.monotonic()
-        driver.execute("ANALYZE")
-        steps = [Step("ANALYZE", time.monotonic() - started)]
+        driver.execute(statement)
+        steps = [Step(statement, time.monotonic() - started)]
         if vacuum and engine.url.database not in (None, "", ":memory:"):
-            path = Path(str(engine.url.database))
+            statement, path = "VACUUM", Path(str(engine.url.database))
             before, started = path.stat().st_size, time.monotonic()
-            driver.execute("VACUUM")
+            driver.execute(statement)
             driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy sits in the WAL until then
-            steps.append(Step("VACUUM", time.monotonic() - started, before, path.stat().st_size))
+            steps.append(Step(statement, time.monotonic() - started, before, path.stat().st_size))
+    except engine.dialect.loaded_dbapi.Error as exc:
+        raise _StepFailed(statement, exc) from exc
     finally:
         raw.close()
     return steps

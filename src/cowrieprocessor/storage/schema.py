@@ -65,7 +65,7 @@ def migrate(engine: Engine, to: str, *, down: bool = False, vacuum_sqlite: bool 
     script = ScriptDirectory.from_config(alembic_config())
     # a database created from nothing holds no rows to vacuum or analyse
     tables = maintenance.rewritten_tables(script, before, after) if before is not None else []
-    return Change(before, after, maintenance.prepare(engine, tables, vacuum_sqlite=vacuum_sqlite))
+    return Change(before, after, maintenance.prepare(engine, tables, revision=after, vacuum_sqlite=vacuum_sqlite))
 
 
 def _run(engine: Engine, step: Callable[[Config], None]) -> None:
