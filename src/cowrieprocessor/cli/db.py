@@ -88,8 +88,11 @@ def _migrate(run: Callable[[], schema.Change]) -> schema.Change:
 
 def _report(fmt: OutputFormat, action: str, change: schema.Change) -> None:
     if fmt is OutputFormat.json:
-        steps = [s.as_json() for s in change.maintenance]
-        print_json({"action": action, "from": change.before, "to": change.after, "maintenance": steps})
+        report: dict[str, object] = {"action": action, "from": change.before, "to": change.after}
+        report["maintenance"] = [s.as_json() for s in change.maintenance]
+        if change.sqlite_free_bytes is not None:
+            report["sqlite_free_bytes"] = change.sqlite_free_bytes
+        print_json(report)
         return
     console.print(f"{action}: {change.before or '(empty)'} -> {change.after}")
     for step in change.maintenance:
@@ -97,6 +100,11 @@ def _report(fmt: OutputFormat, action: str, change: schema.Change) -> None:
         if step.size_before is not None and step.size_after is not None:
             sizes = f"  ({step.size_before / 2**20:,.0f} MiB -> {step.size_after / 2**20:,.0f} MiB)"
         console.print(f"  ready: {step.statement} in {step.seconds:.1f} s{sizes}")
+    if change.sqlite_free_bytes:
+        console.print(
+            f"  {change.sqlite_free_bytes / 2**20:,.0f} MiB of the file are free pages, reused by later writes;"
+            " `db upgrade --vacuum` gives them back to the disk (it copies the whole database)."
+        )
 
 
 @app.command()

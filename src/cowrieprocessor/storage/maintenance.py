@@ -8,10 +8,12 @@ run inside one):
 
 - PostgreSQL: ``VACUUM (ANALYZE)`` of every table the traversed revisions rewrote or filled (each revision
   module lists them in ``rewrites``), then ``ANALYZE`` of the rest.
-- SQLite: ``ANALYZE`` (sampled with ``analysis_limit``, as ``PRAGMA optimize`` does). No ``VACUUM``: the
-  table rebuilds leave their old pages on the freelist, which the next writes reuse, so the file does not
-  grow on a second upgrade; a ``VACUUM`` copies the whole file to hand that space back to the file system
-  (measured in ``docs/performance.md``) and is left to ``db upgrade --vacuum``.
+- SQLite: ``ANALYZE`` (sampled with ``analysis_limit``, as ``PRAGMA optimize`` does). ``VACUUM`` only on
+  request (``db upgrade --vacuum``): the table rebuilds leave their old pages on the freelist, which later
+  writes reuse (a re-upgrade after a downgrade left the 1.68 M-session file at 3.28 GB, not larger);
+  ``VACUUM`` copies the whole database to hand them back to the disk (29 s for 1.3 GB of a 3.3 GB file,
+  needing that much free disk again, and longer with years of raw events) and made no query measurably
+  faster (``docs/performance.md``). ``db upgrade`` reports the free pages so the user can choose.
 """
 
 from __future__ import annotations
@@ -82,8 +84,9 @@ def rewritten_tables(script: ScriptDirectory, before: str | None, after: str | N
 
 
 def prepare(engine: Engine, tables: list[str], *, revision: str | None, vacuum_sqlite: bool = False) -> list[Step]:
-    """Vacuum and analyse after a committed schema change to ``revision`` that rewrote ``tables``."""
-    if not tables:
+    """Vacuum and analyse after a committed schema change to ``revision`` that rewrote ``tables`` (with
+    ``vacuum_sqlite``, an SQLite file is compacted even when nothing was rewritten this time)."""
+    if not tables and not (vacuum_sqlite and engine.dialect.name == "sqlite"):
         return []
     try:
         return _prepare(engine, tables, vacuum_sqlite)

@@ -43,6 +43,7 @@ class Change:
     before: str | None
     after: str | None
     maintenance: list[maintenance.Step]
+    sqlite_free_bytes: int | None = None  # SQLite: pages left free after it (what a VACUUM would give back)
 
 
 def upgrade(engine: Engine, to: str = "head") -> str | None:
@@ -65,7 +66,9 @@ def migrate(engine: Engine, to: str, *, down: bool = False, vacuum_sqlite: bool 
     script = ScriptDirectory.from_config(alembic_config())
     # a database created from nothing holds no rows to vacuum or analyse
     tables = maintenance.rewritten_tables(script, before, after) if before is not None else []
-    return Change(before, after, maintenance.prepare(engine, tables, revision=after, vacuum_sqlite=vacuum_sqlite))
+    steps = maintenance.prepare(engine, tables, revision=after, vacuum_sqlite=vacuum_sqlite)
+    free = maintenance.sqlite_free_bytes(engine) if steps and engine.dialect.name == "sqlite" else None
+    return Change(before, after, steps, free)
 
 
 def _run(engine: Engine, step: Callable[[Config], None]) -> None:
