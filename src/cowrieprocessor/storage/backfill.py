@@ -281,7 +281,8 @@ def build_ip_asn_history(bind: Connection) -> int:
     one of its open window, so the next enrichment pass closes that window when the IP moves again.
     """
     phase = _Phase("ip_asn_history", None)
-    # PostgreSQL: in a scattered order - the no-overlap GiST index builds a poor tree from sorted keys.
+    # PostgreSQL: in a scattered order - the no-overlap GiST index builds a poor tree from sorted keys
+    # (234 k windows: 13-17 s so, 37-45 s in address order).
     order = "ORDER BY md5(w.ip::text)" if bind.dialect.name == "postgresql" else ""
     count = bind.execute(
         text(f"""
