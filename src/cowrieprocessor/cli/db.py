@@ -99,7 +99,9 @@ def _report(fmt: OutputFormat, action: str, change: schema.Change) -> None:
         sizes = ""
         if step.size_before is not None and step.size_after is not None:
             sizes = f"  ({step.size_before / 2**20:,.0f} MiB -> {step.size_after / 2**20:,.0f} MiB)"
-        console.print(f"  ready: {step.statement} in {step.seconds:.1f} s{sizes}")
+        tables = step.statement.removeprefix("ANALYZE ").split(", ")
+        what = f"ANALYZE of {len(tables)} other tables" if len(tables) > 1 else step.statement  # JSON: all
+        console.print(f"  ready: {what} in {step.seconds:.1f} s{sizes}")
     if change.sqlite_free_bytes:
         console.print(
             f"  {change.sqlite_free_bytes / 2**20:,.0f} MiB of the file are free pages, reused by later writes;"
