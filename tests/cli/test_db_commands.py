@@ -24,6 +24,7 @@ def test_upgrade_status_downgrade_cycle(empty_db_url: str) -> None:
         "action": "upgrade",
         "from": None,
         "to": schema.HEAD,
+        "maintenance": [],  # a database created from nothing has nothing to vacuum
     }
     status = _json(["--db", empty_db_url, "db", "status", "--format", "json"])
     assert status["revision"] == schema.HEAD

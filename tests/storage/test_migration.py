@@ -139,9 +139,16 @@ def test_upgrade_builds_the_three_tiers_from_every_legacy_shape(v15: Engine) -> 
     assert asns[14061].organization_name == "DIGITALOCEAN-ASN" and asns[14061].organization_country == "NL"
     assert asns[3561].rir_registry == "arin"
     windows = {(h.ip_address, h.asn_number): h for h in history}
-    assert set(windows) == {(i.ip_address, i.current_asn) for i in ips.values() if i.current_asn}
+    open_windows = {(h.ip_address, h.asn_number) for h in history if h.valid_until is None}
+    assert open_windows == {(i.ip_address, i.current_asn) for i in ips.values() if i.current_asn}
+    # the moved IP: 64500 from its first session until the first one in 64501, then 64501 (open)
+    assert (windows[("2001:db8::7", 64500)].valid_from, windows[("2001:db8::7", 64500)].valid_until) == (
+        T0,
+        T0 + dt.timedelta(days=3),
+    )
     assert windows[("2001:db8::7", 64501)].valid_from == T0 + dt.timedelta(days=3)
-    assert all(h.valid_until is None and h.observed_by == "migration" for h in history)
+    assert len(history) == len(open_windows) + 1
+    assert all(h.observed_by == backfill.V15_PROVENANCE == "v15 session enrichment" for h in history)
     # ip_inventory holds exactly the source IPs of the sessions
     assert set(ips) == {s.source_ip for s in sessions.values() if s.source_ip}
 
@@ -227,7 +234,16 @@ def test_progress_is_reported_per_phase(v15: Engine) -> None:
     with backfill.reporting(seen.append):
         schema.upgrade(v15)
     finished = [p.phase for p in seen if p.finished]
-    assert finished == ["baseline", "snapshots", "asn_inventory", "ip_inventory", "ip_asn_history", "foreign key"]
+    assert finished == [
+        "baseline",
+        "snapshots",
+        "asn_inventory",
+        "ip_inventory",
+        "ip_asn_history",
+        "asn types",
+        "foreign key",
+        "vacuum and analyze",
+    ]
     snap = [p for p in seen if p.phase == "snapshots"]
     assert snap[-1].done == snap[-1].total == len(_sessions())
 

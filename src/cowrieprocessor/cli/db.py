@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+from rich.markup import escape
 
 from cowrieprocessor.cli import db_verify
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, print_json, print_rows
+from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, err_console, print_json, print_rows
 from cowrieprocessor.errors import UsageError
+
+if TYPE_CHECKING:
+    from cowrieprocessor.storage.schema import Change
 
 app = typer.Typer(
     help="The database: upgrade, downgrade, status, verify (after an upgrade), reconcile (counters).",
@@ -46,8 +50,12 @@ def upgrade(
     ctx: typer.Context,
     to: Annotated[str, typer.Option("--to", help="Target revision (v15, v16, v17, ... or head).")] = "head",
     fmt: ReportFormatOption = OutputFormat.table,
+    vacuum: Annotated[
+        bool, typer.Option("--vacuum", help="SQLite: also VACUUM afterwards (gives freed pages back to the disk).")
+    ] = False,
 ) -> None:
-    """Create or upgrade the schema (one transaction: on failure nothing changes)."""
+    """Create or upgrade the schema (one transaction: on failure nothing changes), then vacuum and analyse
+    what it rewrote so queries are fast at once."""
     from cowrieprocessor.storage import schema
 
     target = _target(to)
@@ -63,8 +71,8 @@ def upgrade(
             f"the database is at {before}, already past {target}",
             f"to go back: `cowrieprocessor db downgrade --to {target}`",
         )
-    after = _quietly(lambda: schema.upgrade(engine, target))
-    _report(fmt, "upgrade", before, after)
+    change = _migrate(lambda: schema.migrate(engine, target, vacuum_sqlite=vacuum))
+    _report(fmt, "upgrade", change)
 
 
 @app.command()
@@ -84,8 +92,8 @@ def downgrade(
         raise UsageError("the database has no schema to downgrade")
     if before in known and target in known and known.index(before) < known.index(target):
         raise UsageError(f"the database is at {before}, before {target}", f"`cowrieprocessor db upgrade --to {target}`")
-    after = _quietly(lambda: schema.downgrade(engine, target))
-    _report(fmt, "downgrade", before, after)
+    change = _migrate(lambda: schema.migrate(engine, target, down=True))
+    _report(fmt, "downgrade", change)
 
 
 @app.command()
@@ -120,13 +128,41 @@ def status(ctx: typer.Context, fmt: ReportFormatOption = OutputFormat.table) -> 
     console.print(table)
 
 
-def _report(fmt: OutputFormat, action: str, before: str | None, after: str | None) -> None:
+def _migrate(run: Callable[[], Change]) -> Change:
+    """Run a migration quietly; a failed vacuum/analyse after the committed change exits 1 with its remedy."""
+    from cowrieprocessor.storage import maintenance
+
+    try:
+        return _quietly(run)
+    except maintenance.MaintenanceError as exc:
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+
+
+def _report(fmt: OutputFormat, action: str, change: Change) -> None:
     if fmt is OutputFormat.json:
-        print_json({"action": action, "from": before, "to": after})
-    elif before == after:
-        console.print(f"{action}: already at {after}")
+        report: dict[str, object] = {"action": action, "from": change.before, "to": change.after}
+        report["maintenance"] = [s.as_json() for s in change.maintenance]
+        if change.sqlite_free_bytes is not None:
+            report["sqlite_free_bytes"] = change.sqlite_free_bytes
+        print_json(report)
+        return
+    if change.before == change.after:
+        console.print(f"{action}: already at {change.after}")
     else:
-        console.print(f"{action}: {before or '(empty)'} -> {after}")
+        console.print(f"{action}: {change.before or '(empty)'} -> {change.after}")
+    for step in change.maintenance:
+        sizes = ""
+        if step.size_before is not None and step.size_after is not None:
+            sizes = f"  ({step.size_before / 2**20:,.0f} MiB -> {step.size_after / 2**20:,.0f} MiB)"
+        tables = step.statement.removeprefix("ANALYZE ").split(", ")
+        what = f"ANALYZE of {len(tables)} other tables" if len(tables) > 1 else step.statement  # JSON: all
+        console.print(f"  ready: {what} in {step.seconds:.1f} s{sizes}")
+    if change.sqlite_free_bytes and change.sqlite_free_bytes >= 2**20:  # a mebibyte or more is worth a word
+        console.print(
+            f"  {change.sqlite_free_bytes / 2**20:,.0f} MiB of the file are free pages, reused by later writes;"
+            " `db upgrade --vacuum` gives them back to the disk (it copies the whole database)."
+        )
 
 
 @app.command()
@@ -156,6 +192,18 @@ def reconcile(
     remaining = after if fix else drifts
     if any(d.drift > reconcile_counters.THRESHOLD for d in remaining):
         raise typer.Exit(1)
+
+
+@app.command("classify-asns")
+def classify_asns(ctx: typer.Context) -> None:
+    """Type the ASNs that have no type yet from the stored enrichment, with the rule new ASNs get
+    (the v15 -> v16 upgrade does this itself; databases upgraded before it did not)."""
+    from cowrieprocessor.storage import asn_types
+
+    engine = state(ctx).ready_engine()
+    with engine.begin() as conn:
+        typed = asn_types.classify_asns(conn)
+    console.print(f"classified {typed:,} ASNs without a type")
 
 
 db_verify.register(app)

@@ -377,6 +377,13 @@ def asn_types(ctx: typer.Context, columns: ColumnsOption = None, fmt: FormatOpti
 
     rows = analysis.asn_types(state(ctx).engine)
     _show(rows, fmt, "ASN types", "The ASN inventory is empty.", analysis.AsnTypeRow, columns)
+    pending = next((r for r in rows if r.asn_type is None), None)
+    if pending is not None:  # on stderr: machine formats on stdout stay as they are
+        err_console.print(
+            f"note: {pending.asns:,} ASNs ({pending.sessions:,} sessions) have no type yet (the empty type). "
+            "An enrichment pass types an ASN when it looks up one of its IPs; "
+            "`cowrieprocessor db classify-asns` types them now from the stored enrichment."
+        )
 
 
 @app.command("persistent-ips")

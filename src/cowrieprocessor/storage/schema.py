@@ -12,6 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
+from cowrieprocessor.storage import maintenance
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 HEAD = "v21"
 
@@ -34,17 +36,39 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@dataclass(frozen=True)
+class Change:
+    """A committed schema change and the maintenance that left the database ready after it."""
+
+    before: str | None
+    after: str | None
+    maintenance: list[maintenance.Step]
+    sqlite_free_bytes: int | None = None  # SQLite: pages left free after it (what a VACUUM would give back)
+
+
 def upgrade(engine: Engine, to: str = "head") -> str | None:
-    """Upgrade to ``to``; the whole run is one transaction on both backends."""
-    _run(engine, lambda cfg: command.upgrade(cfg, to))
-    return current_revision(engine)
+    """Upgrade to ``to``; the whole run is one transaction on both backends (then vacuum and analyse)."""
+    return migrate(engine, to).after
 
 
 def downgrade(engine: Engine, to: str) -> str | None:
-    if to not in known_revisions() and to != "base":
+    return migrate(engine, to, down=True).after
+
+
+def migrate(engine: Engine, to: str, *, down: bool = False, vacuum_sqlite: bool = False) -> Change:
+    """Upgrade (or with ``down``, downgrade) in one transaction; after it commits, vacuum and analyse the
+    tables the traversed revisions rewrote (:mod:`maintenance`), so no query meets stale statistics."""
+    if down and to not in known_revisions() and to != "base":
         raise ValueError(f"unknown revision {to!r}; known: {', '.join(known_revisions())}")
-    _run(engine, lambda cfg: command.downgrade(cfg, to))
-    return current_revision(engine)
+    before = current_revision(engine)
+    _run(engine, lambda cfg: (command.downgrade if down else command.upgrade)(cfg, to))
+    after = current_revision(engine)
+    script = ScriptDirectory.from_config(alembic_config())
+    # a database created from nothing holds no rows to vacuum or analyse
+    tables = maintenance.rewritten_tables(script, before, after) if before is not None else []
+    steps = maintenance.prepare(engine, tables, revision=after, vacuum_sqlite=vacuum_sqlite)
+    free = maintenance.sqlite_free_bytes(engine) if steps and engine.dialect.name == "sqlite" else None
+    return Change(before, after, steps, free)
 
 
 def _run(engine: Engine, step: Callable[[Config], None]) -> None:

@@ -22,6 +22,13 @@ down_revision = "v15"
 branch_labels = None
 depends_on = None
 
+#: Tables this revision rewrites or fills, vacuumed and analysed after it commits (``storage.maintenance``):
+#: every session row gets its snapshot; the downgrade writes every raw event's payload back.
+rewrites = {
+    "upgrade": ("session_summaries", "ip_inventory", "asn_inventory", "ip_asn_history"),
+    "downgrade": ("raw_events",),
+}
+
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 NOW = sa.text("CURRENT_TIMESTAMP")
 
