@@ -39,6 +39,10 @@ class SourceSettings(BaseModel):
     max_retry_wait_seconds: float = Field(default=60.0, ge=0)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown_seconds: float = Field(default=300.0, ge=0)
+    #: The largest answer read (streamed; a longer one is refused as an error, never stored or buffered).
+    max_response_bytes: int = Field(default=1 << 20, ge=1)
+    #: The longest one request may take in all (``timeout_seconds`` bounds each read: a slow drip passes it).
+    total_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("paths", mode="before")
     @classmethod
@@ -67,6 +71,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "rate_per_second": 2.0,
         "batch_size": 500,
         "timeout_seconds": 60.0,
+        "total_timeout_seconds": 180.0,
+        "max_response_bytes": 16 << 20,
         "daily_budget": 5000,
     },
     "greynoise": {"base_url": "https://api.greynoise.io", "daily_budget": 100},
