@@ -87,6 +87,7 @@ class Part:
     lines: int = 0
     bytes_read: int = 0
     disk_pos: int = 0
+    before: str | None = None  # hash of the bytes before ``offset`` (``sources.window_hash``)
 
 
 def _in_thread(parts: Iterator[Part]) -> Generator[Part, None, None]:
@@ -207,42 +208,33 @@ class Ingestor:
         writer.flush()  # the connection is the writing thread's while a batch is in flight
         row = store.file_row(ident)
         opened = sources.open_log(path)
+        before: str | None = None
         if row is None:
             file_id, start, tail = store.create_file(str(path), ident, opened.compression), 0, None
         else:
-            file_id, start, _size, tail = row
+            file_id, start, _size, tail, before = row
         disk_size = path.stat().st_size
         try:
             unchanged = opened.compression == "none" and row is not None and disk_size == start + len(tail or b"")
-            if unchanged and (start == 0 or self._continuous(opened, start)):
+            if unchanged and (start == 0 or sources.same_before(opened, start, before)):
                 self.stats.files_unchanged += 1
                 self._report(disk_size, 0)
                 return
-            if start and not self._continuous(opened, start):
+            if start and not sources.same_before(opened, start, before):
                 self.stats.files_restarted += 1
                 opened.stream.close()
                 opened.raw.close()
                 opened = sources.open_log(path)
-                start, tail = 0, None
+                start, tail, before = 0, None, None
             self.stats.files_read += 1
-            self._read(store, writer, opened, path, file_id, start, tail)
+            self._read(store, writer, opened, path, file_id, start, tail, before)
         finally:
             opened.stream.close()
             opened.raw.close()
 
-    @staticmethod
-    def _continuous(opened: sources.Opened, start: int) -> bool:
-        """The byte before the checkpoint is still a newline: the same log, not a replaced one."""
-        if not sources.skip_to(opened, start - 1):
-            return False
-        try:
-            return opened.stream.read(1) == b"\n"
-        except (EOFError, OSError):
-            return False
-
     def _read(
         self, store: Store, writer: OverlappedWriter, opened: sources.Opened, path: Path, file_id: int,
-        start: int, tail: bytes | None,
+        start: int, tail: bytes | None, before: str | None = None,
     ) -> None:  # fmt: skip
         """Write the batches :meth:`_parse` makes, as a second thread makes the next ones.
 
@@ -250,9 +242,9 @@ class Ingestor:
         (SQLite and libpq release it too); only the few lines that need the database to be understood
         (halves of a line split at rotation) are finished here, in the writing thread.
         """
-        checkpoint = Checkpoint(file_id, str(path), start, start, tail)
+        checkpoint = Checkpoint(file_id, str(path), start, start, tail, before)
         disk_seen = opened.raw.tell()
-        parsing = self._parse(opened, str(path), file_id, start, tail, store.raw_row)
+        parsing = self._parse(opened, str(path), file_id, start, tail, store.raw_row, before)
         with closing(_in_thread(parsing)) as parts:
             for part in parts:
                 self._write(store, writer, part, checkpoint, str(path), file_id)
@@ -272,6 +264,7 @@ class Ingestor:
         for pos, data in part.tails:
             self._tail(store, batch, src, file_id, pos, data)
         checkpoint.offset, checkpoint.size, checkpoint.tail = part.offset, part.size, part.tail
+        checkpoint.before = part.before
         writer.write(batch, checkpoint)
         self.stats.lines += part.lines
         self.stats.bytes_read += part.bytes_read
@@ -279,16 +272,21 @@ class Ingestor:
 
     def _parse(
         self, opened: sources.Opened, src: str, file_id: int, start: int, tail: bytes | None,
-        raw_row: Callable[[Event], tuple[Any, ...]],
+        raw_row: Callable[[Event], tuple[Any, ...]], before: str | None = None,
     ) -> Iterator[Part]:  # fmt: skip
         """The file's batches, each with the checkpoint to commit with it; runs in the reading thread."""
         sensor, limit = self.sensor, self.limit
         kept = SUMMARY_FIELDS
-        part = Part(Batch(), start, start, tail)
+        part = Part(Batch(), start, start, tail, before=before)
         events, dead = part.batch.events, part.batch.dead
         size = 0
+        whole: list[bytes] = []  # the last lines read whole: the bytes before the checkpoint, to hash
         for pos, data, kind, detail, end in sources.iter_lines(opened.stream, start):
             part.lines += 1
+            if kind == sources.LINE:
+                whole.append(data)
+            elif kind == sources.TOO_LONG:
+                whole.clear()
             part.bytes_read += end - pos
             if kind == sources.LINE:
                 if data.strip():
@@ -320,11 +318,13 @@ class Ingestor:
             size += len(data)
             if len(events) + len(dead) >= limit or size >= BATCH_BYTES:
                 part.disk_pos = opened.raw.tell()
+                part.before = sources.window_hash(whole) if whole else (before if part.offset == start else None)
                 yield part
-                part = Part(Batch(), part.offset, part.size, part.tail)
+                part = Part(Batch(), part.offset, part.size, part.tail, before=part.before)
                 events, dead = part.batch.events, part.batch.dead
                 size = 0
         part.disk_pos = opened.raw.tell()
+        part.before = sources.window_hash(whole) if whole else (before if part.offset == start else None)
         yield part
 
     def _collect(self) -> None:

@@ -6,6 +6,9 @@
   and a ``.gz``/``.bz2`` copy of the same log are the same file, a log that grew keeps its identity,
   and a log replaced under the same name gets a new one. Byte offsets are offsets in the decompressed
   stream. A compressed file cannot be seeked: resuming one means decompressing up to the checkpoint.
+* A checkpoint also records a hash of the bytes just before it (:func:`window_hash`): a file rewritten
+  with the same first line and padded to the old checkpoint differs there and is read again from the
+  start, instead of being taken as grown.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ MAX_LINE = 1 << 20  # longer lines are dead letters (Cowrie lines are far shorte
 MAX_KEEP = 16 << 20  # bytes of an over-long line kept in its dead letter
 
 LINE, TOO_LONG, TAIL, CORRUPT = 0, 1, 2, 3
+#: Bytes before a checkpoint whose hash is kept with it.
+HASH_WINDOW = 4096
 _ROTATED = re.compile(r"\.json$")
 
 
@@ -141,6 +146,40 @@ def identity(path: Path) -> str | None:
     if end < 0:
         return "P:" + hashlib.sha256(head).hexdigest()
     return "L:" + hashlib.sha256(head[: end + 1]).hexdigest()
+
+
+def window_hash(lines: list[bytes]) -> str | None:
+    """``n:hash`` of the last ``n`` (<= :data:`HASH_WINDOW`) bytes of ``lines``, each read whole with its
+    newline (the bytes just before a checkpoint that follows them); None without lines. Trims ``lines``
+    to the ones it used, so the caller's list stays small."""
+    parts: list[bytes] = []
+    size = 0
+    for data in reversed(lines):
+        parts.append(data)
+        size += len(data) + 1
+        if size >= HASH_WINDOW:
+            break
+    if not parts:
+        return None
+    del lines[: len(lines) - len(parts)]
+    blob = (b"\n".join(reversed(parts)) + b"\n")[-HASH_WINDOW:]
+    return f"{len(blob)}:{hashlib.sha256(blob).hexdigest()[:48]}"
+
+
+def same_before(opened: Opened, offset: int, before: str | None) -> bool:
+    """The bytes before ``offset`` are the ones hashed in ``before`` (without a hash: the byte before
+    ``offset`` is still a newline, the check of checkpoints written before v20)."""
+    size, _, digest = (before or "").partition(":")
+    n = int(size) if size.isdigit() and digest else 1
+    if not 0 < n <= offset or not skip_to(opened, offset - n):
+        return False
+    try:
+        blob = opened.stream.read(n)
+    except (EOFError, OSError, zlib.error):
+        return False
+    if not digest:
+        return blob == b"\n"
+    return len(blob) == n and hashlib.sha256(blob).hexdigest()[:48] == digest
 
 
 def skip_to(opened: Opened, offset: int) -> bool:
