@@ -61,7 +61,7 @@ def ingest_command(
         )
     enrichment = None if no_enrich else enrich.enrich_after_ingest(app_state, session_ids)
     _print_summary(stats, fmt, enrichment)
-    if stats.missing:
+    if stats.missing or stats.unreadable:
         raise typer.Exit(1)
 
 
@@ -69,7 +69,7 @@ def _with_progress(
     app_state: AppState, paths: list[str], sensor: str | None, batch: int | None
 ) -> tuple[IngestStats, list[str] | None]:
     files, _ = sources.discover(paths)
-    total = sum(p.stat().st_size for p in files)
+    total = sum(p.stat().st_size for p in files if p.exists())
     columns = (
         TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
         TextColumn("{task.fields[events]:,} events, {task.fields[rate]:,.0f} events/s"), TimeElapsedColumn(),
@@ -111,6 +111,7 @@ def _print_summary(stats: IngestStats, fmt: OutputFormat, enrichment: dict[str, 
         ("sessions", f"{stats.sessions_new:,} new ({stats.sessions_snapshotted:,} with their snapshot), "
                      f"{stats.sessions_updated:,} updated"),
         ("dead letters", f"{stats.dead_letters:,} (split lines joined: {stats.lines_joined})"),
+        ("unreadable", f"{len(stats.unreadable):,} files or directories (listed below)" if stats.unreadable else "0"),
         ("time", f"{stats.seconds:.1f} s, {data['events_per_second']:,} events/s, {data['mb_per_second']} MB/s"),
     ]  # fmt: skip
     for name, value in rows:
@@ -118,6 +119,8 @@ def _print_summary(stats: IngestStats, fmt: OutputFormat, enrichment: dict[str, 
     console.print(table)
     for arg in stats.missing:
         err_console.print(f"[red]no such file, directory or match:[/red] {safe_text(arg)}")
+    for item in stats.unreadable:
+        err_console.print(f"[red]cannot read[/red] {safe_text(item['path'])}: {safe_text(item['error'])} (skipped)")
     if stats.sessions_mixed_sensors:
         examples = ", ".join(safe_text(sid) for sid in stats.mixed_sensor_examples)
         err_console.print(

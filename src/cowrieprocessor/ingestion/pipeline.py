@@ -50,6 +50,8 @@ class IngestStats:
     files_restarted: int = 0
     files_empty: int = 0
     missing: list[str] = field(default_factory=list)
+    #: Files and directories that could not be read (``{"path", "error"}``): reported, counted, skipped.
+    unreadable: list[dict[str, str]] = field(default_factory=list)
     bytes_on_disk: int = 0
     bytes_read: int = 0
     lines: int = 0
@@ -69,6 +71,7 @@ class IngestStats:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["files_unreadable"] = len(self.unreadable)
         data["events_per_second"] = round(self.events_read / self.seconds) if self.seconds else 0
         data["mb_per_second"] = round(self.bytes_on_disk / 1e6 / self.seconds, 2) if self.seconds else 0.0
         return data
@@ -163,7 +166,9 @@ class Ingestor:
 
     def run(self, paths: list[str]) -> IngestStats:
         started = time.monotonic()
-        files, self.stats.missing = sources.discover(paths)
+        found = sources.discover_all(paths)
+        files, self.stats.missing = found.files, found.missing
+        self.stats.unreadable = [{"path": path, "error": why} for path, why in found.unreadable]
         store = open_store(self.engine)
         self.limit = self.batch_events or store.batch_events
         interval = sys.getswitchinterval()
@@ -178,7 +183,10 @@ class Ingestor:
             try:
                 for path in files:
                     self.stats.files_seen += 1
-                    self._ingest_file(store, writer, path)
+                    try:
+                        self._ingest_file(store, writer, path)
+                    except sources.Unreadable as exc:
+                        self.stats.unreadable.append({"path": str(path), "error": str(exc)})
                 writer.flush()
             finally:
                 writer.close()
@@ -201,20 +209,24 @@ class Ingestor:
         return s
 
     def _ingest_file(self, store: Store, writer: OverlappedWriter, path: Path) -> None:
-        ident = sources.identity(path)
+        """Read one file from its checkpoint; :class:`sources.Unreadable` if it cannot be opened or read."""
+        with sources.reading(path):
+            ident = sources.identity(path)
         if ident is None:
             self.stats.files_empty += 1
             return
         writer.flush()  # the connection is the writing thread's while a batch is in flight
         row = store.file_row(ident)
-        opened = sources.open_log(path)
+        with sources.reading(path):
+            opened = sources.open_log(path)
         before: str | None = None
         if row is None:
             file_id, start, tail = store.create_file(str(path), ident, opened.compression), 0, None
         else:
             file_id, start, _size, tail, before = row
-        disk_size = path.stat().st_size
         try:
+            with sources.reading(path):
+                disk_size = path.stat().st_size
             unchanged = opened.compression == "none" and row is not None and disk_size == start + len(tail or b"")
             if unchanged and (start == 0 or sources.same_before(opened, start, before)):
                 self.stats.files_unchanged += 1
@@ -224,7 +236,8 @@ class Ingestor:
                 self.stats.files_restarted += 1
                 opened.stream.close()
                 opened.raw.close()
-                opened = sources.open_log(path)
+                with sources.reading(path):
+                    opened = sources.open_log(path)
                 start, tail, before = 0, None, None
             self.stats.files_read += 1
             self._read(store, writer, opened, path, file_id, start, tail, before)
@@ -312,8 +325,9 @@ class Ingestor:
                 if not (pos == start and data == tail):
                     part.tails.append((pos, data))
                 part.offset, part.size, part.tail = pos, end, data
-            else:  # CORRUPT
-                dead.append((file_id, src, pos, "truncated_compressed", detail, data))
+            else:  # CORRUPT: the stream broke (a damaged archive, or an I/O error reading a plain file)
+                why = "truncated_compressed" if opened.compression != "none" else "read_error"
+                dead.append((file_id, src, pos, why, detail, data))
                 part.offset, part.size, part.tail = pos, end, None
             size += len(data)
             if len(events) + len(dead) >= limit or size >= BATCH_BYTES:
