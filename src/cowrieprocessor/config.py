@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,8 @@ from pydantic_settings import (
 from cowrieprocessor.enrichment.settings import ProvidersSettings
 
 ENV_PREFIX = "COWRIEPROCESSOR_"
+#: Longest time-to-live or window accepted (100 years): longer ones overflow date arithmetic.
+MAX_DAYS = 36_500
 CONFIG_ENV = "COWRIEPROCESSOR_CONFIG"
 
 
@@ -36,19 +38,28 @@ class FreshnessSettings(BaseModel):
     ``{"greynoise": {"hosting": 1}}``.
     """
 
-    hosting_days: float = 7.0
-    residential_days: float = 30.0
-    error_retry_hours: float = 6.0
-    active_days: float = 90.0
-    per_source: dict[str, dict[str, float]] = Field(default_factory=dict)
+    hosting_days: float = Field(default=7.0, ge=0, le=MAX_DAYS)
+    residential_days: float = Field(default=30.0, ge=0, le=MAX_DAYS)
+    error_retry_hours: float = Field(default=6.0, ge=0, le=MAX_DAYS * 24)
+    active_days: float = Field(default=90.0, ge=0, le=MAX_DAYS)
+    per_source: dict[str, dict[str, Annotated[float, Field(ge=0, le=MAX_DAYS)]]] = Field(default_factory=dict)
+
+    @field_validator("per_source")
+    @classmethod
+    def _classes(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for source, days in value.items():
+            unknown = set(days) - {"hosting", "residential"}
+            if unknown:
+                raise ValueError(f"per_source.{source}: unknown IP class {sorted(unknown)} (hosting, residential)")
+        return value
 
 
 class EnrichSettings(BaseModel):
     """The enrichment pass: batch size, work-claim lease, and what counts as a snapshot taken live."""
 
-    batch_size: int = 5000
-    claim_minutes: float = 30.0
-    live_snapshot_hours: float = 24.0
+    batch_size: int = Field(default=5000, ge=1, le=1_000_000)
+    claim_minutes: float = Field(default=30.0, gt=0, le=MAX_DAYS * 24 * 60)
+    live_snapshot_hours: float = Field(default=24.0, ge=0, le=1000 * 365 * 24)  # "every session": 1e6
 
 
 class Settings(BaseSettings):
@@ -88,4 +99,17 @@ def load_settings(config_path: Path | None = None) -> Settings:
     class _Loaded(Settings):
         toml_path = config_path
 
-    return Settings.model_validate(_Loaded().model_dump())
+    try:
+        return Settings.model_validate(_Loaded().model_dump())
+    except ValidationError as exc:
+        raise ValueError(f"invalid configuration: {describe(exc)}") from None
+
+
+def describe(exc: ValidationError) -> str:
+    """One line per wrong value, ``section.key: what is wrong`` (pydantic's own text is several screens)."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where and not message.startswith("providers.") else message)
+    return "; ".join(parts)
