@@ -166,3 +166,24 @@ def test_migration_re_keys_stored_events_both_ways(engine: Engine, tmp_path: Pat
     crlf = write(tmp_path / "crlf" / "cowrie.json", original.replace(b"\n", b"\r\n"))
     stats, _ = ingest(engine, [str(crlf)])
     assert stats.events_new == 0 and counts(engine) == totals
+
+
+def test_a_truncated_archive_s_dead_letter_is_resolved_once_the_complete_file_is_read(
+    engine: Engine, tmp_path: Path
+) -> None:
+    import gzip
+
+    events = _sessions()
+    data = lines(events)
+    packed = gzip.compress(data)
+    path = tmp_path / "cowrie.json.gz"
+    path.write_bytes(packed[: len(packed) * 2 // 3])
+    ingest(engine, [str(path)])
+    (letter,) = dead_letters(engine)
+    assert (letter["reason"], letter["status"]) == ("truncated_compressed", "pending")
+    path.write_bytes(packed)  # the copy completed
+    stats, _ = ingest(engine, [str(path)])
+    assert stats.files_restarted == 0
+    (letter,) = dead_letters(engine)
+    assert letter["status"] == "resolved"
+    assert count(engine, "raw_events") == len(events)
