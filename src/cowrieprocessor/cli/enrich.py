@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from cowrieprocessor.cli.context import AppState, state
-from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json
+from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json, safe_text
 from cowrieprocessor.config import Settings
 from cowrieprocessor.enrichment.cascade import build_sources
 from cowrieprocessor.enrichment.ledger import DatabaseLedger
@@ -39,6 +39,7 @@ def run_enrichment(app_state: AppState, *, refresh_stale: bool = False, limit: i
             source.close()
         ledger.flush()
     data = report.as_json()
+    data["worker"] = enrichment.worker
     data["sources"] = [s.name for s in sources]
     data["unavailable"] = unavailable
     return data
@@ -66,6 +67,11 @@ def run_workers(app_state: AppState, workers: int, *, refresh_stale: bool, limit
         for source, counts in report["outcomes"].items():
             outcomes.setdefault(source, Counter()).update(counts)
     seconds = time.perf_counter() - started
+    siblings = {r["worker"] for r in reports}
+    merged.update(
+        leases_taken_over={h: n for r in reports for h, n in r["leases_taken_over"].items()},
+        leased_elsewhere={h: v for r in reports for h, v in r["leased_elsewhere"].items() if h not in siblings},
+    )
     merged.update(
         outcomes={s: dict(c) for s, c in sorted(outcomes.items())},
         seconds=round(seconds, 3),
@@ -79,6 +85,7 @@ def run_workers(app_state: AppState, workers: int, *, refresh_stale: bool, limit
 
 SUMMED = (
     "ips_enriched",
+    "ips_unanswered",
     "bogons",
     "sessions_snapshotted",
     "routed_snapshots",
@@ -135,6 +142,18 @@ def print_report(data: dict[str, Any]) -> None:
     console.print(table)
     for name, reason in data["unavailable"].items():
         err_console.print(f"[yellow]{name}[/yellow] not used: {reason}")
+    if data.get("ips_unanswered"):
+        err_console.print(
+            f"[yellow]{data['ips_unanswered']:,} IPs got no new answer[/yellow]: every source they need was skipped "
+            "(daily budget spent, breaker open or paused) or failed; they are asked again by a later pass"
+        )
+    for holder, count in data.get("leases_taken_over", {}).items():
+        err_console.print(f"took over the leases of {safe_text(holder)} (process gone): {count:,} IPs")
+    for holder, lease in data.get("leased_elsewhere", {}).items():
+        err_console.print(
+            f"[yellow]{lease['ips']:,} IPs are leased by {safe_text(holder)}[/yellow] until {lease['until']} "
+            "(another enrichment at work; a lease of a process that is gone ends then)"
+        )
 
 
 def register(app: typer.Typer) -> None:

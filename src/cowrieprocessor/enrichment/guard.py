@@ -138,6 +138,7 @@ class Guard:
                     batch_size=batch_size,
                 )
             )
+            self.ledger.flush()  # a request made is on record at once: a kill -9 cannot lose it
             more = number + 1 < self.policy.max_attempts
             if last.outcome is Outcome.RATE_LIMITED:
                 wait = last.retry_after if last.retry_after is not None else self.policy.default_retry_after
