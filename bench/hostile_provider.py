@@ -16,15 +16,13 @@ the stored GreyNoise document's size, requests made, wall time.
 from __future__ import annotations
 
 import argparse
-import contextlib
+import functools
 import json
 import os
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +37,7 @@ from cowrieprocessor.storage import schema  # noqa: E402
 from cowrieprocessor.storage.engine import make_engine  # noqa: E402
 from cowrieprocessor.tiers.freshness import FreshnessPolicy  # noqa: E402
 from cowrieprocessor.tiers.pipeline import EnrichmentPass  # noqa: E402
+from tests.enrichment.conftest import RawHTTP  # noqa: E402
 from tests.ingestion.builders import Session, lines  # noqa: E402
 
 CAP = 1 << 20
@@ -46,50 +45,28 @@ FIELDS = {"classification": "malicious", "name": "N" * 10_000, "link": "L" * 10_
           "message": "M" * 10_000}  # fmt: skip
 
 
-class Server:
-    def __init__(self, mode: str) -> None:
-        self.requests = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                outer.requests += 1
-                ip = self.path.rsplit("/", 1)[-1]
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    outer.respond(mode, ip, self.wfile)
-                self.close_connection = True
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @staticmethod
-    def respond(mode: str, ip: str, wfile: Any) -> None:
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-        body = {"ip": ip, "noise": True, "riot": False, **FIELDS}
-        if mode == "worst":
-            text = json.dumps({**body, "junk": ""})
-            data = json.dumps({**body, "junk": "J" * (CAP - len(text) - 1)}).encode()
-            wfile.write(head + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
-        elif mode == "huge":
-            wfile.write(head + b"\r\n" + json.dumps(body).encode()[:-1] + b', "junk": "')
-            block = b"J" * (1 << 20)
-            for _ in range(200):
-                wfile.write(block)
-            wfile.write(b'"}')
-        else:  # drip
-            data = json.dumps(body).encode()
-            wfile.write(head + f"Content-Length: {len(data)}\r\n\r\n".encode())
-            for byte in data:
-                wfile.write(bytes([byte]))
-                wfile.flush()
-                time.sleep(0.2)
+def respond(mode: str, path: str, wfile: Any) -> None:
+    """GreyNoise's 200 answer for the IP at the end of ``path``, as hostile as ``mode`` says."""
+    ip = path.rsplit("/", 1)[-1]
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    body = {"ip": ip, "noise": True, "riot": False, **FIELDS}
+    if mode == "worst":
+        text = json.dumps({**body, "junk": ""})
+        data = json.dumps({**body, "junk": "J" * (CAP - len(text) - 1)}).encode()
+        wfile.write(head + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+    elif mode == "huge":
+        wfile.write(head + b"\r\n" + json.dumps(body).encode()[:-1] + b', "junk": "')
+        block = b"J" * (1 << 20)
+        for _ in range(200):
+            wfile.write(block)
+        wfile.write(b'"}')
+    else:  # drip
+        data = json.dumps(body).encode()
+        wfile.write(head + f"Content-Length: {len(data)}\r\n\r\n".encode())
+        for byte in data:
+            wfile.write(bytes([byte]))
+            wfile.flush()
+            time.sleep(0.2)
 
 
 def db_bytes(path: Path) -> int:
@@ -136,7 +113,7 @@ def run(mode: str, ips: int, per_ip: int, work: Path) -> dict[str, Any]:
     ingest(engine, [str(log)])
     engine.dispose()
     before = db_bytes(db)
-    server = Server(mode)
+    server = RawHTTP(functools.partial(respond, mode))
     started = time.perf_counter()
     pid = os.fork()
     if pid == 0:
@@ -151,7 +128,7 @@ def run(mode: str, ips: int, per_ip: int, work: Path) -> dict[str, Any]:
         stored = conn.execute(
             "SELECT max(length(json_extract(enrichment, '$.greynoise'))), count(*) FROM ip_inventory"
         ).fetchone()
-    server.server.shutdown()
+    server.close()
     return {
         "mode": mode, "ips": stored[1], "sessions": ips * per_ip, "requests": server.requests,
         "exit": os.waitstatus_to_exitcode(status), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),

@@ -6,13 +6,9 @@ whois on TCP); the hostile part is only in what it sends and how slowly.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socketserver
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -25,7 +21,7 @@ from cowrieprocessor.enrichment.greynoise import GreyNoiseSource
 from cowrieprocessor.enrichment.ledger import MemoryLedger, Outcome
 from cowrieprocessor.enrichment.settings import SourceSettings
 from cowrieprocessor.enrichment.spur import SpurSource
-from tests.enrichment.conftest import FakeAPI, FakeClock, Reply
+from tests.enrichment.conftest import FakeAPI, FakeClock, FakeWhois, RawHTTP, Reply
 from tests.enrichment.test_http_sources import DSHIELD, GREYNOISE_FOUND, KEY, SPUR
 
 IPS = [f"45.83.66.{i}" for i in range(10, 21)]  # 11 IPs, as in the report
@@ -74,41 +70,12 @@ def test_repeated_429_without_retry_after_counts_towards_the_breaker(
 # ------------------------------------------------------------------------------ size and fields ---
 
 
-class RawHTTP:
-    """An HTTP/1.1 server whose replies are written by ``respond(wfile)``: endless, dripping, huge."""
-
-    def __init__(self, respond: Callable[[Any], None]) -> None:
-        self.requests = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                outer.requests += 1
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    respond(self.wfile)
-                self.close_connection = True
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def raw_http() -> Iterator[Callable[[Callable[[Any], None]], RawHTTP]]:
     servers: list[RawHTTP] = []
 
     def make(respond: Callable[[Any], None]) -> RawHTTP:
-        servers.append(RawHTTP(respond))
+        servers.append(RawHTTP(lambda _path, wfile: respond(wfile)))
         return servers[-1]
 
     yield make
@@ -218,40 +185,12 @@ def test_slow_drip_http_is_bounded_in_total(
 # ---------------------------------------------------------------------------------------- whois ---
 
 
-class RawWhois:
-    """Cymru bulk whois on TCP: reads ``begin ... end``, then ``respond(ips, wfile)`` writes the reply."""
-
-    def __init__(self, respond: Callable[[list[str], Any], None]) -> None:
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                lines: list[str] = []
-                while (raw := self.rfile.readline()) and raw.strip() != b"end":
-                    lines.append(raw.decode().strip())
-                try:
-                    self.wfile.write(b"Bulk mode; whois.cymru.com [2024-05-02 12:00:00 +0000]\n")
-                    respond(lines[2:], self.wfile)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        class Server(socketserver.ThreadingTCPServer):
-            daemon_threads = True
-            allow_reuse_address = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def raw_whois() -> Iterator[Callable[[Callable[[list[str], Any], None]], RawWhois]]:
-    servers: list[RawWhois] = []
+def raw_whois() -> Iterator[Callable[[Callable[[list[str], Any], None]], FakeWhois]]:
+    servers: list[FakeWhois] = []
 
-    def make(respond: Callable[[list[str], Any], None]) -> RawWhois:
-        servers.append(RawWhois(respond))
+    def make(respond: Callable[[list[str], Any], None]) -> FakeWhois:
+        servers.append(FakeWhois(lambda _ips: "", stream=respond))
         return servers[-1]
 
     yield make
@@ -266,7 +205,7 @@ def _cymru(ledger: MemoryLedger, clock: FakeClock, address: str, **extra: object
 
 
 def test_whois_slow_drip_is_bounded_in_total(
-    raw_whois: Callable[[Callable[[list[str], Any], None]], RawWhois], clock: FakeClock, ledger: MemoryLedger
+    raw_whois: Callable[[Callable[[list[str], Any], None]], FakeWhois], clock: FakeClock, ledger: MemoryLedger
 ) -> None:
     def drip(ips: list[str], wfile: Any) -> None:
         for ip in ips:
@@ -285,7 +224,7 @@ def test_whois_slow_drip_is_bounded_in_total(
 
 
 def test_whois_huge_reply_is_refused_past_the_limit(
-    raw_whois: Callable[[Callable[[list[str], Any], None]], RawWhois], clock: FakeClock, ledger: MemoryLedger
+    raw_whois: Callable[[Callable[[list[str], Any], None]], FakeWhois], clock: FakeClock, ledger: MemoryLedger
 ) -> None:
     def huge(ips: list[str], wfile: Any) -> None:
         line = f"3561 | {ips[0]} | 216.88.0.0/14 | US | arin | 1998-09-25 | {'X' * 4000}\n".encode()
@@ -312,7 +251,7 @@ GARBAGE = {
 
 
 def test_garbage_whois_answers_are_malformed_not_found(
-    raw_whois: Callable[[Callable[[list[str], Any], None]], RawWhois], clock: FakeClock, ledger: MemoryLedger
+    raw_whois: Callable[[Callable[[list[str], Any], None]], FakeWhois], clock: FakeClock, ledger: MemoryLedger
 ) -> None:
     good = "1.0.0.9"
 
