@@ -313,7 +313,7 @@ class Ingestor:
                         part.heads.append((pos, data, event))  # type: ignore[arg-type]
                     else:
                         dead.append((file_id, src, pos, event.reason, event.detail, data))  # type: ignore[union-attr]
-                    if pos == start and (tail is not None or type(event) is Event):
+                    if pos == start and (tail is not None or (start and type(event) is Event)):
                         # the line left incomplete here (a pending tail, or a truncated archive's last bytes)
                         # has since been read whole: its dead letter is resolved
                         part.batch.resolved.append((file_id, pos))
