@@ -1,14 +1,16 @@
 """Counting once in the enrichment pass (#15): leases of a killed worker, IPs counted as enriched, the ledger.
 
-A ``kill -9`` leaves its leases behind; here they are made by a real process that is then gone (it exited
-and was reaped, or it is a zombie not yet reaped), exactly what the killed worker leaves in the table.
+A ``kill -9`` leaves its leases behind: one test kills a real pass mid-batch with SIGKILL; another puts
+leases in the names of real processes that are gone (exited and reaped, or a zombie not yet reaped).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,3 +100,43 @@ def test_every_request_is_on_record_before_the_next_one(engine: Engine) -> None:
     guard.call("45.133.10.8", second_attempt)
     assert stored == [1]
     guard.close()
+
+
+STUCK_WORKER = """
+import sys, time
+from cowrieprocessor.config import EnrichSettings, FreshnessSettings
+from cowrieprocessor.enrichment.validation import ValidationSource
+from cowrieprocessor.storage.engine import make_engine
+from cowrieprocessor.tiers.freshness import FreshnessPolicy
+from cowrieprocessor.tiers.pipeline import EnrichmentPass
+
+class Stuck:  # a source that never answers: the pass is mid-batch, its IPs leased, when it is killed
+    name, online = "maxmind", False
+    def lookup_many(self, ips, at=None):
+        print("asked", len(ips), flush=True)
+        time.sleep(3600)
+    def close(self):
+        pass
+
+EnrichmentPass(make_engine(sys.argv[1]), [ValidationSource(), Stuck()], FreshnessPolicy(FreshnessSettings()),
+               EnrichSettings(batch_size=50)).run()
+"""
+
+
+def test_kill_9_during_the_pass_then_the_next_pass_takes_over_at_once(
+    engine: Engine, db_url: str, mmdb_path: Path, clock: Clock
+) -> None:
+    for n, ip in enumerate(IPS):
+        add_session(engine, f"s{n}", ip, NOW - dt.timedelta(minutes=5))
+    worker = subprocess.Popen([sys.executable, "-c", STUCK_WORKER, db_url], stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None and worker.stdout.readline().split() == ["asked", str(len(IPS))]
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    with engine.connect() as conn:
+        held = conn.execute(select(func.count()).where(IPInventory.claimed_by.is_not(None))).scalar_one()
+    assert held == len(IPS)  # the killed pass left its leases (30 minutes by default)
+    report = make_pass(engine, offline_sources(mmdb_path), clock).run()
+    assert report.ips_enriched == len(IPS)
+    assert report.leases_taken_over == {f"{socket.gethostname()}:{worker.pid}": len(IPS)}
