@@ -7,8 +7,12 @@ whois on TCP); the hostile part is only in what it sends and how slowly.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -280,3 +284,30 @@ def test_garbage_dns_answer_is_malformed(clock: FakeClock, ledger: MemoryLedger)
     finally:
         dns.close()
     assert answer.status is LookupStatus.ERROR and (answer.error or "").startswith("malformed answer")
+
+
+def test_ingest_with_a_day_long_retry_after_finishes_and_says_so(api: FakeAPI, tmp_path: Path) -> None:
+    """End to end: ``ingest`` (and the enrichment after it) against a GreyNoise that says "come back tomorrow"."""
+    from tests.ingestion.builders import Session, lines, write
+
+    api.on("/v3/community/", Reply(429, {"message": "rate limit"}, {"Retry-After": "86400"}))
+    events = []
+    for n, ip in enumerate(IPS):
+        events += Session(f"{n:012x}", src_ip=ip, start=n * 10.0).connect().close().events
+    log = write(tmp_path / "cowrie.json", lines(events))
+    env = {
+        **os.environ,
+        "GREYNOISE_API_KEY": KEY,
+        "COWRIEPROCESSOR_PROVIDERS__GREYNOISE__BASE_URL": api.url,
+        "COWRIEPROCESSOR_PROVIDERS__GREYNOISE__RATE_PER_SECOND": "1000",
+    }
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    run = subprocess.run(
+        [sys.executable, "-m", "cowrieprocessor.cli.main", "--db", db, "ingest", str(log), "--format", "json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["events_new"] == len(events)
+    assert data["enrichment"]["outcomes"]["greynoise"] == {"error": 1, "skipped": len(IPS) - 1}
+    assert len(api.requests) == 1
