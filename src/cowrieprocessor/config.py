@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,8 @@ from cowrieprocessor.enrichment.settings import ProvidersSettings
 from cowrieprocessor.errors import ConfigError
 
 ENV_PREFIX = "COWRIEPROCESSOR_"
+#: Longest time-to-live or window accepted (100 years): longer ones overflow date arithmetic.
+MAX_DAYS = 36_500
 CONFIG_ENV = "COWRIEPROCESSOR_CONFIG"
 
 
@@ -42,11 +44,20 @@ class FreshnessSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hosting_days: float = 7.0
-    residential_days: float = 30.0
-    error_retry_hours: float = 6.0
-    active_days: float = 90.0
-    per_source: dict[str, dict[str, float]] = Field(default_factory=dict)
+    hosting_days: float = Field(default=7.0, ge=0, le=MAX_DAYS)
+    residential_days: float = Field(default=30.0, ge=0, le=MAX_DAYS)
+    error_retry_hours: float = Field(default=6.0, ge=0, le=MAX_DAYS * 24)
+    active_days: float = Field(default=90.0, ge=0, le=MAX_DAYS)
+    per_source: dict[str, dict[str, Annotated[float, Field(ge=0, le=MAX_DAYS)]]] = Field(default_factory=dict)
+
+    @field_validator("per_source")
+    @classmethod
+    def _classes(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for source, days in value.items():
+            unknown = set(days) - {"hosting", "residential"}
+            if unknown:
+                raise ValueError(f"per_source.{source}: unknown IP class {sorted(unknown)} (hosting, residential)")
+        return value
 
 
 class EnrichSettings(BaseModel):
@@ -54,9 +65,9 @@ class EnrichSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    batch_size: int = 5000
-    claim_minutes: float = 30.0
-    live_snapshot_hours: float = 24.0
+    batch_size: int = Field(default=5000, ge=1, le=1_000_000)
+    claim_minutes: float = Field(default=30.0, gt=0, le=MAX_DAYS * 24 * 60)
+    live_snapshot_hours: float = Field(default=24.0, ge=0, le=1000 * 365 * 24)  # "every session": 1e6
 
 
 class Settings(BaseSettings):
@@ -109,3 +120,19 @@ def load_settings(config_path: Path | None = None) -> Settings:
         return Settings.model_validate(_Loaded().model_dump())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path} is not valid TOML: {exc}", "fix the file's syntax") from exc
+    except ValidationError as exc:
+        raise ConfigError(
+            f"invalid configuration: {describe(exc)}",
+            "fix the file given by --config / $COWRIEPROCESSOR_CONFIG, or the COWRIEPROCESSOR_* variable",
+        ) from None
+
+
+def describe(exc: ValidationError) -> str:
+    """One line per wrong value, ``section.key: what is wrong`` (pydantic's own text is several screens)."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in error["loc"])
+        message = "unknown key (a typo?)" if error["type"] == "extra_forbidden" else str(error["msg"])
+        message = message.removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where and not message.startswith("providers.") else message)
+    return "; ".join(parts)

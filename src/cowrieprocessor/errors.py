@@ -42,8 +42,9 @@ class UsageError(CowrieProcessorError):
     exit_code = EXIT_USAGE
 
 
-class ConfigError(UsageError):
-    """The configuration file or a ``COWRIEPROCESSOR_*`` variable is wrong (typo, bad value)."""
+class ConfigError(UsageError, ValueError):
+    """The configuration file or a ``COWRIEPROCESSOR_*`` variable is wrong (typo, bad value); a ValueError too,
+    as library callers of ``load_settings`` expect of a bad value."""
 
 
 class InputNotFound(UsageError):

@@ -151,8 +151,8 @@ def test_ingest_of_nothing_says_so_before_creating_anything(tmp_path: Path) -> N
     (tmp_path / "loop.json").symlink_to(tmp_path / "loop.json")
     code, out = _run("--db", str(db), "ingest", str(tmp_path / "fifo.json"), str(tmp_path / "loop.json"), "/dev/null")
     assert code == EXIT_USAGE, out
-    assert "fifo.json: a FIFO, not a log file" in out and "loop.json: a symbolic link to nothing" in out
-    assert "/dev/null: a device, not a log file" in out
+    assert "fifo.json: not a regular file: a FIFO (named pipe)" in out and "loop.json: symbolic link loop" in out
+    assert "/dev/null: not a regular file: a character device" in out
     assert not db.exists()
 
 

@@ -116,14 +116,14 @@ def test_the_lazy_console_works_as_rich_expects() -> None:
 
 
 @pytest.mark.usefixtures("clean_env")
-def test_a_configured_source_that_cannot_run_is_a_warning_not_a_crash(db_url: str, tmp_path: Path) -> None:
+def test_a_configured_source_that_cannot_run_is_a_clear_error_not_a_crash(db_url: str, tmp_path: Path) -> None:
+    """A ``.mmdb`` path that is not a MaxMind DB is refused when the configuration is read (#15), one line."""
     not_mmdb = tmp_path / "GeoLite2-City.mmdb"
     not_mmdb.write_text("not a database")
     config = tmp_path / "c.toml"
     config.write_text(f'[providers.maxmind]\npaths = ["{not_mmdb}"]\n')
-    result = runner.invoke(app, ["--config", str(config), "--db", db_url, "enrich"])
-    assert result.exit_code == 0, result.output
-    assert f"maxmind is configured but cannot run: ValueError: maxmind: {not_mmdb} is not a MaxMind DB" in result.stderr
-    assert "greynoise" not in result.stderr  # left off on purpose: not a warning
-    looked = runner.invoke(app, ["--config", str(config), "--db", db_url, "lookup", "192.0.2.1"])
-    assert looked.exit_code == 0 and "is not a MaxMind DB" in looked.stderr
+    for command in (["enrich"], ["lookup", "192.0.2.1"]):
+        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *command])
+        assert result.exit_code == 2, result.output
+        assert "no MaxMind metadata" in " ".join(result.stderr.split()) and "Traceback" not in result.output
+        assert "greynoise" not in result.stderr  # left off on purpose: not a problem

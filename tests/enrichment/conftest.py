@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import socketserver
@@ -145,13 +146,46 @@ def api() -> Iterator[FakeAPI]:
     server.close()
 
 
+class RawHTTP:
+    """An HTTP/1.1 server whose every reply is written by ``respond(path, wfile)``, status line included:
+    endless, dripping, lying about its length - what a hostile provider can send."""
+
+    def __init__(self, respond: Callable[[str, Any], None]) -> None:
+        self.requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                outer.requests += 1
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    respond(self.path, self.wfile)
+                self.close_connection = True
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 # ------------------------------------------------------------------------------------------ whois ---
 
 
 class FakeWhois:
-    """Team Cymru bulk whois on TCP: reads ``begin ... end``, answers with ``reply(ips)``."""
+    """Team Cymru bulk whois on TCP: reads ``begin ... end``, answers with ``reply(ips)``; or, with
+    ``stream``, lets ``stream(ips, wfile)`` write the answer after the header (slowly, endlessly...)."""
 
-    def __init__(self, reply: Callable[[list[str]], str]) -> None:
+    def __init__(
+        self, reply: Callable[[list[str]], str], stream: Callable[[list[str], Any], None] | None = None
+    ) -> None:
         self.reply = reply
         self.queries: list[list[str]] = []
         self.delay = 0.0
@@ -174,7 +208,12 @@ class FakeWhois:
                 if whois.delay:
                     time.sleep(whois.delay)
                 stamp = "2024-05-02 12:00:00 +0000"
-                self.wfile.write(f"Bulk mode; whois.cymru.com [{stamp}]\n{whois.reply(ips)}".encode())
+                if stream is None:
+                    self.wfile.write(f"Bulk mode; whois.cymru.com [{stamp}]\n{whois.reply(ips)}".encode())
+                    return
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(f"Bulk mode; whois.cymru.com [{stamp}]\n".encode())
+                    stream(ips, self.wfile)
 
         class Server(socketserver.ThreadingTCPServer):
             daemon_threads = True

@@ -131,10 +131,15 @@ def test_guard_honours_retry_after_then_gives_up_when_too_long(clock: FakeClock)
     call = guard.call("b", lambda: Attempt[str](Outcome.RATE_LIMITED, http_status=429, retry_after=3600.0))
     assert call.outcome is Outcome.RATE_LIMITED
     assert [c.outcome for c in ledger.calls].count(Outcome.RATE_LIMITED) == 2
-    # Everyone using the source now waits for the hour: the next call starts after it.
+    # The source is paused for the hour, nobody sleeps on it: the next call is skipped at once, unmade.
     before = clock.t
-    guard.call("c", lambda: Attempt[str](Outcome.FOUND, "ok"))
-    assert clock.t - before >= 3599.0
+    made: list[str] = []
+    skipped = guard.call("c", lambda: made.append("c") or Attempt[str](Outcome.FOUND, "ok"))
+    assert skipped.outcome is Outcome.SKIPPED_BREAKER and "paused" in (skipped.error or "")
+    assert clock.t - before < 1.0 and made == []
+    # Once the hour has passed, one trial call goes through and its success ends the pause.
+    clock.advance(3600.0)
+    assert guard.call("d", lambda: Attempt[str](Outcome.FOUND, "ok")).outcome is Outcome.FOUND
 
 
 def test_guard_skips_on_budget_and_breaker_and_records_it(clock: FakeClock) -> None:

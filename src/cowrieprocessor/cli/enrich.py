@@ -39,6 +39,7 @@ def run_enrichment(app_state: AppState, *, refresh_stale: bool = False, limit: i
             source.close()
         ledger.flush()
     data = report.as_json()
+    data["worker"] = enrichment.worker
     data["sources"] = [s.name for s in sources]
     data["unavailable"] = unavailable
     return data
@@ -71,6 +72,11 @@ def run_workers(app_state: AppState, workers: int, *, refresh_stale: bool, limit
         for source, counts in report["outcomes"].items():
             outcomes.setdefault(source, Counter()).update(counts)
     seconds = time.perf_counter() - started
+    siblings = {r["worker"] for r in reports}
+    merged.update(
+        leases_taken_over={h: n for r in reports for h, n in r["leases_taken_over"].items()},
+        leased_elsewhere={h: v for r in reports for h, v in r["leased_elsewhere"].items() if h not in siblings},
+    )
     merged.update(
         outcomes={s: dict(c) for s, c in sorted(outcomes.items())},
         seconds=round(seconds, 3),
@@ -84,6 +90,7 @@ def run_workers(app_state: AppState, workers: int, *, refresh_stale: bool, limit
 
 SUMMED = (
     "ips_enriched",
+    "ips_unanswered",
     "bogons",
     "sessions_snapshotted",
     "routed_snapshots",
@@ -163,6 +170,18 @@ def print_report(data: dict[str, Any], *, snapshots: bool = True) -> None:
         console.print(
             f"[dim]sources: {', '.join(data['sources'])}; not configured: {', '.join(off)} "
             "(`cowrieprocessor lookup 192.0.2.1` says why)[/dim]"
+        )
+    if data.get("ips_unanswered"):
+        err_console.print(
+            f"[yellow]{data['ips_unanswered']:,} IPs got no new answer[/yellow]: every source they need was skipped "
+            "(daily budget spent, breaker open or paused) or failed; they are asked again by a later pass"
+        )
+    for holder, count in data.get("leases_taken_over", {}).items():
+        err_console.print(f"took over the leases of {safe_text(holder)} (process gone): {count:,} IPs")
+    for holder, lease in data.get("leased_elsewhere", {}).items():
+        err_console.print(
+            f"[yellow]{lease['ips']:,} IPs are leased by {safe_text(holder)}[/yellow] until {lease['until']} "
+            "(another enrichment at work; a lease of a process that is gone ends then)"
         )
 
 

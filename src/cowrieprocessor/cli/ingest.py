@@ -55,9 +55,11 @@ def ingest_command(
     paths = list(paths or []) + ([str(p) for p in sample_paths()] if sample else [])
     if not paths:
         raise InputNotFound("give log files, directories or globs (or --sample)", "e.g. ingest /var/log/cowrie")
-    files, missing = sources.discover(paths)
+    found = sources.discover_all(paths)
+    files = found.files
     if not files:  # before a database is created or opened: nothing to read is a usage error
-        raise InputNotFound(_missing(missing[0]) if len(missing) == 1 else "; ".join(_missing(m) for m in missing))
+        problems = [_missing(m) for m in found.missing] + [f"{arg}: {why}" for arg, why in found.unreadable]
+        raise InputNotFound("; ".join(problems))
     app_state = state(ctx)
     app_state.quiet = quiet
     app_state.ready_engine(create=True)
@@ -70,25 +72,15 @@ def ingest_command(
         )
     enrichment = None if no_enrich else enrich.enrich_after_ingest(app_state, session_ids)
     _print_summary(app_state, stats, fmt, enrichment, quiet=quiet)
-    if stats.missing:
+    if stats.missing or stats.unreadable:
         raise typer.Exit(1)
 
 
 def _missing(arg: str) -> str:
-    """Why an argument gave nothing to read, in the user's terms."""
-    import stat
-
-    path = Path(arg)
-    if path.is_dir():
+    """Why an argument matched nothing, in the user's terms (what cannot be read says why itself)."""
+    if Path(arg).is_dir():
         return f"{arg}: a directory without Cowrie logs (files named *.json*)"
-    if path.is_symlink() and not path.exists():
-        return f"{arg}: a symbolic link to nothing (dangling, or a loop)"
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return f"no such file, directory or glob match: {arg}"
-    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-    return f"{arg}: {kind}, not a log file"
+    return f"no such file, directory or glob match: {arg}"
 
 
 def _with_progress(
@@ -105,7 +97,7 @@ def _with_progress(
 
     from cowrieprocessor.ingestion.pipeline import ingest
 
-    total = sum(p.stat().st_size for p in files)
+    total = sum(_size(p) for p in files)
     columns = (
         TextColumn("ingest"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
         TextColumn("{task.fields[events]:,} events, {task.fields[rate]:,.0f} events/s"), TimeElapsedColumn(),
@@ -125,6 +117,14 @@ def _with_progress(
         )  # fmt: skip
 
 
+def _size(path: Path) -> int:
+    """A file's size for the progress bar; 0 when it cannot be examined (the run reports it as unreadable)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _snapshot_hours(app_state: AppState) -> float:
     """Live sessions of IPs enriched already get their snapshot at ingest, within the pass's live window."""
     return app_state.settings.enrich.live_snapshot_hours
@@ -139,6 +139,10 @@ def _print_summary(
         return
     for arg in stats.missing:
         output.err_console.print(f"[red]{output.safe_text(_missing(arg))}[/red]")
+    for item in stats.unreadable:
+        output.err_console.print(
+            f"[red]cannot read[/red] {output.safe_text(item['path'])}: {output.safe_text(item['error'])} (skipped)"
+        )
     if stats.sessions_mixed_sensors:
         examples = ", ".join(output.safe_text(sid) for sid in stats.mixed_sensor_examples)
         output.err_console.print(
@@ -165,6 +169,7 @@ def _print_summary(
                       f"ingest, {snapshots - stats.sessions_snapshotted:,} by enrichment)"),
         ("dead letters", f"{stats.dead_letters:,} (split lines joined: {stats.lines_joined}, "
                          f"lines pending: {stats.lines_pending})"),
+        ("unreadable", f"{len(stats.unreadable):,} files or directories (listed above)" if stats.unreadable else "0"),
         ("time", f"{stats.seconds:.1f} s, {data['events_per_second']:,} events/s, {data['mb_per_second']} MB/s"),
     ]  # fmt: skip
     for name, value in rows:

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from cowrieprocessor.enrichment import fields as documented
 from cowrieprocessor.enrichment.http import HttpSource, MalformedResponse, json_object
 from cowrieprocessor.enrichment.ledger import Outcome
 
@@ -15,6 +16,7 @@ MAX_AGE_DAYS = "90"
 class AbuseIPDBSource(HttpSource):
     name = "abuseipdb"
     version = "v2-check"
+    fields = documented.ABUSEIPDB
 
     def request(self, ip: str) -> tuple[str, dict[str, str], dict[str, str]]:
         return (

@@ -25,6 +25,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None
         self._trial_out = False
+        self._paused_until: float | None = None
         self._lock = threading.Lock()
 
     @property
@@ -33,6 +34,11 @@ class CircuitBreaker:
             return self._state()
 
     def _state(self) -> BreakerState:
+        if self._paused_until is not None:
+            if self.clock.monotonic() < self._paused_until:
+                return BreakerState.OPEN
+            self._paused_until = None
+            self._opened_at = self._opened_at if self._opened_at is not None else self.clock.monotonic() - self.cooldown
         if self._opened_at is None:
             return BreakerState.CLOSED
         if self.clock.monotonic() - self._opened_at >= self.cooldown:
@@ -49,10 +55,24 @@ class CircuitBreaker:
                 return True
             return False
 
+    def pause(self, seconds: float) -> None:
+        """Open for ``seconds`` (the provider's ``Retry-After``), then let one trial call through."""
+        with self._lock:
+            until = self.clock.monotonic() + max(0.0, seconds)
+            self._paused_until = max(until, self._paused_until or until)
+            self._trial_out = False
+
+    def paused_for(self) -> float:
+        """Seconds the provider asked this source to wait that are still to run (0: not paused)."""
+        with self._lock:
+            until = self._paused_until
+            return 0.0 if until is None else max(0.0, until - self.clock.monotonic())
+
     def record_success(self) -> None:
         with self._lock:
             self._failures = 0
             self._opened_at = None
+            self._paused_until = None
             self._trial_out = False
 
     def record_failure(self) -> None:

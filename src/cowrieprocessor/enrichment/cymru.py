@@ -4,12 +4,19 @@ DNS names are built from ``ipaddress``'s ``reverse_pointer`` (reversed octets / 
 from the address as written silently returns another address's ASN. Batches go to bulk whois, one
 connection per batch of ``batch_size`` (default 500) as Cymru asks; one IP may come back on several lines
 (several origins), unrouted space as ``NA`` and bad input as ``Error:`` lines.
+
+An answer is checked before it is believed (:func:`check_origin`): AS numbers in 1..4294967295, a prefix
+that parses and holds the address, a two-letter country code, a date, text without control characters.
+A line that fails is *malformed*: the IP gets an error (retried later), never a "found" built from
+garbage. A whois reply is bounded in size (``max_response_bytes``) and in total time
+(``total_timeout_seconds``), however slowly it drips.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +26,7 @@ import dns.exception
 import dns.resolver
 
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, result
+from cowrieprocessor.enrichment.deadline import DeadlineExceeded, ResponseTooLarge, recv_all
 from cowrieprocessor.enrichment.guard import Attempt, Guard
 from cowrieprocessor.enrichment.ledger import Ledger, Outcome
 from cowrieprocessor.enrichment.ratelimit import SYSTEM_CLOCK, Clock
@@ -26,6 +34,12 @@ from cowrieprocessor.enrichment.settings import SourceSettings
 
 NAME = "cymru"
 VERSION = "ip-to-asn"
+MAX_ASN = 4_294_967_295
+MAX_NAME = 256
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_REGISTRY = re.compile(r"[a-z][a-z0-9-]{0,15}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def split_host_port(value: str, default_port: int) -> tuple[str, int]:
@@ -64,6 +78,39 @@ class Origin:
 class Answer:
     origins: list[Origin] = field(default_factory=list)
     unrouted: bool = False
+    malformed: str | None = None  # why a line for this IP could not be believed
+
+
+class Malformed(ValueError):
+    """A field of a Cymru answer that is not what Cymru sends."""
+
+
+def check_origin(origin: Origin, ip: str | None = None) -> Origin:
+    """``origin`` if every field has Cymru's shape (and the prefix holds ``ip``); :class:`Malformed` if not."""
+    if not origin.asns or any(not 0 < asn <= MAX_ASN for asn in origin.asns):
+        raise Malformed(f"AS number out of range: {origin.asns}")
+    if origin.prefix is not None:
+        try:
+            network = ipaddress.ip_network(origin.prefix, strict=False)
+        except ValueError:
+            raise Malformed("prefix does not parse") from None
+        if ip is not None and ipaddress.ip_address(ip) not in network:
+            raise Malformed("prefix does not hold the address")
+    if origin.country is not None and not _COUNTRY.fullmatch(origin.country):
+        raise Malformed("country is not a two-letter code")
+    if origin.registry is not None and not _REGISTRY.fullmatch(origin.registry):
+        raise Malformed("registry is not a registry name")
+    if origin.allocated is not None and not _DATE.fullmatch(origin.allocated):
+        raise Malformed("allocation date is not a date")
+    if origin.as_name is not None:
+        origin.as_name = _name(origin.as_name)
+    return origin
+
+
+def _name(value: str) -> str:
+    if _CONTROL.search(value):
+        raise Malformed("AS name holds control characters")
+    return value[:MAX_NAME]
 
 
 def _clean(value: str) -> str | None:
@@ -72,7 +119,13 @@ def _clean(value: str) -> str | None:
 
 
 def _asns(value: str) -> list[int]:
-    return [int(part) for part in value.replace(",", " ").split() if part.isdigit()]
+    """The AS numbers of a first field ("NA": none); :class:`Malformed` for anything but ASCII digits."""
+    parts = value.replace(",", " ").split()
+    if parts == ["NA"]:
+        return []
+    if not parts or not all(part.isascii() and part.isdigit() and len(part) <= 10 for part in parts):
+        raise Malformed("AS field is not AS numbers")
+    return [int(part) for part in parts]
 
 
 def _prefix_len(prefix: str | None) -> int:
@@ -104,19 +157,27 @@ def to_data(answer: Answer) -> dict[str, Any] | None:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def parse_origin_txt(text: str) -> Origin | None:
-    """``"3561 | 216.88.0.0/14 | US | arin | 1998-09-25"`` (several ASNs may share the first field)."""
+def parse_origin_txt(text: str, ip: str | None = None) -> Origin | None:
+    """``"3561 | 216.88.0.0/14 | US | arin | 1998-09-25"`` (several ASNs may share the first field); None
+    for an unrouted (``NA``) record; :class:`Malformed` for one that is not Cymru's shape."""
     fields = [f.strip() for f in text.split("|")]
     if len(fields) < 2:
-        return None
+        raise Malformed("not an origin record")
     fields += [""] * (5 - len(fields))
-    return Origin(_asns(fields[0]), _clean(fields[1]), _clean(fields[2]), _clean(fields[3]), _clean(fields[4]))
+    asns = _asns(fields[0])
+    if not asns:
+        return None
+    return check_origin(Origin(asns, _clean(fields[1]), _clean(fields[2]), _clean(fields[3]), _clean(fields[4])), ip)
 
 
 def parse_asname_txt(text: str) -> str | None:
-    """``"13335 | US | arin | 2010-07-14 | CLOUDFLARENET, US"`` -> ``"CLOUDFLARENET, US"``."""
+    """``"13335 | US | arin | 2010-07-14 | CLOUDFLARENET, US"`` -> ``"CLOUDFLARENET, US"`` (None if garbage)."""
     fields = text.split("|", 4)
-    return _clean(fields[4]) if len(fields) == 5 else None
+    name = _clean(fields[4]) if len(fields) == 5 else None
+    try:
+        return None if name is None else _name(name)
+    except Malformed:
+        return None
 
 
 def parse_bulk(reply: str) -> tuple[dict[str, Answer], list[str]]:
@@ -140,13 +201,14 @@ def parse_bulk(reply: str) -> tuple[dict[str, Answer], list[str]]:
             continue
         fields += [""] * (7 - len(fields))
         answer = answers.setdefault(ip, Answer())
-        asns = _asns(fields[0])
-        if not asns:
-            answer.unrouted = True
-            continue
-        answer.origins.append(
-            Origin(asns, _clean(fields[2]), _clean(fields[3]), _clean(fields[4]), _clean(fields[5]), _clean(fields[6]))
-        )
+        try:
+            asns = _asns(fields[0])
+            if not asns:
+                answer.unrouted = True
+                continue
+            answer.origins.append(check_origin(Origin(asns, *(_clean(f) for f in fields[2:7])), ip))
+        except Malformed as exc:
+            answer.malformed = str(exc)
     return answers, errors
 
 
@@ -203,8 +265,11 @@ class CymruSource:
         if call.outcome not in (Outcome.FOUND, Outcome.NOT_FOUND):
             status = LookupStatus.SKIPPED if call.outcome.value.startswith("skipped") else LookupStatus.ERROR
             return result(NAME, ip, status, version="dns", error=call.error)
-        answer = Answer([o for o in (parse_origin_txt(t) for t in call.value or []) if o is not None])
-        data = to_data(answer)
+        try:
+            origins = [parse_origin_txt(t, ip) for t in call.value or []]
+        except Malformed as exc:
+            return result(NAME, ip, LookupStatus.ERROR, version="dns", error=f"malformed answer: {exc}")
+        data = to_data(Answer([o for o in origins if o is not None]))
         if data is None:
             return result(NAME, ip, LookupStatus.NOT_FOUND, version="dns")
         name = self.as_name(int(data["asn"]))
@@ -215,17 +280,20 @@ class CymruSource:
     # -- bulk whois ---------------------------------------------------------------------------------
     def _bulk(self, ips: Sequence[str]) -> Attempt[str]:
         query = "begin\nverbose\n" + "".join(f"{ip}\n" for ip in ips) + "end\n"
-        chunks: list[bytes] = []
+        total = self.section.total_timeout_seconds
         try:
-            with socket.create_connection(self.whois, timeout=self.timeout) as conn:
+            with socket.create_connection(self.whois, timeout=min(self.timeout, total)) as conn:
                 conn.sendall(query.encode("ascii"))
-                while chunk := conn.recv(65536):
-                    chunks.append(chunk)
+                reply = recv_all(conn, self.timeout, total, self.section.max_response_bytes)
+        except ResponseTooLarge as exc:
+            return Attempt(Outcome.ERROR, error_class=exc.__class__.__name__)
+        except DeadlineExceeded:
+            return Attempt(Outcome.ERROR, error_class="TotalTimeout", retryable=True)
         except TimeoutError as exc:
             return Attempt(Outcome.ERROR, error_class=exc.__class__.__name__, retryable=True)
         except OSError as exc:
             return Attempt(Outcome.ERROR, error_class=exc.__class__.__name__, retryable=True)
-        return Attempt(Outcome.FOUND, b"".join(chunks).decode("utf-8", "replace"))
+        return Attempt(Outcome.FOUND, reply.decode("utf-8", "replace"))
 
     def lookup_bulk(self, ips: Sequence[str]) -> dict[str, LookupResult]:
         out: dict[str, LookupResult] = {}
@@ -250,8 +318,11 @@ class CymruSource:
                 if canon not in wanted:
                     continue
                 answer = answers.get(canon)
-                data = to_data(answer) if answer is not None else None
-                if data is not None:
+                data = to_data(answer) if answer is not None and answer.malformed is None else None
+                if answer is not None and answer.malformed is not None:
+                    why = f"malformed answer: {answer.malformed}"
+                    out[ip] = result(NAME, ip, LookupStatus.ERROR, version="whois", error=why)
+                elif data is not None:
                     out[ip] = result(NAME, ip, LookupStatus.FOUND, data, version="whois")
                 elif answer is not None:  # NA: unrouted
                     out[ip] = result(NAME, ip, LookupStatus.NOT_FOUND, version="whois")

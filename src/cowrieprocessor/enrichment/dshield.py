@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from cowrieprocessor.enrichment import fields as documented
 from cowrieprocessor.enrichment.http import USER_AGENT, HttpSource, MalformedResponse, json_object
 from cowrieprocessor.enrichment.ledger import Outcome
 
@@ -18,6 +19,7 @@ from cowrieprocessor.enrichment.ledger import Outcome
 class DShieldSource(HttpSource):
     name = "dshield"
     version = "isc-ip-api"
+    fields = documented.DSHIELD
 
     def request(self, ip: str) -> tuple[str, dict[str, str], dict[str, str]]:
         agent = f"{USER_AGENT} (contact: {self.key})" if self.key else USER_AGENT

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from cowrieprocessor.enrichment import fields as documented
 from cowrieprocessor.enrichment.http import HttpSource, MalformedResponse, json_object
 from cowrieprocessor.enrichment.ledger import Outcome
 
@@ -17,6 +18,7 @@ from cowrieprocessor.enrichment.ledger import Outcome
 class GreyNoiseSource(HttpSource):
     name = "greynoise"
     version = "community-v3"
+    fields = documented.GREYNOISE
 
     def request(self, ip: str) -> tuple[str, dict[str, str], dict[str, str]]:
         return f"/v3/community/{ip}", {}, ({"key": self.key} if self.key else {})

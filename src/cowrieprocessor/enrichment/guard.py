@@ -2,8 +2,11 @@
 
 Every online source (HTTP APIs and Team Cymru) goes through :meth:`Guard.call`, so the rules are written
 once: a call the breaker or the budget forbids is not made (and recorded as skipped); every attempt
-waits for the shared limiter and is recorded; ``429`` defers the limiter by ``Retry-After``; timeouts and
-5xx are retried with backoff and jitter; the final outcome feeds the breaker.
+waits for the shared limiter and is recorded; ``429`` defers the limiter by ``Retry-After`` when that is
+short enough to wait for (``max_retry_wait_seconds``); a longer wait ends the call as rate-limited and
+*pauses* the source (its breaker opens for the wait: the source's next calls are skipped, not slept on,
+and the other sources go on); timeouts and 5xx are retried with backoff and jitter; the final outcome
+feeds the breaker (a call that ends rate-limited counts as a failure).
 """
 
 from __future__ import annotations
@@ -107,7 +110,9 @@ class Guard:
     def call(self, key: str, attempt: Callable[[], Attempt[T]], *, batch_size: int = 1) -> CallResult[T]:
         if not self.breaker.allow():
             self._record(key, Outcome.SKIPPED_BREAKER, batch_size)
-            return CallResult(Outcome.SKIPPED_BREAKER, None, "circuit breaker open")
+            paused = self.breaker.paused_for()
+            why = f"paused for {paused:.0f} s more (provider's Retry-After)" if paused else "circuit breaker open"
+            return CallResult(Outcome.SKIPPED_BREAKER, None, why)
         last: Attempt[T] | None = None
         for number in range(self.policy.max_attempts):
             if not self.budget.try_spend():
@@ -133,11 +138,15 @@ class Guard:
                     batch_size=batch_size,
                 )
             )
+            self.ledger.flush()  # a request made is on record at once: a kill -9 cannot lose it
             more = number + 1 < self.policy.max_attempts
             if last.outcome is Outcome.RATE_LIMITED:
                 wait = last.retry_after if last.retry_after is not None else self.policy.default_retry_after
+                if wait > self.policy.max_retry_wait:  # not worth waiting for inside a run: pause the source
+                    self.breaker.pause(wait)
+                    break
                 self.limiter.defer(wait)  # every caller of this source waits, not only this one
-                if more and wait <= self.policy.max_retry_wait:
+                if more:
                     continue
                 break
             if last.retryable and more:
@@ -145,9 +154,9 @@ class Guard:
                 continue
             break
         assert last is not None
-        if last.outcome is Outcome.ERROR:
+        if last.outcome in (Outcome.ERROR, Outcome.RATE_LIMITED):
             self.breaker.record_failure()
-        elif last.outcome is not Outcome.RATE_LIMITED:
+        else:
             self.breaker.record_success()
         return CallResult(last.outcome, last.value, _describe(last), last.http_status)
 

@@ -3,6 +3,11 @@
 A subclass says how to ask (:meth:`HttpSource.request`) and how to read the answer
 (:meth:`HttpSource.interpret`); everything about frugality is in :class:`~.guard.Guard`. Error strings
 are built from status codes and exception class names only, so the key in a header never leaks.
+
+Nothing a provider sends can hold or bloat a run: the body is streamed and refused past the source's
+``max_response_bytes``, the whole request (connect, headers, body) is bounded by ``total_timeout_seconds``
+however slowly the bytes drip, and only the fields the source's :data:`fields` names are kept
+(:mod:`~.fields`), each with a bounded size.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +23,9 @@ import httpx
 
 from cowrieprocessor import __version__
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, result
+from cowrieprocessor.enrichment.deadline import Deadline, ResponseTooLarge
+from cowrieprocessor.enrichment.deadline import transport as deadline_transport
+from cowrieprocessor.enrichment.fields import Spec, keep
 from cowrieprocessor.enrichment.guard import Attempt, Guard
 from cowrieprocessor.enrichment.ledger import Ledger, Outcome
 from cowrieprocessor.enrichment.ratelimit import SYSTEM_CLOCK, Clock
@@ -33,6 +42,8 @@ class HttpSource:
     name = "http"
     online = True
     version = "v1"
+    #: The documented fields of an answer, the only ones stored (see :mod:`~.fields`).
+    fields: Spec = {}
 
     def __init__(
         self,
@@ -49,11 +60,12 @@ class HttpSource:
         self.key = key
         self.ledger = ledger
         self.guard = Guard.for_source(self.name, section, ledger, clock)
+        self.deadline = Deadline()
         self.client = httpx.Client(
             base_url=section.base_url.rstrip("/"),
             timeout=section.timeout_seconds,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            transport=transport,
+            transport=transport if transport is not None else deadline_transport(self.deadline),
             follow_redirects=False,
         )
 
@@ -67,13 +79,35 @@ class HttpSource:
         raise NotImplementedError
 
     # -- the call ---------------------------------------------------------------------------------
-    def _attempt(self, ip: str) -> Attempt[dict[str, Any] | None]:
+    def _fetch(self, ip: str) -> httpx.Response:
+        """The response with its body read: streamed, and refused past ``max_response_bytes``."""
         path, params, headers = self.request(ip)
+        limit = self.section.max_response_bytes
+        with self.client.stream("GET", path, params=params or None, headers=headers) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise ResponseTooLarge(f"Content-Length {declared} > {limit}")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise ResponseTooLarge(f"body longer than {limit} bytes")
+        response._content = bytes(body)  # what ``read()`` would have set: ``json()`` and ``text`` use it
+        return response
+
+    def _attempt(self, ip: str) -> Attempt[dict[str, Any] | None]:
+        started = time.monotonic()
         try:
-            response = self.client.get(path, params=params or None, headers=headers)
+            with self.deadline.running(self.section.total_timeout_seconds):
+                response = self._fetch(ip)
+        except ResponseTooLarge as exc:
+            return Attempt(Outcome.ERROR, error_class=exc.__class__.__name__)
         except httpx.TimeoutException as exc:
-            return Attempt(Outcome.ERROR, error_class=exc.__class__.__name__, retryable=True)
-        except httpx.TransportError as exc:
+            total = time.monotonic() - started >= self.section.total_timeout_seconds
+            return Attempt(
+                Outcome.ERROR, error_class="TotalTimeout" if total else exc.__class__.__name__, retryable=True
+            )
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             return Attempt(Outcome.ERROR, error_class=exc.__class__.__name__, retryable=True)
         status = response.status_code
         if status == 429:
@@ -82,11 +116,13 @@ class HttpSource:
             return Attempt(Outcome.ERROR, http_status=status, error_class="ServerError", retryable=True)
         try:
             outcome, data = self.interpret(ip, response)
-        except (MalformedResponse, ValueError) as exc:
+        except MalformedResponse:
+            return Attempt(Outcome.ERROR, http_status=status, error_class="MalformedResponse")
+        except ValueError as exc:
             return Attempt(Outcome.ERROR, http_status=status, error_class=f"Malformed{exc.__class__.__name__}")
         if outcome is Outcome.ERROR:
             return Attempt(Outcome.ERROR, http_status=status, error_class=f"HTTP{status}")
-        return Attempt(outcome, data, http_status=status)
+        return Attempt(outcome, keep(data, self.fields) if data is not None else None, http_status=status)
 
     def lookup_many(self, ips: Sequence[str], *, at: dt.datetime | None = None) -> dict[str, LookupResult]:
         out: dict[str, LookupResult] = {}
@@ -143,6 +179,8 @@ def json_object(response: httpx.Response) -> dict[str, Any]:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MalformedResponse("body is not JSON") from exc
+    except RecursionError as exc:
+        raise MalformedResponse("body nested too deep") from exc
     if not isinstance(body, dict):
         raise MalformedResponse("body is not a JSON object")
     return body

@@ -43,11 +43,11 @@ def layout_of(database_type: str) -> str:
 
 
 def open_database(path: Path) -> Database:
-    """One ``.mmdb`` file; a file that is not one is a configuration error (ValueError), like a missing one."""
+    """Open one .mmdb; ``ValueError`` (a clear reason, the source reported unavailable) if it is not one."""
     try:
         reader = maxminddb.open_database(str(path))
-    except maxminddb.InvalidDatabaseError as exc:
-        raise ValueError(f"maxmind: {path} is not a MaxMind DB (.mmdb) file") from exc
+    except maxminddb.InvalidDatabaseError:
+        raise ValueError(f"{path}: not a valid MaxMind DB (.mmdb) file") from None
     meta = reader.metadata()
     return Database(
         path=path,

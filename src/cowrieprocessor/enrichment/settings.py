@@ -39,6 +39,10 @@ class SourceSettings(BaseModel):
     max_retry_wait_seconds: float = Field(default=60.0, ge=0)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown_seconds: float = Field(default=300.0, ge=0)
+    #: The largest answer read (streamed; a longer one is refused as an error, never stored or buffered).
+    max_response_bytes: int = Field(default=1 << 20, ge=1)
+    #: The longest one request may take in all (``timeout_seconds`` bounds each read: a slow drip passes it).
+    total_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("paths", mode="before")
     @classmethod
@@ -67,6 +71,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "rate_per_second": 2.0,
         "batch_size": 500,
         "timeout_seconds": 60.0,
+        "total_timeout_seconds": 180.0,
+        "max_response_bytes": 16 << 20,
         "daily_budget": 5000,
     },
     "greynoise": {"base_url": "https://api.greynoise.io", "daily_budget": 100},
@@ -111,11 +117,43 @@ class ProvidersSettings(BaseModel):
                 merged[name] = {**DEFAULTS[name], **given}
         return merged
 
+    @model_validator(mode="after")
+    def _maxmind_files(self) -> ProvidersSettings:
+        """A ``maxmind`` path must be a MaxMind DB: said here, once, instead of a traceback at the first lookup."""
+        for path in self.maxmind.paths:
+            problem = mmdb_problem(path)
+            if problem is not None:
+                raise ValueError(f"providers.maxmind.paths: {path}: {problem}")
+        return self
+
     def section(self, name: str) -> SourceSettings:
         value = getattr(self, name, None)
         if not isinstance(value, SourceSettings):
             raise KeyError(f"unknown source {name!r}")
         return value
+
+
+#: The marker that starts a MaxMind DB's metadata section, in the file's last 128 KiB.
+MMDB_MARKER = b"\xab\xcd\xefMaxMind.com"
+
+
+def mmdb_problem(path: Path) -> str | None:
+    """Why ``path`` is not a MaxMind DB file, or None (a missing file is the source's business: it is then
+    reported unavailable, and may appear after the settings are read)."""
+    if path.suffix != ".mmdb":
+        return "not a MaxMind DB file (expected a .mmdb file)"
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return "not a file"
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - 128 * 1024))
+            tail = handle.read()
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc.__class__.__name__}"
+    return None if MMDB_MARKER in tail else "not a MaxMind DB file (no MaxMind metadata)"
 
 
 #: Environment variable holding each keyed source's secret (DShield's is the contact for its User-Agent).

@@ -50,6 +50,8 @@ class IngestStats:
     files_restarted: int = 0
     files_empty: int = 0
     missing: list[str] = field(default_factory=list)
+    #: Files and directories that could not be read (``{"path", "error"}``): reported, counted, skipped.
+    unreadable: list[dict[str, str]] = field(default_factory=list)
     bytes_on_disk: int = 0
     bytes_read: int = 0
     lines: int = 0
@@ -71,6 +73,7 @@ class IngestStats:
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["files_unreadable"] = len(self.unreadable)
         data["events_per_second"] = round(self.events_read / self.seconds) if self.seconds else 0
         data["mb_per_second"] = round(self.bytes_on_disk / 1e6 / self.seconds, 2) if self.seconds else 0.0
         return data
@@ -89,6 +92,7 @@ class Part:
     lines: int = 0
     bytes_read: int = 0
     disk_pos: int = 0
+    before: str | None = None  # hash of the bytes before ``offset`` (``sources.window_hash``)
 
 
 def _in_thread(parts: Iterator[Part]) -> Generator[Part, None, None]:
@@ -164,7 +168,9 @@ class Ingestor:
 
     def run(self, paths: list[str]) -> IngestStats:
         started = time.monotonic()
-        files, self.stats.missing = sources.discover(paths)
+        found = sources.discover_all(paths)
+        files, self.stats.missing = found.files, found.missing
+        self.stats.unreadable = [{"path": path, "error": why} for path, why in found.unreadable]
         store = open_store(self.engine)
         self.limit = self.batch_events or store.batch_events
         interval = sys.getswitchinterval()
@@ -179,7 +185,10 @@ class Ingestor:
             try:
                 for path in files:
                     self.stats.files_seen += 1
-                    self._ingest_file(store, writer, path)
+                    try:
+                        self._ingest_file(store, writer, path)
+                    except sources.Unreadable as exc:
+                        self.stats.unreadable.append({"path": str(path), "error": str(exc)})
                 writer.flush()
             finally:
                 writer.close()
@@ -203,48 +212,44 @@ class Ingestor:
         return s
 
     def _ingest_file(self, store: Store, writer: OverlappedWriter, path: Path) -> None:
-        ident = sources.identity(path)
+        """Read one file from its checkpoint; :class:`sources.Unreadable` if it cannot be opened or read."""
+        with sources.reading(path):
+            ident = sources.identity(path)
         if ident is None:
             self.stats.files_empty += 1
             return
         writer.flush()  # the connection is the writing thread's while a batch is in flight
         row = store.file_row(ident)
-        opened = sources.open_log(path)
+        with sources.reading(path):
+            opened = sources.open_log(path)
+        before: str | None = None
         if row is None:
             file_id, start, tail = store.create_file(str(path), ident, opened.compression), 0, None
         else:
-            file_id, start, _size, tail = row
-        disk_size = path.stat().st_size
+            file_id, start, _size, tail, before = row
         try:
+            with sources.reading(path):
+                disk_size = path.stat().st_size
             unchanged = opened.compression == "none" and row is not None and disk_size == start + len(tail or b"")
-            if unchanged and (start == 0 or self._continuous(opened, start)):
+            if unchanged and (start == 0 or sources.same_before(opened, start, before)):
                 self.stats.files_unchanged += 1
                 self._report(disk_size, 0)
                 return
-            if start and not self._continuous(opened, start):
+            if start and not sources.same_before(opened, start, before):
                 self.stats.files_restarted += 1
                 opened.stream.close()
                 opened.raw.close()
-                opened = sources.open_log(path)
-                start, tail = 0, None
-            self._read(store, writer, opened, path, file_id, start, tail, row is not None)
+                with sources.reading(path):
+                    opened = sources.open_log(path)
+                start, tail, before = 0, None, None
+            self._read(store, writer, opened, path, file_id, start, tail, row is not None, before)
         finally:
             opened.stream.close()
             opened.raw.close()
 
-    @staticmethod
-    def _continuous(opened: sources.Opened, start: int) -> bool:
-        """The byte before the checkpoint is still a newline: the same log, not a replaced one."""
-        if not sources.skip_to(opened, start - 1):
-            return False
-        try:
-            return opened.stream.read(1) == b"\n"
-        except (EOFError, OSError):
-            return False
-
     def _read(
         self, store: Store, writer: OverlappedWriter, opened: sources.Opened, path: Path, file_id: int,
-        start: int, tail: bytes | None, known: bool,
+        start: int, tail: bytes | None, known: bool, before: str | None = None,
     ) -> None:  # fmt: skip
         """Write the batches :meth:`_parse` makes, as a second thread makes the next ones.
 
@@ -252,10 +257,10 @@ class Ingestor:
         (SQLite and libpq release it too); only the few lines that need the database to be understood
         (halves of a line split at rotation) are finished here, in the writing thread.
         """
-        checkpoint = Checkpoint(file_id, str(path), start, start, tail)
+        checkpoint = Checkpoint(file_id, str(path), start, start, tail, before)
         disk_seen = disk_start = opened.raw.tell()
         self._report(disk_seen, 0)  # a resumed file's progress starts where reading resumes, not at 0
-        parsing = self._parse(opened, str(path), file_id, start, tail, store.raw_row)
+        parsing = self._parse(opened, str(path), file_id, start, tail, store.raw_row, before)
         with closing(_in_thread(parsing)) as parts:
             for part in parts:
                 self._write(store, writer, part, checkpoint, str(path), file_id)
@@ -281,6 +286,7 @@ class Ingestor:
         for pos, data in part.tails:
             self._tail(store, batch, src, file_id, pos, data)
         checkpoint.offset, checkpoint.size, checkpoint.tail = part.offset, part.size, part.tail
+        checkpoint.before = part.before
         writer.write(batch, checkpoint)
         self.stats.lines += part.lines
         self.stats.bytes_read += part.bytes_read
@@ -288,16 +294,21 @@ class Ingestor:
 
     def _parse(
         self, opened: sources.Opened, src: str, file_id: int, start: int, tail: bytes | None,
-        raw_row: Callable[[Event], tuple[Any, ...]],
+        raw_row: Callable[[Event], tuple[Any, ...]], before: str | None = None,
     ) -> Iterator[Part]:  # fmt: skip
         """The file's batches, each with the checkpoint to commit with it; runs in the reading thread."""
         sensor, limit = self.sensor, self.limit
         kept = KEPT_FIELDS
-        part = Part(Batch(), start, start, tail)
+        part = Part(Batch(), start, start, tail, before=before)
         events, dead = part.batch.events, part.batch.dead
         size = 0
+        whole: list[bytes] = []  # the last lines read whole: the bytes before the checkpoint, to hash
         for pos, data, kind, detail, end in sources.iter_lines(opened.stream, start):
             part.lines += 1
+            if kind == sources.LINE:
+                whole.append(data)
+            elif kind == sources.TOO_LONG:
+                whole.clear()
             part.bytes_read += end - pos
             if kind == sources.LINE:
                 if data.strip():
@@ -311,7 +322,9 @@ class Ingestor:
                         part.heads.append((pos, data, event))  # type: ignore[arg-type]
                     else:
                         dead.append((file_id, src, pos, event.reason, event.detail, data))  # type: ignore[union-attr]
-                    if pos == start and tail is not None:
+                    if pos == start and (tail is not None or (start and type(event) is Event)):
+                        # the line left incomplete here (a pending tail, or a truncated archive's last bytes)
+                        # has since been read whole: its dead letter is resolved
                         part.batch.resolved.append((file_id, pos))
                 part.offset = part.size = end
                 part.tail = None
@@ -323,17 +336,20 @@ class Ingestor:
                 if not (pos == start and data == tail):
                     part.tails.append((pos, data))
                 part.offset, part.size, part.tail = pos, end, data
-            else:  # CORRUPT
-                dead.append((file_id, src, pos, "truncated_compressed", detail, data))
+            else:  # CORRUPT: the stream broke (a damaged archive, or an I/O error reading a plain file)
+                why = "truncated_compressed" if opened.compression != "none" else "read_error"
+                dead.append((file_id, src, pos, why, detail, data))
                 part.offset, part.size, part.tail = pos, end, None
             size += len(data)
             if len(events) + len(dead) >= limit or size >= BATCH_BYTES:
                 part.disk_pos = opened.raw.tell()
+                part.before = sources.window_hash(whole) if whole else (before if part.offset == start else None)
                 yield part
-                part = Part(Batch(), part.offset, part.size, part.tail)
+                part = Part(Batch(), part.offset, part.size, part.tail, before=part.before)
                 events, dead = part.batch.events, part.batch.dead
                 size = 0
         part.disk_pos = opened.raw.tell()
+        part.before = sources.window_hash(whole) if whole else (before if part.offset == start else None)
         yield part
 
     def _collect(self) -> None:

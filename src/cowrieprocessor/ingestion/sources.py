@@ -6,17 +6,24 @@
   and a ``.gz``/``.bz2`` copy of the same log are the same file, a log that grew keeps its identity,
   and a log replaced under the same name gets a new one. Byte offsets are offsets in the decompressed
   stream. A compressed file cannot be seeked: resuming one means decompressing up to the checkpoint.
+* A checkpoint also records a hash of the bytes just before it (:func:`window_hash`): a file rewritten
+  with the same first line and padded to the old checkpoint differs there and is read again from the
+  start, instead of being taken as grown.
 """
 
 from __future__ import annotations
 
 import bz2
+import errno
 import glob
 import hashlib
 import io
+import os
 import re
+import stat
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -27,6 +34,8 @@ MAX_LINE = 1 << 20  # longer lines are dead letters (Cowrie lines are far shorte
 MAX_KEEP = 16 << 20  # bytes of an over-long line kept in its dead letter
 
 LINE, TOO_LONG, TAIL, CORRUPT = 0, 1, 2, 3
+#: Bytes before a checkpoint whose hash is kept with it.
+HASH_WINDOW = 4096
 _ROTATED = re.compile(r"\.json$")
 
 
@@ -37,23 +46,97 @@ class Opened:
     compression: str
 
 
+@dataclass
+class Found:
+    """What the arguments name: regular files to read, arguments that match nothing, and what cannot be
+    read (``(path, why)``: an unreadable directory, a FIFO, a symlink loop...), to report and count."""
+
+    files: list[Path]
+    missing: list[str]
+    unreadable: list[tuple[str, str]]
+
+
+class Unreadable(Exception):
+    """A file that cannot be opened or read (permission denied, an I/O error): reported, the run goes on."""
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Turn an operating-system error while opening or reading ``path`` into :class:`Unreadable`."""
+    try:
+        yield
+    except OSError as exc:
+        raise Unreadable(f"{exc.strerror or exc.__class__.__name__} ({exc.__class__.__name__})") from exc
+
+
 def discover(paths: list[str]) -> tuple[list[Path], list[str]]:
     """The files to read, oldest rotation first, and the arguments that matched nothing."""
+    found = discover_all(paths)
+    return found.files, found.missing
+
+
+def what_is(path: str) -> str | None:
+    """Why ``path`` (that exists in some form) is not a file to read, or None for a regular file.
+
+    ``None`` also for a name that does not exist at all (the caller reports it as missing)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "broken symbolic link" if os.path.islink(path) else None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        return f"cannot be examined: {exc.strerror or exc.__class__.__name__}"
+    mode = info.st_mode
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kinds = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"))  # fmt: skip
+    return next((f"not a regular file: {name}" for test, name in kinds if test(mode)), "not a regular file")
+
+
+def discover_all(paths: list[str]) -> Found:
+    """Every file the arguments name, oldest rotation first, and what is missing or cannot be read."""
     found: dict[Path, None] = {}
     missing: list[str] = []
+    unreadable: list[tuple[str, str]] = []
     for arg in paths:
         path = Path(arg)
         if path.is_dir():
-            matches = [p for p in path.rglob("*") if p.is_file() and ".json" in p.name]
+            matches = _walk(path, unreadable)
         elif path.is_file():
             matches = [path]
+        elif (why := what_is(arg)) is not None:
+            unreadable.append((arg, why))
+            continue
         else:
             matches = [Path(p) for p in glob.glob(arg, recursive=True) if Path(p).is_file()]
         if not matches:
             missing.append(arg)
         for match in matches:
             found.setdefault(match.resolve(), None)
-    return sorted(found, key=_order), missing
+    return Found(sorted(found, key=_order), missing, unreadable)
+
+
+def _walk(top: Path, unreadable: list[tuple[str, str]]) -> list[Path]:
+    """Log files under ``top`` (names containing ``.json``); directories that cannot be listed, and
+    ``.json`` names that are not regular files, go to ``unreadable``."""
+
+    def refused(exc: OSError) -> None:
+        unreadable.append((str(exc.filename or top), f"directory cannot be read: {exc.strerror or exc}"))
+
+    matches = []
+    for folder, _dirs, names in os.walk(top, onerror=refused, followlinks=False):
+        for name in names:
+            if ".json" not in name:
+                continue
+            candidate = Path(folder) / name
+            why = what_is(str(candidate))
+            if why is None and candidate.is_file():
+                matches.append(candidate)
+            elif why is not None:
+                unreadable.append((str(candidate), why))
+    return matches
 
 
 def _order(path: Path) -> tuple[str, str]:
@@ -141,6 +224,40 @@ def identity(path: Path) -> str | None:
     if end < 0:
         return "P:" + hashlib.sha256(head).hexdigest()
     return "L:" + hashlib.sha256(head[: end + 1]).hexdigest()
+
+
+def window_hash(lines: list[bytes]) -> str | None:
+    """``n:hash`` of the last ``n`` (<= :data:`HASH_WINDOW`) bytes of ``lines``, each read whole with its
+    newline (the bytes just before a checkpoint that follows them); None without lines. Trims ``lines``
+    to the ones it used, so the caller's list stays small."""
+    parts: list[bytes] = []
+    size = 0
+    for data in reversed(lines):
+        parts.append(data)
+        size += len(data) + 1
+        if size >= HASH_WINDOW:
+            break
+    if not parts:
+        return None
+    del lines[: len(lines) - len(parts)]
+    blob = (b"\n".join(reversed(parts)) + b"\n")[-HASH_WINDOW:]
+    return f"{len(blob)}:{hashlib.sha256(blob).hexdigest()[:48]}"
+
+
+def same_before(opened: Opened, offset: int, before: str | None) -> bool:
+    """The bytes before ``offset`` are the ones hashed in ``before`` (without a hash: the byte before
+    ``offset`` is still a newline, the check of checkpoints written before v20)."""
+    size, _, digest = (before or "").partition(":")
+    n = int(size) if size.isdigit() and digest else 1
+    if not 0 < n <= offset or not skip_to(opened, offset - n):
+        return False
+    try:
+        blob = opened.stream.read(n)
+    except (EOFError, OSError, zlib.error):
+        return False
+    if not digest:
+        return blob == b"\n"
+    return len(blob) == n and hashlib.sha256(blob).hexdigest()[:48] == digest
 
 
 def skip_to(opened: Opened, offset: int) -> bool:

@@ -305,14 +305,16 @@ class Store:
         return sqlite_time(value)
 
     # ------------------------------------------------------------------ files and dead letters
-    def file_row(self, ident: str) -> tuple[int, int, int, bytes | None] | None:
+    def file_row(self, ident: str) -> tuple[int, int, int, bytes | None, str | None] | None:
+        """(id, checkpoint offset, size, pending tail, hash of the bytes before the checkpoint) of a file."""
         rows = self.execute(
-            "SELECT id, offset_bytes, size_bytes, pending_tail FROM ingest_files WHERE identity = ?", (ident,)
+            "SELECT id, offset_bytes, size_bytes, pending_tail, checkpoint_hash FROM ingest_files WHERE identity = ?",
+            (ident,),
         )
         if not rows:
             return None
-        fid, offset, size, tail = rows[0]
-        return int(fid), int(offset), int(size), bytes(tail) if tail is not None else None
+        fid, offset, size, tail, before = rows[0]
+        return int(fid), int(offset), int(size), bytes(tail) if tail is not None else None, before
 
     def create_file(self, path: str, ident: str, compression: str) -> int:
         self.begin()
@@ -324,13 +326,14 @@ class Store:
         return int(rows[0][0])
 
     def checkpoint(
-        self, file_id: int, path: str, offset: int, size: int, tail: bytes | None, events: int, dead: int
-    ) -> None:
+        self, file_id: int, path: str, offset: int, size: int, tail: bytes | None, events: int, dead: int,
+        *, before: str | None = None,
+    ) -> None:  # fmt: skip
         self.execute(
             "UPDATE ingest_files SET path = ?, offset_bytes = ?, size_bytes = ?, pending_tail = ?, "
-            "events = events + ?, dead_letters = dead_letters + ?, updated_at = CURRENT_TIMESTAMP "
-            "WHERE id = ?",
-            (path, offset, size, tail, events, dead, file_id),
+            "checkpoint_hash = ?, events = events + ?, dead_letters = dead_letters + ?, "
+            "updated_at = CURRENT_TIMESTAMP WHERE id = ?",
+            (path, offset, size, tail, before, events, dead, file_id),
         )
 
     def upsert_dead_letters(self, rows: Sequence[Row]) -> None:

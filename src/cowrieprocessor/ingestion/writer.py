@@ -68,6 +68,8 @@ class Checkpoint:
     offset: int
     size: int
     tail: bytes | None
+    #: ``n:hash`` of the ``n`` bytes just before ``offset`` (see ``sources.window_hash``); None: unknown.
+    before: str | None = None
 
 
 @dataclass
@@ -394,7 +396,9 @@ class BatchWriter:
         store.refresh_ip_counters(sorted(p.recount))
         c = p.checkpoint
         if c is not None:
-            store.checkpoint(c.file_id, c.path, c.offset, c.size, c.tail, p.events_new, len(p.batch.dead))
+            store.checkpoint(
+                c.file_id, c.path, c.offset, c.size, c.tail, p.events_new, len(p.batch.dead), before=c.before
+            )
 
     def count(self, p: Prepared) -> None:
         """Add a committed batch to the run's totals."""

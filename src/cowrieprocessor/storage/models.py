@@ -292,6 +292,8 @@ class IngestFile(Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     offset_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     pending_tail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: SHA-256 of the bytes just before ``offset_bytes`` (v20): a rewritten file is not taken as grown.
+    checkpoint_hash: Mapped[str | None] = mapped_column(String(64))
     events: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     dead_letters: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     first_ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)

@@ -1,7 +1,10 @@
 """One enrichment pass: claim IPs that need work, ask each source once per IP, write the tiers.
 
 Work is claimed in the database (SKIP LOCKED on PostgreSQL, a lease on both), so several processes can
-run at once without asking a source twice for the same IP; a crashed worker's lease simply expires.
+run at once without asking a source twice for the same IP; the leases of a worker that is gone (same host,
+no such process: ``kill -9``) are taken over at once, others expire, and leases held elsewhere are reported.
+``ips_enriched`` counts IPs that got at least one new answer from a source they needed: an IP claimed again
+while every source it needs is skipped (budget spent, breaker open) is ``ips_unanswered``, not enriched.
 Source calls happen outside any transaction; each batch's writes are one transaction. AS counters are
 recounted once, at the end of the pass (also after a failure), over every AS the pass touched. Every session's IP
 already has its inventory row (ingestion creates it; the foreign key guarantees it), so "IPs that need
@@ -11,8 +14,6 @@ work" is a question about ``ip_inventory`` alone.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -24,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from cowrieprocessor.config import EnrichSettings
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, Source
-from cowrieprocessor.tiers import documents, merge, store
+from cowrieprocessor.tiers import documents, leases, merge, store
 from cowrieprocessor.tiers.freshness import FreshnessPolicy, format_time
 
 VALIDATION = "validation"
@@ -36,16 +37,28 @@ RETRYABLE_SQLSTATES = {"40P01", "40001"}
 @dataclass
 class EnrichReport:
     ips_enriched: int = 0
+    ips_unanswered: int = 0  # claimed, but every source they needed was skipped or failed
     bogons: int = 0
     sessions_snapshotted: int = 0
     routed_snapshots: int = 0
     history_windows_opened: int = 0
     outcomes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    #: Leases of workers that were gone (same host, dead pid), ended at once: holder -> IPs.
+    leases_taken_over: dict[str, int] = field(default_factory=dict)
+    #: Leases held by other live (or remote) workers at the end of the pass: holder -> (IPs, lease end).
+    leased_elsewhere: dict[str, tuple[int, str]] = field(default_factory=dict)
     seconds: float = 0.0
+
+    @property
+    def ips_claimed(self) -> int:
+        return self.ips_enriched + self.ips_unanswered
 
     def as_json(self) -> dict[str, Any]:
         return {
             "ips_enriched": self.ips_enriched,
+            "ips_unanswered": self.ips_unanswered,
+            "leases_taken_over": dict(self.leases_taken_over),
+            "leased_elsewhere": {h: {"ips": n, "until": until} for h, (n, until) in self.leased_elsewhere.items()},
             "bogons": self.bogons,
             "sessions_snapshotted": self.sessions_snapshotted,
             "routed_snapshots": self.routed_snapshots,
@@ -57,6 +70,11 @@ class EnrichReport:
 
 
 Clock = Callable[[], dt.datetime]
+
+
+def _answered(res: LookupResult | None) -> bool:
+    """A source said something new about the IP (an answer, positive or negative; not a skip or an error)."""
+    return res is not None and res.status in (LookupStatus.FOUND, LookupStatus.NOT_FOUND)
 
 
 def _utcnow() -> dt.datetime:
@@ -79,7 +97,7 @@ class EnrichmentPass:
         self.sources = list(sources)
         self.policy = policy
         self.settings = settings
-        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self.worker = worker or leases.worker_id()
         self.clock = clock
         self.on_batch = on_batch
         names = [s.name for s in self.sources]
@@ -100,8 +118,10 @@ class EnrichmentPass:
         started = time.perf_counter()
         self._touched_asns = set()
         try:
+            self._take_over_dead_leases(report)
             self._run(report, seen, refresh_stale=refresh_stale, limit=limit, progress=progress)
             self._snapshot_known_ips(report)
+            self._report_leases(report)
         finally:
             try:
                 self._recount_asns()
@@ -120,11 +140,9 @@ class EnrichmentPass:
         limit: int | None,
         progress: Callable[[EnrichReport], None] | None,
     ) -> None:
-        while limit is None or report.ips_enriched < limit:
+        while limit is None or report.ips_claimed < limit:
             size = (
-                self.settings.batch_size
-                if limit is None
-                else min(self.settings.batch_size, limit - report.ips_enriched)
+                self.settings.batch_size if limit is None else min(self.settings.batch_size, limit - report.ips_claimed)
             )
             now = self.clock()
             condition = store.needs_work(
@@ -162,6 +180,23 @@ class EnrichmentPass:
             if progress:
                 progress(report)
 
+    def _take_over_dead_leases(self, report: EnrichReport) -> None:
+        with self.engine.begin() as conn:
+            holders = store.lease_holders(conn, self.clock())
+            gone = [h for h in holders if leases.is_gone(h, self.worker)]
+            if gone:
+                store.take_over(conn, gone)
+        report.leases_taken_over = {h: holders[h][0] for h in gone}
+
+    def _report_leases(self, report: EnrichReport) -> None:
+        with self.engine.connect() as conn:
+            holders = store.lease_holders(conn, self.clock())
+        report.leased_elsewhere = {
+            h: (n, format_time(until) if isinstance(until, dt.datetime) else str(until))
+            for h, (n, until) in holders.items()
+            if h != self.worker
+        }
+
     def _recount_asns(self) -> None:
         """AS counters are recounted once per pass, over every AS it touched, not once per batch: the big
         ASes hold most sessions, so a per-batch recount read nearly every session again for each batch.
@@ -198,7 +233,9 @@ class EnrichmentPass:
                 observed_by[ip] = state.asn_source
         routed = self._routed_snapshots(states, now, report)
         self._write(states, observed_by, routed, now, report)
-        report.ips_enriched += len(states)
+        answered = sum(1 for ip in by_ip if any(_answered(answers[ip].get(name)) for name in wanted[ip]))
+        report.ips_enriched += answered
+        report.ips_unanswered += len(states) - answered
 
     def _sources_needed(self, state: merge.IPState, now: dt.datetime) -> set[str]:
         """Each source has its own freshness: only the stale or missing ones are asked again."""

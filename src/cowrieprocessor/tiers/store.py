@@ -121,6 +121,26 @@ def lock_ips(conn: Connection, ips: Sequence[str]) -> None:
         )
 
 
+def lease_holders(conn: Connection, now: dt.datetime) -> dict[str, tuple[int, dt.datetime]]:
+    """Every worker holding a lease that has not expired: (IPs held, lease end)."""
+    rows = conn.execute(
+        select(IPInventory.claimed_by, func.count(), func.max(IPInventory.claimed_until))
+        .where(IPInventory.claimed_by.is_not(None), IPInventory.claimed_until >= now)
+        .group_by(IPInventory.claimed_by)
+    ).all()
+    return {str(r[0]): (int(r[1]), r[2]) for r in rows}
+
+
+def take_over(conn: Connection, holders: Sequence[str]) -> int:
+    """End the leases of ``holders`` (processes known to be gone) at once; how many IPs they held."""
+    if not holders:
+        return 0
+    result = conn.execute(
+        update(IPInventory).where(IPInventory.claimed_by.in_(holders)).values(claimed_by=None, claimed_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
 def release(conn: Connection, ips: Sequence[str], worker: str) -> None:
     if ips:
         conn.execute(
