@@ -15,7 +15,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cowrieprocessor.cli import enrich
+from cowrieprocessor.cli import enrich, first_look
 from cowrieprocessor.cli.context import AppState, state
 from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json, print_rows, safe_text
 from cowrieprocessor.ingestion import deadletters, sources
@@ -60,7 +60,12 @@ def ingest_command(
             app_state.engine, paths, sensor=sensor, batch_events=batch, snapshot_hours=_snapshot_hours(app_state)
         )
     enrichment = None if no_enrich else enrich.enrich_after_ingest(app_state, session_ids)
+    attribution = None if enrichment is None else first_look.summary(app_state.engine)
+    if enrichment is not None:
+        enrichment["attribution"] = attribution
     _print_summary(stats, fmt, enrichment)
+    if attribution is not None and fmt is not OutputFormat.json:
+        first_look.print_summary(attribution)
     if stats.missing:
         raise typer.Exit(1)
 

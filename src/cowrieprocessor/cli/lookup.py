@@ -17,10 +17,11 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from cowrieprocessor.cli.context import AppState, state
-from cowrieprocessor.cli.output import OutputFormat, err_console, print_json, print_rows
+from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json, print_rows, safe_text
 from cowrieprocessor.enrichment.base import LookupResult
 from cowrieprocessor.enrichment.cascade import ORDER, Cascade, build_sources
 from cowrieprocessor.enrichment.ledger import DatabaseLedger, Ledger, MemoryLedger
+from cowrieprocessor.tiers import documents
 
 SUMMARY_WIDTH = 100
 
@@ -116,3 +117,22 @@ def register(app: typer.Typer) -> None:
         ]
         columns = ["ip", "source", "status", "answer", "version", "fetched_at", "error"]
         print_rows(rows, fmt, title="enrichment lookup", columns=columns)
+        if fmt is OutputFormat.table:
+            for line in attribution_lines(answers):
+                console.print(safe_text(line), soft_wrap=True)
+
+
+def attribution_lines(answers: dict[str, dict[str, LookupResult]]) -> list[str]:
+    """One line per IP with what the pass would store: AS number, organisation, country, and the source."""
+    lines = []
+    for ip, per_source in answers.items():
+        document = {name: r.data for name, r in per_source.items() if r.data is not None}
+        if documents.is_bogon(document):
+            lines.append(f"{ip}: bogon ({document['validation'].get('reason')}): asked nowhere else")
+            continue
+        asn, origin = documents.pick_asn(document)
+        org, country = documents.pick_org(document), documents.pick_country(document)
+        what = f"AS{asn}" if asn is not None else "no AS number"
+        extra = ", ".join(x for x in (org, country) if x)
+        lines.append(f"{ip}: {what}" + (f" {extra}" if extra else "") + (f" (from {origin})" if origin else ""))
+    return lines

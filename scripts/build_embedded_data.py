@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Build the embedded offline data (``src/cowrieprocessor/enrichment/data/``) from two npm packages.
+
+Run it for a release (network: the npm registry only; ``npm`` must be on the PATH):
+
+    python3 scripts/build_embedded_data.py            # fetches the latest versions with `npm pack`
+    python3 scripts/build_embedded_data.py --from DIR # or uses tarballs already in DIR
+
+Inputs:
+- ``@ip-location-db/asn`` (CC BY 4.0 - RouteViews, DB-IP, NRO): IP range -> AS number and organisation,
+  IPv4 and IPv6, as CSV (``asn-ipv4-num.csv``, ``asn-ipv6-num.csv``: inclusive numeric ranges).
+- ``@ip-location-db/geo-whois-asn-country-mmdb`` (CC0; country data from the RIRs' whois, NRO): IP ->
+  ``country_code`` as one ``.mmdb`` for IPv4 and IPv6.
+
+Outputs (why this form: see docs/embedded-data.md - the measured alternatives):
+- ``asn-v4.bin.gz`` / ``asn-v6.bin.gz``: the ranges as a sorted table of range *starts* with one AS number
+  each (gaps filled with AS 0 = "no AS"), so a lookup is one binary search: ``u32 count`` then the starts
+  (4 or 16 bytes, big-endian) then the AS numbers (u32 big-endian);
+- ``asn-orgs.json.gz``: AS number -> organisation (each AS has exactly one name in the data);
+- ``geo-whois-asn-country.mmdb``: the publisher's file, unchanged (memory-mapped at run time);
+- ``embedded-data.json``: data date, package versions, sha256 of every input and output file, row counts;
+- ``LICENSE-*.txt``: the licence texts the packages ship.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gzip
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ASN_PACKAGE = "@ip-location-db/asn"
+COUNTRY_PACKAGE = "@ip-location-db/geo-whois-asn-country-mmdb"
+OUT = Path(__file__).resolve().parent.parent / "src" / "cowrieprocessor" / "enrichment" / "data"
+LICENCES = {
+    "ROUTEVIEWS-LICENSE": "LICENSE-ROUTEVIEWS.txt",
+    "DBIP-LICENSE": "LICENSE-DBIP.txt",
+    "NRO_LICENSE": "LICENSE-NRO.txt",
+    "MODIFICATIONS": "MODIFICATIONS-ip-location-db-asn.txt",
+}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fetch(package: str, into: Path) -> Path:
+    """``npm pack`` downloads the package's tarball and prints its file name (nothing is installed)."""
+    out = subprocess.run(  # noqa: S603 - fixed arguments, the package names are this script's constants
+        ["npm", "pack", package, "--silent", "--pack-destination", str(into)],  # noqa: S607 - npm from PATH
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return into / out.stdout.strip().splitlines()[-1]
+
+
+def find_tarball(directory: Path, package: str) -> Path:
+    stem = package.lstrip("@").replace("/", "-")
+    found = sorted(directory.glob(f"{stem}-[0-9]*.tgz"))
+    if not found:
+        sys.exit(f"no {stem}-VERSION.tgz in {directory}")
+    return found[-1]
+
+
+def unpack(tarball: Path, into: Path) -> tuple[Path, str]:
+    with tarfile.open(tarball) as tar:
+        tar.extractall(into, filter="data")
+    package = into / "package"
+    version = json.loads((package / "package.json").read_text())["version"]
+    return package, version
+
+
+def data_date(version: str) -> dt.date:
+    """ip-location-db versions end with the build time: ``2.3.2026061719`` is 2026-06-17 19h UTC."""
+    match = re.search(r"(\d{4})(\d{2})(\d{2})\d{2}$", version)
+    if not match:
+        sys.exit(f"cannot read a date from version {version!r}")
+    return dt.date(int(match[1]), int(match[2]), int(match[3]))
+
+
+def build_table(csv_path: Path, width: int, orgs: dict[int, str]) -> tuple[bytes, int, int]:
+    """Sorted inclusive ranges -> (starts, AS numbers) with AS 0 filling the gaps, and how many rows
+    overlapped the row before (the 2026-06 data has one such row per family: the earlier row keeps the
+    overlap, the later one starts after it)."""
+    starts: list[int] = []
+    asns: list[int] = []
+    clipped = 0
+    following = 0  # first address after the previous range
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.reader(handle):
+            first, last, asn = int(row[0]), int(row[1]), int(row[2])
+            if last < first or (starts and first < starts[-1]):
+                sys.exit(f"{csv_path.name}: range reversed or unsorted at {row[:2]}")
+            if first < following:
+                clipped += 1
+                if last < following:
+                    continue
+                first = following
+            if first > following:
+                starts.append(following)
+                asns.append(0)
+            starts.append(first)
+            asns.append(asn)
+            orgs.setdefault(asn, row[3])
+            following = last + 1
+    if following < 1 << (8 * width):
+        starts.append(following)
+        asns.append(0)
+    body = b"".join(s.to_bytes(width, "big") for s in starts) + b"".join(a.to_bytes(4, "big") for a in asns)
+    return len(starts).to_bytes(4, "big") + body, len(starts), clipped
+
+
+def write_gzip(path: Path, payload: bytes) -> None:
+    # mtime=0: the same inputs give byte-identical files (reviewable, reproducible commits)
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as out:
+        out.write(payload)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--from", dest="source", type=Path, help="directory holding the two .tgz already")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        tarballs = {}
+        for package in (ASN_PACKAGE, COUNTRY_PACKAGE):
+            tarballs[package] = find_tarball(args.source, package) if args.source else fetch(package, tmp)
+        asn_dir, asn_version = unpack(tarballs[ASN_PACKAGE], tmp / "asn")
+        country_dir, country_version = unpack(tarballs[COUNTRY_PACKAGE], tmp / "country")
+
+        out: Path = args.out
+        out.mkdir(parents=True, exist_ok=True)
+        orgs: dict[int, str] = {}
+        v4, v4_rows, v4_clipped = build_table(asn_dir / "asn-ipv4-num.csv", 4, orgs)
+        v6, v6_rows, v6_clipped = build_table(asn_dir / "asn-ipv6-num.csv", 16, orgs)
+        write_gzip(out / "asn-v4.bin.gz", v4)
+        write_gzip(out / "asn-v6.bin.gz", v6)
+        org_json = json.dumps({str(k): v for k, v in sorted(orgs.items())}, ensure_ascii=False, separators=(",", ":"))
+        write_gzip(out / "asn-orgs.json.gz", org_json.encode())
+        shutil.copyfile(country_dir / "geo-whois-asn-country.mmdb", out / "geo-whois-asn-country.mmdb")
+        for name, target in LICENCES.items():
+            shutil.copyfile(asn_dir / name, out / target)
+
+        outputs = ["asn-v4.bin.gz", "asn-v6.bin.gz", "asn-orgs.json.gz", "geo-whois-asn-country.mmdb"]
+        manifest = {
+            "dataset": "ip-location-db",
+            "data_date": min(data_date(asn_version), data_date(country_version)).isoformat(),
+            "packages": {
+                ASN_PACKAGE: {
+                    "version": asn_version,
+                    "tarball_sha256": sha256(tarballs[ASN_PACKAGE]),
+                    "licence": "CC BY 4.0 (RouteViews, DB-IP, NRO)",
+                },
+                COUNTRY_PACKAGE: {
+                    "version": country_version,
+                    "tarball_sha256": sha256(tarballs[COUNTRY_PACKAGE]),
+                    "licence": "CC0 1.0 (country data of the RIRs, NRO)",
+                },
+            },
+            "rows": {
+                "ipv4_ranges": v4_rows,
+                "ipv6_ranges": v6_rows,
+                "as_organisations": len(orgs),
+                "overlapping_rows_clipped": v4_clipped + v6_clipped,
+            },
+            "files": {name: {"sha256": sha256(out / name), "bytes": (out / name).stat().st_size} for name in outputs},
+        }
+        (out / "embedded-data.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        print(json.dumps(manifest, indent=2))
+
+
+if __name__ == "__main__":
+    main()
