@@ -66,6 +66,7 @@ def apply(state: IPState, results: dict[str, LookupResult], policy: FreshnessPol
             "version": res.provenance.version,
             # TTLs run from the pass's clock: one clock decides both "fetched" and "stale"
             "expires_at": policy.expires_at(source, ip_class, now),
+            "class": ip_class,  # staleness is judged by today's TTL for this class (tiers.freshness)
         }
     state.answered = set(answered)
     return state

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from cowrieprocessor.config import EnrichSettings
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, Source
 from cowrieprocessor.tiers import documents, merge, store
-from cowrieprocessor.tiers.freshness import FreshnessPolicy, format_time
+from cowrieprocessor.tiers.freshness import FreshnessPolicy
 
 VALIDATION = "validation"
 ROUTING = "routing_history"
@@ -132,6 +132,7 @@ class EnrichmentPass:
                 now,
                 refresh_stale=refresh_stale,
                 active_since=self.policy.active_since(now),
+                policy=self.policy,
             )
             lease = dt.timedelta(minutes=self.settings.claim_minutes)
             with self.engine.begin() as conn:
@@ -202,15 +203,14 @@ class EnrichmentPass:
 
     def _sources_needed(self, state: merge.IPState, now: dt.datetime) -> set[str]:
         """Each source has its own freshness: only the stale or missing ones are asked again."""
-        now_text = format_time(now)
         needed = set()
         for source in self.sources:
             entry = state.provenance.get(source.name)
-            if not isinstance(entry, dict) or entry.get("status") is None:
-                needed.add(source.name)
-                continue
-            expires = entry.get("expires_at")
-            if expires is not None and str(expires) < now_text:
+            if (
+                not isinstance(entry, dict)
+                or entry.get("status") is None
+                or self.policy.is_stale(source.name, entry, now)
+            ):
                 needed.add(source.name)
         return needed
 
