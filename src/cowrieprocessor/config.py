@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cowrieprocessor.enrichment.datasets import DataSettings, with_installed
 from cowrieprocessor.enrichment.settings import ProvidersSettings
 
 ENV_PREFIX = "COWRIEPROCESSOR_"
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     providers: ProvidersSettings = Field(default_factory=ProvidersSettings)
     freshness: FreshnessSettings = Field(default_factory=FreshnessSettings)
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
 
     toml_path: ClassVar[Path | None] = None
 
@@ -88,4 +90,6 @@ def load_settings(config_path: Path | None = None) -> Settings:
     class _Loaded(Settings):
         toml_path = config_path
 
-    return Settings.model_validate(_Loaded().model_dump())
+    settings = Settings.model_validate(_Loaded().model_dump())
+    # datasets fetched by `data update` serve the sources the user left unconfigured
+    return settings.model_copy(update={"providers": with_installed(settings.providers, settings.data)})

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cowrieprocessor import __version__
-from cowrieprocessor.cli import db, enrich, ingest, lookup, query
+from cowrieprocessor.cli import data, db, enrich, ingest, lookup, query
 from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.output import err_console
 from cowrieprocessor.config import load_settings
@@ -70,6 +70,7 @@ ingest.register(app)
 enrich.register(app)
 lookup.register(app)
 query.register(app)
+data.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover
