@@ -17,7 +17,9 @@ Outputs (why this form: see docs/embedded-data.md - the measured alternatives):
   each (gaps filled with AS 0 = "no AS"), so a lookup is one binary search: ``u32 count`` then the starts
   (4 or 16 bytes, big-endian) then the AS numbers (u32 big-endian);
 - ``asn-orgs.json.gz``: AS number -> organisation (each AS has exactly one name in the data);
-- ``geo-whois-asn-country.mmdb``: the publisher's file, unchanged (memory-mapped at run time);
+- ``country-v4.bin.gz`` / ``country-v6.bin.gz``: the country ``.mmdb``'s networks as the same kind of
+  table (adjacent networks of one country merged; the value is the code's two letters as ``ord(a) << 8 |
+  ord(b)``, 0 = none): one more binary search is faster than the ``.mmdb`` reader's lookup and decoding;
 - ``embedded-data.json``: data date, package versions, sha256 of every input and output file, row counts;
 - ``LICENSE-*.txt``: the licence texts the packages ship.
 """
@@ -120,6 +122,46 @@ def build_table(csv_path: Path, width: int, orgs: dict[int, str]) -> tuple[bytes
     return len(starts).to_bytes(4, "big") + body, len(starts), clipped
 
 
+def country_tables(mmdb: Path) -> tuple[tuple[bytes, int], tuple[bytes, int]]:
+    """The country .mmdb's networks (IPv4 and IPv6, aliases of IPv4 space skipped) as range tables."""
+    import ipaddress
+
+    import maxminddb
+
+    aliases = [ipaddress.ip_network(n) for n in ("::ffff:0:0/96", "::/96", "2002::/16")]
+    ranges: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
+    with maxminddb.open_database(str(mmdb)) as reader:
+        for net, record in reader:
+            code = record.get("country_code") if isinstance(record, dict) else None
+            if not isinstance(code, str) or len(code) != 2:
+                continue
+            if net.version == 6 and any(net.subnet_of(a) for a in aliases):  # type: ignore[arg-type]
+                continue
+            value = ord(code[0].upper()) << 8 | ord(code[1].upper())
+            ranges[net.version].append((int(net.network_address), int(net.broadcast_address), value))
+    out = []
+    for version, width in ((4, 4), (6, 16)):
+        starts: list[int] = []
+        values: list[int] = []
+        following = 0
+        for first, last, value in sorted(ranges[version]):
+            if first > following:
+                starts.append(following)
+                values.append(0)
+            if values and values[-1] == value and first == following:
+                following = last + 1  # same country continues: merge
+                continue
+            starts.append(first)
+            values.append(value)
+            following = last + 1
+        if following < 1 << (8 * width):
+            starts.append(following)
+            values.append(0)
+        body = b"".join(x.to_bytes(width, "big") for x in starts) + b"".join(v.to_bytes(4, "big") for v in values)
+        out.append((len(starts).to_bytes(4, "big") + body, len(starts)))
+    return out[0], out[1]
+
+
 def write_gzip(path: Path, payload: bytes) -> None:
     # mtime=0: the same inputs give byte-identical files (reviewable, reproducible commits)
     with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as out:
@@ -148,11 +190,14 @@ def main() -> None:
         write_gzip(out / "asn-v6.bin.gz", v6)
         org_json = json.dumps({str(k): v for k, v in sorted(orgs.items())}, ensure_ascii=False, separators=(",", ":"))
         write_gzip(out / "asn-orgs.json.gz", org_json.encode())
-        shutil.copyfile(country_dir / "geo-whois-asn-country.mmdb", out / "geo-whois-asn-country.mmdb")
+        (c4, c4_rows), (c6, c6_rows) = country_tables(country_dir / "geo-whois-asn-country.mmdb")
+        write_gzip(out / "country-v4.bin.gz", c4)
+        write_gzip(out / "country-v6.bin.gz", c6)
+        (out / "geo-whois-asn-country.mmdb").unlink(missing_ok=True)  # earlier builds shipped the .mmdb
         for name, target in LICENCES.items():
             shutil.copyfile(asn_dir / name, out / target)
 
-        outputs = ["asn-v4.bin.gz", "asn-v6.bin.gz", "asn-orgs.json.gz", "geo-whois-asn-country.mmdb"]
+        outputs = ["asn-v4.bin.gz", "asn-v6.bin.gz", "asn-orgs.json.gz", "country-v4.bin.gz", "country-v6.bin.gz"]
         manifest = {
             "dataset": "ip-location-db",
             "data_date": min(data_date(asn_version), data_date(country_version)).isoformat(),
@@ -172,6 +217,8 @@ def main() -> None:
                 "ipv4_ranges": v4_rows,
                 "ipv6_ranges": v6_rows,
                 "as_organisations": len(orgs),
+                "country_ipv4_ranges": c4_rows,
+                "country_ipv6_ranges": c6_rows,
                 "overlapping_rows_clipped": v4_clipped + v6_clipped,
             },
             "files": {name: {"sha256": sha256(out / name), "bytes": (out / name).stat().st_size} for name in outputs},

@@ -6,11 +6,11 @@ The data ships inside the package (``enrichment/data/``, built by ``scripts/buil
   IPv4 and IPv6 (RouteViews' BGP origins first, then the five RIRs' delegations, then DB-IP Lite);
 - ``@ip-location-db/geo-whois-asn-country-mmdb`` (CC0) - IP -> country code, IPv4 and IPv6.
 
-``embedded-data.json`` records the data date, which every answer's provenance names. The AS table is a
-sorted array of range starts searched with :func:`bisect.bisect_right` (one search per IP, about 2 µs
-with its result; docs/embedded-data.md has the measurements); the country file is a memory-mapped
-``.mmdb``. It ages with the package: ``cowrieprocessor data update`` fetches newer data that the
-``maxmind`` and ``routing_history`` sources read before this one.
+``embedded-data.json`` records the data date, which every answer's provenance names. The AS and the
+country tables are sorted arrays of range starts searched with :func:`bisect.bisect_right` (two searches
+per IP; docs/embedded-data.md has the measurements and the alternatives). The data ages with the package:
+``cowrieprocessor data update`` fetches newer data that the ``maxmind`` and ``routing_history`` sources
+read before this one.
 """
 
 from __future__ import annotations
@@ -29,14 +29,11 @@ from importlib import resources
 from socket import AF_INET, AF_INET6, inet_ntop, inet_pton
 from typing import Any
 
-import maxminddb
-
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, result
 
 NAME = "embedded"
 PACKAGE = "cowrieprocessor.enrichment.data"
 MANIFEST = "embedded-data.json"
-COUNTRY_FILE = "geo-whois-asn-country.mmdb"
 _V4_MAPPED = 0xFFFF << 32
 
 
@@ -126,8 +123,10 @@ class EmbeddedData:
         self.label = dataset_label(self.manifest)
         self.v4 = RangeTable.load("asn-v4.bin.gz", 4)
         self.v6 = RangeTable.load("asn-v6.bin.gz", 16)
-        path = resources.files(PACKAGE).joinpath(COUNTRY_FILE)
-        self.countries = maxminddb.open_database(str(path))
+        self.countries_v4 = RangeTable.load("country-v4.bin.gz", 4)
+        self.countries_v6 = RangeTable.load("country-v6.bin.gz", 16)
+        codes = {v for table in (self.countries_v4, self.countries_v6) for v in set(table.asns)}
+        self.codes = {v: chr(v >> 8) + chr(v & 0xFF) for v in codes if v}
 
     @cached_property
     def orgs(self) -> dict[int, str]:
@@ -145,7 +144,7 @@ class EmbeddedData:
             if parsed is None:
                 return None
             bits, value = parsed
-        table = self.v4 if bits == 32 else self.v6
+        table, countries = (self.v4, self.countries_v4) if bits == 32 else (self.v6, self.countries_v6)
         starts = table.starts
         index = bisect_right(starts, value) - 1
         data: dict[str, Any] = {}
@@ -163,11 +162,9 @@ class EmbeddedData:
                 data["network"] = f"{text}/{bits - host}"
             else:
                 data["network"] = network(value, first, first + size - 1, bits)
-        record = self.countries.get(ip)
-        if isinstance(record, dict):
-            code = record.get("country_code")
-            if isinstance(code, str) and len(code) == 2:
-                data["country"] = code.upper()
+        code = countries.asns[bisect_right(countries.starts, value) - 1]
+        if code:
+            data["country"] = self.codes[code]
         return data
 
 
