@@ -56,7 +56,11 @@ def apply(state: IPState, results: dict[str, LookupResult], policy: FreshnessPol
     state.asn_verified = state.asn_source in answered
     datacenter, vpn, usage = ip_evidence(state.enrichment)
     state.asn_class = classify_asn(
-        documents.pick_org(state.enrichment), datacenter=datacenter, vpn=vpn, usage_type=usage
+        documents.pick_org(state.enrichment),
+        datacenter=datacenter,
+        vpn=vpn,
+        usage_type=usage,
+        asn=state.current_asn,
     )
     ip_class = policy.ip_class(state.enrichment, state.asn_class.asn_type)
     for source, res in answered.items():
