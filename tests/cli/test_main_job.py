@@ -84,6 +84,21 @@ def test_sample_is_attributed_to_real_as_numbers_offline(empty_db_url: str, monk
     assert rows[0]["asn"] in attribution_asns(attribution) and rows[0]["total_session_count"] > 50
     table = runner.invoke(app, ["--db", empty_db_url, "ingest", "--sample"])
     assert "top 5 ASNs" in table.stdout and "widest campaign:" in table.stdout
+    # every query sees the AS numbers: by type, by campaign (then vs now), on the same networks
+    option = {"ssh_key": "--ssh-key", "command_sig": "--command-sig"}[attribution["campaign"]["kind"]]
+    key = attribution["campaign"]["key"]
+    answers = {}
+    for name, extra in (("asn-types", []), ("infrastructure", [option, key]), ("attribution", [option, key]),
+                        ("related", [option, key]), ("sessions", ["--asn", str(rows[0]["asn"])])):  # fmt: skip
+        out = runner.invoke(app, ["--db", empty_db_url, "query", name, *extra, "--format", "json"])
+        assert out.exit_code == 0, (name, out.output)
+        answers[name] = json.loads(out.stdout)
+    assert {r["asn_type"] for r in answers["asn-types"]} >= {"CLOUD", "ISP"}
+    assert all(r["asn"] for r in answers["infrastructure"])
+    assert all(
+        r["asn_at_attack"] == r["asn_now"] is not None and r["status"] == "STABLE" for r in answers["attribution"]
+    )
+    assert answers["related"] and len(answers["sessions"]) > 50
 
 
 def attribution_asns(attribution: dict[str, Any]) -> set[int]:
