@@ -152,7 +152,7 @@ def settings_for(pub: Publisher, directory: Path) -> DataSettings:
 
 def env_for(pub: Publisher, directory: Path) -> dict[str, str]:
     values = settings_for(pub, directory).model_dump(mode="json", exclude={"maxmind_editions"})
-    return {f"COWRIEPROCESSOR_DATA__{k.upper()}": str(v) for k, v in values.items()}
+    return {f"COWRIEPROCESSOR_DATA__{k.upper()}": str(v) for k, v in values.items() if v is not None}
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
@@ -250,6 +250,18 @@ def test_maxmind_needs_its_key_and_never_shows_it(publisher: Publisher, tmp_path
         {"GeoLite2-ASN"}
     )
     assert wrong[0].status == "failed" and "HTTP 401" in wrong[0].detail and "bad-key-123" not in wrong[0].detail
+
+
+def test_the_licence_key_can_come_from_a_file(publisher: Publisher, tmp_path: Path) -> None:
+    publish_all(publisher)
+    key_file = tmp_path / "maxmind.key"
+    key_file.write_text(KEY + "\n")
+    settings = settings_for(publisher, tmp_path / "data").model_copy(update={"maxmind_license_key_file": key_file})
+    outcomes = Updater(settings, environ={}).run({"GeoLite2-ASN"})
+    assert [(o.dataset, o.status) for o in outcomes] == [("GeoLite2-ASN", "updated")]
+    missing = settings.model_copy(update={"maxmind_license_key_file": tmp_path / "absent.key"})
+    failed = Updater(missing, environ={"MAXMIND_LICENSE_KEY": KEY}).run({"GeoLite2-Country"})
+    assert failed[0].status == "failed" and "cannot read" in failed[0].detail
 
 
 def test_cli_update_then_status_then_lookup_uses_the_new_data(

@@ -44,6 +44,8 @@ class DataSettings(BaseModel):
     dbip_url: str = "https://download.db-ip.com/free"
     maxmind_url: str = "https://download.maxmind.com/app/geoip_download"
     maxmind_editions: list[str] = Field(default_factory=lambda: ["GeoLite2-ASN", "GeoLite2-Country"])
+    #: The GeoLite2 licence key from a file instead of ``MAXMIND_LICENSE_KEY`` (never the key itself here).
+    maxmind_license_key_file: Path | None = None
     timeout_seconds: float = Field(default=120.0, gt=0)
     #: A download larger than this is refused (a wrong URL must not fill the disk).
     max_download_mb: float = Field(default=512.0, gt=0)

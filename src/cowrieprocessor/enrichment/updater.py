@@ -110,10 +110,10 @@ class Updater:
             for name, step in self.steps().items():
                 if only is not None and name not in only:
                     continue
-                if name.startswith("GeoLite2") and not self.environ.get(KEY_ENV, "").strip():
-                    outcomes.append(Outcome(name, "skipped", detail=f"{KEY_ENV} is not set"))
-                    continue
                 try:
+                    if name.startswith("GeoLite2") and not self._key():
+                        outcomes.append(Outcome(name, "skipped", detail=f"{KEY_ENV} is not set"))
+                        continue
                     outcomes.append(step(manifest))
                 except UpdateError as exc:
                     outcomes.append(Outcome(name, "failed", detail=str(exc)))
@@ -275,8 +275,18 @@ class Updater:
 
     # ------------------------------------------------------------------------------------- MaxMind ---
 
+    def _key(self) -> str:
+        """The licence key: ``[data] maxmind_license_key_file`` first, then ``MAXMIND_LICENSE_KEY``."""
+        path = self.settings.maxmind_license_key_file
+        if path is not None:
+            try:
+                return path.expanduser().read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise UpdateError(f"maxmind_license_key_file: cannot read {path} ({_name(exc)})") from None
+        return self.environ.get(KEY_ENV, "").strip()
+
     def _maxmind(self, edition: str, manifest: dict[str, Any]) -> Outcome:
-        key = self.environ.get(KEY_ENV, "").strip()
+        key = self._key()
         url = self.settings.maxmind_url
         params = {"edition_id": edition, "license_key": key}
         listing = self._get_text(edition, url, {**params, "suffix": "tar.gz.sha256"})
