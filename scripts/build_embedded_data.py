@@ -15,7 +15,8 @@ Inputs:
 Outputs (why this form: see docs/embedded-data.md - the measured alternatives):
 - ``asn-v4.bin.gz`` / ``asn-v6.bin.gz``: the ranges as a sorted table of range *starts* with one AS number
   each (gaps filled with AS 0 = "no AS"), so a lookup is one binary search: ``u32 count`` then the starts
-  (4 or 16 bytes, big-endian) then the AS numbers (u32 big-endian);
+  (4 or 16 bytes, big-endian) then the AS numbers (u32 big-endian), then per range the country when one
+  covers the whole range (u16, the code's two letters; 0: look the address up in the country table);
 - ``asn-orgs.json.gz``: AS number -> organisation (each AS has exactly one name in the data);
 - ``country-v4.bin.gz`` / ``country-v6.bin.gz``: the country ``.mmdb``'s networks as the same kind of
   table (adjacent networks of one country merged; the value is the code's two letters as ``ord(a) << 8 |
@@ -90,7 +91,7 @@ def data_date(version: str) -> dt.date:
     return dt.date(int(match[1]), int(match[2]), int(match[3]))
 
 
-def build_table(csv_path: Path, width: int, orgs: dict[int, str]) -> tuple[bytes, int, int]:
+def build_table(csv_path: Path, width: int, orgs: dict[int, str]) -> tuple[list[int], list[int], int]:
     """Sorted inclusive ranges -> (starts, AS numbers) with AS 0 filling the gaps, and how many rows
     overlapped the row before (the 2026-06 data has one such row per family: the earlier row keeps the
     overlap, the later one starts after it)."""
@@ -118,11 +119,32 @@ def build_table(csv_path: Path, width: int, orgs: dict[int, str]) -> tuple[bytes
     if following < 1 << (8 * width):
         starts.append(following)
         asns.append(0)
-    body = b"".join(s.to_bytes(width, "big") for s in starts) + b"".join(a.to_bytes(4, "big") for a in asns)
-    return len(starts).to_bytes(4, "big") + body, len(starts), clipped
+    return starts, asns, clipped
 
 
-def country_tables(mmdb: Path) -> tuple[tuple[bytes, int], tuple[bytes, int]]:
+def encode(starts: list[int], values: list[int], width: int, extra: list[int] | None = None) -> bytes:
+    """``u32 count``, the starts (``width`` bytes each), the values (u32), then optionally a u16 column."""
+    body = b"".join(s.to_bytes(width, "big") for s in starts) + b"".join(v.to_bytes(4, "big") for v in values)
+    if extra is not None:
+        body += b"".join(v.to_bytes(2, "big") for v in extra)
+    return len(starts).to_bytes(4, "big") + body
+
+
+def range_countries(starts: list[int], country_starts: list[int], country_values: list[int]) -> list[int]:
+    """Per AS range, its country when one country covers the whole range, else 0 (look it up per address):
+    most addresses then need one binary search, not two."""
+    from bisect import bisect_right
+
+    out = []
+    for i, first in enumerate(starts):
+        last = starts[i + 1] - 1 if i + 1 < len(starts) else None
+        j = bisect_right(country_starts, first) - 1
+        covered = last is not None and (j + 1 >= len(country_starts) or country_starts[j + 1] > last)
+        out.append(country_values[j] if covered else 0)
+    return out
+
+
+def country_tables(mmdb: Path) -> list[tuple[list[int], list[int]]]:
     """The country .mmdb's networks (IPv4 and IPv6, aliases of IPv4 space skipped) as range tables."""
     import ipaddress
 
@@ -157,9 +179,8 @@ def country_tables(mmdb: Path) -> tuple[tuple[bytes, int], tuple[bytes, int]]:
         if following < 1 << (8 * width):
             starts.append(following)
             values.append(0)
-        body = b"".join(x.to_bytes(width, "big") for x in starts) + b"".join(v.to_bytes(4, "big") for v in values)
-        out.append((len(starts).to_bytes(4, "big") + body, len(starts)))
-    return out[0], out[1]
+        out.append((starts, values))
+    return out
 
 
 def write_gzip(path: Path, payload: bytes) -> None:
@@ -184,15 +205,18 @@ def main() -> None:
         out: Path = args.out
         out.mkdir(parents=True, exist_ok=True)
         orgs: dict[int, str] = {}
-        v4, v4_rows, v4_clipped = build_table(asn_dir / "asn-ipv4-num.csv", 4, orgs)
-        v6, v6_rows, v6_clipped = build_table(asn_dir / "asn-ipv6-num.csv", 16, orgs)
-        write_gzip(out / "asn-v4.bin.gz", v4)
-        write_gzip(out / "asn-v6.bin.gz", v6)
+        v4_starts, v4_asns, v4_clipped = build_table(asn_dir / "asn-ipv4-num.csv", 4, orgs)
+        v6_starts, v6_asns, v6_clipped = build_table(asn_dir / "asn-ipv6-num.csv", 16, orgs)
+        (c4_starts, c4_values), (c6_starts, c6_values) = country_tables(country_dir / "geo-whois-asn-country.mmdb")
+        v4_cc = range_countries(v4_starts, c4_starts, c4_values)
+        v6_cc = range_countries(v6_starts, c6_starts, c6_values)
+        write_gzip(out / "asn-v4.bin.gz", encode(v4_starts, v4_asns, 4, v4_cc))
+        write_gzip(out / "asn-v6.bin.gz", encode(v6_starts, v6_asns, 16, v6_cc))
+        write_gzip(out / "country-v4.bin.gz", encode(c4_starts, c4_values, 4))
+        write_gzip(out / "country-v6.bin.gz", encode(c6_starts, c6_values, 16))
+        v4_rows, v6_rows, c4_rows, c6_rows = len(v4_starts), len(v6_starts), len(c4_starts), len(c6_starts)
         org_json = json.dumps({str(k): v for k, v in sorted(orgs.items())}, ensure_ascii=False, separators=(",", ":"))
         write_gzip(out / "asn-orgs.json.gz", org_json.encode())
-        (c4, c4_rows), (c6, c6_rows) = country_tables(country_dir / "geo-whois-asn-country.mmdb")
-        write_gzip(out / "country-v4.bin.gz", c4)
-        write_gzip(out / "country-v6.bin.gz", c6)
         (out / "geo-whois-asn-country.mmdb").unlink(missing_ok=True)  # earlier builds shipped the .mmdb
         for name, target in LICENCES.items():
             shutil.copyfile(asn_dir / name, out / target)
@@ -219,6 +243,7 @@ def main() -> None:
                 "as_organisations": len(orgs),
                 "country_ipv4_ranges": c4_rows,
                 "country_ipv6_ranges": c6_rows,
+                "ranges_of_one_country": sum(1 for c in v4_cc + v6_cc if c),
                 "overlapping_rows_clipped": v4_clipped + v6_clipped,
             },
             "files": {name: {"sha256": sha256(out / name), "bytes": (out / name).stat().st_size} for name in outputs},

@@ -62,16 +62,24 @@ class RangeTable:
     starts: Sequence[int]
     asns: array.array[int]
     bits: int
+    #: per range, its country when one covers the whole range (two letters as ``a << 8 | b``), else 0
+    countries: array.array[int] | None = None
 
     @classmethod
     def load(cls, name: str, width: int) -> RangeTable:
         payload = gzip.decompress(_read(name))
         count = int.from_bytes(payload[:4], "big")
         body = memoryview(payload)[4:]
-        if len(body) != count * (width + 4):
+        if len(body) not in (count * (width + 4), count * (width + 6)):
             raise ValueError(f"{name}: {len(body)} bytes for {count} ranges - the file is damaged")
         asns = array.array("I")
-        asns.frombytes(body[count * width :])
+        asns.frombytes(body[count * width : count * (width + 4)])
+        countries = None
+        if len(body) > count * (width + 4):
+            countries = array.array("H")
+            countries.frombytes(body[count * (width + 4) :])
+            if sys.byteorder == "little":
+                countries.byteswap()
         starts: Sequence[int]
         if width == 4:
             starts = array.array("I")
@@ -82,7 +90,7 @@ class RangeTable:
             starts = [int.from_bytes(body[i : i + width], "big") for i in range(0, count * width, width)]
         if sys.byteorder == "little":
             asns.byteswap()
-        return cls(starts, asns, width * 8)
+        return cls(starts, asns, width * 8, countries)
 
 
 def network(value: int, first: int, last: int, bits: int) -> str:
@@ -132,6 +140,8 @@ class EmbeddedData:
         shared_info: dict[int, tuple[int, str | None]] = {}
         self.info_v4 = [shared_info.setdefault(a, (a, self.orgs.get(a))) if a else None for a in self.v4.asns]
         self.info_v6 = [shared_info.setdefault(a, (a, self.orgs.get(a))) if a else None for a in self.v6.asns]
+        self.cc_v4 = self.v4.countries or array.array("H", bytes(2 * len(self.v4.asns)))
+        self.cc_v6 = self.v6.countries or array.array("H", bytes(2 * len(self.v6.asns)))
 
     def answer(self, ip: str) -> dict[str, Any] | None:
         """The data for one address (``None``: not an address); empty when the data has nothing for it.
@@ -146,9 +156,9 @@ class EmbeddedData:
                 return None
             bits, value = parsed
         if bits == 32:
-            starts, info, countries = self.v4.starts, self.info_v4, self.countries_v4
+            starts, info, known, countries = self.v4.starts, self.info_v4, self.cc_v4, self.countries_v4
         else:
-            starts, info, countries = self.v6.starts, self.info_v6, self.countries_v6
+            starts, info, known, countries = self.v6.starts, self.info_v6, self.cc_v6, self.countries_v6
         index = bisect_right(starts, value) - 1
         data: dict[str, Any]
         as_info = info[index]
@@ -164,7 +174,9 @@ class EmbeddedData:
                 data["network"] = f"{text}/{bits - host}"
             else:
                 data["network"] = network(value, first, first + size - 1, bits)
-        code = countries.asns[bisect_right(countries.starts, value) - 1]
+        code = known[index]  # the range's one country, or 0: this address's own
+        if not code:
+            code = countries.asns[bisect_right(countries.starts, value) - 1]
         if code:
             data["country"] = self.codes[code]
         return data
