@@ -83,3 +83,25 @@ def test_every_public_address_of_the_sample_has_an_asn() -> None:
     answers = EmbeddedSource().lookup_many(public)
     missing = [ip for ip in public if "asn" not in (answers[ip].data or {})]
     assert len(public) == len(ips) > 300 and missing == []
+
+
+def test_a_ranges_own_country_is_the_country_of_each_of_its_addresses() -> None:
+    """The build stores a country per AS range when one covers the whole range: the shortcut must give what
+    the country table gives for every address, in ranges of one country and of several."""
+    import random
+    from bisect import bisect_right
+
+    data = embedded.shared()
+    rng = random.Random(22)
+    checked = 0
+    for table, countries, bits in ((data.v4, data.countries_v4, 32), (data.v6, data.countries_v6, 128)):
+        for _ in range(5000):
+            i = rng.randrange(len(table.starts) - 1)
+            value = table.starts[i] + rng.randrange(table.starts[i + 1] - table.starts[i])
+            text = network(value, value, value, bits).split("/")[0]
+            expected = countries.asns[bisect_right(countries.starts, value) - 1]
+            answer = data.answer(text)
+            assert answer is not None
+            assert answer.get("country") == data.codes.get(expected), text
+            checked += 1
+    assert checked == 10_000
