@@ -89,6 +89,8 @@ def status_rows(settings: datasets.DataSettings, today: dt.date | None = None) -
     )
     for row in rows:
         row["old"] = row["age_days"] > settings.max_age_days
+    if len(rows) > 1:  # the floor's age matters only while nothing newer is installed
+        rows[-1]["old"] = False
     return rows
 
 
