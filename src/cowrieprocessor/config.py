@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cowrieprocessor.enrichment.datasets import DataSettings, with_installed
 from cowrieprocessor.enrichment.settings import ProvidersSettings
 from cowrieprocessor.errors import ConfigError
 
@@ -79,6 +80,7 @@ class Settings(BaseSettings):
     providers: ProvidersSettings = Field(default_factory=ProvidersSettings)
     freshness: FreshnessSettings = Field(default_factory=FreshnessSettings)
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)
+    data: DataSettings = Field(default_factory=DataSettings)
 
     toml_path: ClassVar[Path | None] = None
 
@@ -117,7 +119,7 @@ def load_settings(config_path: Path | None = None) -> Settings:
         toml_path = config_path
 
     try:
-        return Settings.model_validate(_Loaded().model_dump())
+        settings = Settings.model_validate(_Loaded().model_dump())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path} is not valid TOML: {exc}", "fix the file's syntax") from exc
     except ValidationError as exc:
@@ -125,6 +127,8 @@ def load_settings(config_path: Path | None = None) -> Settings:
             f"invalid configuration: {describe(exc)}",
             "fix the file given by --config / $COWRIEPROCESSOR_CONFIG, or the COWRIEPROCESSOR_* variable",
         ) from None
+    # datasets fetched by `data update` serve the sources the user left unconfigured
+    return settings.model_copy(update={"providers": with_installed(settings.providers, settings.data)})
 
 
 def describe(exc: ValidationError) -> str:

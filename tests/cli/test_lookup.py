@@ -62,8 +62,20 @@ def test_lookup_table_with_source_filter_and_no_database(tmp_path: Path, monkeyp
     missing = tmp_path / "none.sqlite"
     result = runner.invoke(app, ["--db", f"sqlite:///{missing}", "lookup", "8.8.8.8", "--source", "embedded"])
     assert result.exit_code == 0, result.output
-    assert "embedded" in result.stdout and "GOOGLE" in result.stdout and "cymru" not in result.stdout
+    assert "embedded" in result.stdout and "Google LLC" in result.stdout and "cymru" not in result.stdout
     assert not missing.exists()  # a lookup does not create a database
+
+
+def test_lookup_names_the_as_numbers_offline_for_ipv4_and_ipv6(tmp_path: Path) -> None:
+    """A fresh install, no configuration, no network: the embedded data alone gives the AS numbers."""
+    missing = tmp_path / "none.sqlite"
+    result = runner.invoke(
+        app, ["--db", f"sqlite:///{missing}", "lookup", "1.1.1.1", "2001:4860:4860::8888", "192.168.0.1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1.1.1.1: AS13335 Cloudflare, Inc., AU (from embedded)" in result.stdout
+    assert "2001:4860:4860::8888: AS15169 Google LLC, US (from embedded)" in result.stdout
+    assert "192.168.0.1: bogon (private): asked nowhere else" in result.stdout
 
 
 def test_lookup_rejects_unknown_source() -> None:

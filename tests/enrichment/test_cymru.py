@@ -198,3 +198,12 @@ def test_parse_bulk_header_and_padding() -> None:
     assert list(answers) == ["68.22.187.0"] and errors == ["Error: no ASN or IP match on line 4."]
     origin = answers["68.22.187.0"].origins[0]
     assert origin.asns == [23028] and origin.as_name == "TEAM-CYMRU - Team Cymru Inc., US"
+
+
+def test_country_codes_come_out_upper_case() -> None:
+    from cowrieprocessor.enrichment.cymru import Answer, parse_origin_txt, to_data
+
+    origin = parse_origin_txt("3561 | 216.88.0.0/14 | us | arin | 1998-09-25")
+    assert origin is not None
+    data = to_data(Answer(origins=[origin]))
+    assert data is not None and data["country"] == "US"

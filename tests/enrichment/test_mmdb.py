@@ -144,3 +144,11 @@ def test_official_maxmind_test_databases() -> None:
     assert answers["12.81.92.1"].data["asn"] == 7018  # type: ignore[index]
     assert answers["2600:7000::1"].data["asn"] == 6939  # type: ignore[index]
     assert "GeoLite2-City" in (answers["81.2.69.142"].provenance.version or "")
+
+
+def test_country_codes_come_out_upper_case_whatever_the_database_says(tmp_path: Path) -> None:
+    dbip = _write(tmp_path / "lower.mmdb", "DBIP-City-Lite", {"91.7.0.0/16": _city("de", "at", "Hamburg", 53.5, 10.0)})
+    data = MaxMindSource([dbip]).lookup_many(["91.7.8.9"])["91.7.8.9"].data
+    assert data is not None and (data["country"], data["registered_country"]) == ("DE", "AT")
+    ipinfo = _write(tmp_path / "ipinfo.mmdb", "ipinfo ipinfo_lite.mmdb", {"8.8.8.0/24": {"country_code": "us"}})
+    assert MaxMindSource([ipinfo]).lookup_many(["8.8.8.8"])["8.8.8.8"].data["country"] == "US"  # type: ignore[index]

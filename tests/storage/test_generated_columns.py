@@ -28,6 +28,10 @@ CASES: list[tuple[dict[str, Any], str, list[str], bool, bool]] = [
     ({"validation": {"is_bogon": True, "reason": "private"}}, "XX", [], False, True),
     ({"validation": {"is_bogon": None}}, "XX", [], False, False),
     ({"maxmind": ["not", "an", "object"], "cymru": {"country": "FR"}}, "FR", [], False, False),
+    # sources spell countries in lower case too: the column is upper-case whatever they say (v18)
+    ({"maxmind": {"country": "us"}}, "US", [], False, False),
+    ({"dshield": {"ip": {"ascountry": "nl"}}}, "NL", [], False, False),
+    ({"embedded": {"country": "Br"}}, "BR", [], False, False),
 ]
 
 

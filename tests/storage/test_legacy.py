@@ -77,6 +77,11 @@ SHAPES: dict[str, tuple[Any, tuple[int | None, str | None, list[str] | None], se
         (3320, "DE", None),
         {"maxmind"},
     ),
+    "lower_case_country": (  # v15 kept countries as the source spelled them: normalised to upper case
+        {"cymru": {"asn": 1221, "country": "au", "as_name": "ASN-TELSTRA"}, "embedded": {"country": "au"}},
+        (1221, "AU", None),
+        {"cymru", "embedded"},
+    ),
     "not_an_object": ("legacy text", (None, None, None), set()),
 }
 

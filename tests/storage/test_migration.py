@@ -173,8 +173,8 @@ def test_full_cycle_verify_downgrade_verify_upgrade(v15: Engine) -> None:
     assert first.ok and first.baseline_from == "v15"
     values = {c.metric: c.live for c in first.checks}
     assert (
-        values["sessions"] == len(_sessions()) and values["unique_asns"] == 7
-    )  # 14061 twice, 16509, 4134, 3561, 3320, 64500, 64501
+        values["sessions"] == len(_sessions()) and values["unique_asns"] == 8
+    )  # 14061 twice, 16509, 4134, 3561, 3320, 64500, 64501, 1221
     assert values["unique_source_ips"] == len({r["source_ip"] for r in _sessions() if r["source_ip"]})
     assert values["sessions_missing_snapshot_asn"] == 0 and values["orphan_sessions"] == 0
 

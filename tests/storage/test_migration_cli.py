@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from sqlalchemy import text
@@ -26,6 +27,8 @@ def test_db_verify_cli_exit_codes(empty_db_url: str) -> None:
     report = json.loads(ok.stdout)
     assert report["ok"] and report["revision"] == schema.HEAD
     assert {c["metric"]: c["status"] for c in report["checks"]}["sessions"] == "intact"
+    recorded = dt.datetime.fromisoformat(report["baseline_recorded_at"])  # UTC with its offset, both backends
+    assert recorded.utcoffset() == dt.timedelta(0) and report["baseline_recorded_at"].endswith("+00:00")
 
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM auth_attempts WHERE session_id = 'no-ip'"))

@@ -8,19 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    DateTime,
     Engine,
     Float,
     Integer,
     Interval,
     Select,
+    and_,
     bindparam,
     case,
     cast,
     distinct,
     func,
     literal_column,
-    or_,
     select,
     true,
 )
@@ -28,6 +27,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cowrieprocessor.analysis.sql import ASNS, HISTORY, IPS, dialect_of, fetch, per_dialect, utc
+from cowrieprocessor.config import FreshnessSettings
+from cowrieprocessor.tiers.freshness import EXPIRING, FreshnessPolicy, format_time
 
 
 @dataclass(frozen=True)
@@ -254,31 +255,59 @@ def _field(dialect: str, entry: TableValuedAlias, name: str) -> ColumnElement[An
     return func.json_extract(entry.c.value, f"$.{name}")
 
 
-def _expiry(dialect: str, entry: TableValuedAlias) -> ColumnElement[Any]:
-    """``expires_at`` as something comparable: timestamptz on PostgreSQL, a Julian day on SQLite."""
-    text = _field(dialect, entry, "expires_at")
-    if dialect == "postgresql":
-        return cast(text, DateTime(timezone=True))
-    return func.julianday(text)
-
-
-def _as_of(dialect: str) -> ColumnElement[Any]:
-    if dialect == "postgresql":
-        return bindparam("as_of", type_=DateTime(timezone=True))
-    return func.julianday(bindparam("as_of"))
-
-
-@per_dialect
-def _stale_sources_statement(dialect: str) -> Select[Any]:
-    entry = _provenance_entries(dialect)
-    expiry = _expiry(dialect, entry)
-    return (
-        select(entry.c.key.label("source"), func.count().label("count"), func.min(expiry).label("oldest"))
-        .select_from(IPS.join(entry, true()))
-        .where(or_(expiry.is_(None), expiry < _as_of(dialect)))
-        .group_by(entry.c.key)
-        .order_by(func.count().desc(), entry.c.key)
+def _stale_where(
+    dialect: str, entry: TableValuedAlias, freshness: FreshnessSettings | None, moment: dt.datetime
+) -> Any:
+    """Stale by the TTLs in force (``tiers.freshness``); bogons never are (they are never re-checked)."""
+    policy = FreshnessPolicy(freshness or FreshnessSettings())
+    return and_(
+        IPS.c.is_bogon.is_(False),
+        policy.stale_condition(moment, entry.c.key, lambda name: _field(dialect, entry, name)),
     )
+
+
+def stale(
+    engine: Engine, *, as_of: dt.datetime | None = None, freshness: FreshnessSettings | None = None
+) -> list[StaleRow]:
+    """What needs re-enrichment: per source, IPs whose answer is stale under ``freshness`` (the TTLs in
+    force; default settings when not given); plus IPs and ASNs never enriched at all."""
+    dialect, moment = dialect_of(engine), utc(as_of) or dt.datetime.now(dt.UTC)
+    policy = FreshnessPolicy(freshness or FreshnessSettings())
+    entry = _provenance_entries(dialect)
+    fields = [_field(dialect, entry, name) for name in ("class", "status")]
+    stmt = (
+        select(
+            entry.c.key.label("source"),
+            fields[0].label("ip_class"),
+            fields[1].label("status"),
+            func.count().label("count"),
+            func.min(_field(dialect, entry, "fetched_at")).label("fetched"),
+            func.min(_field(dialect, entry, "expires_at")).label("expires"),
+        )
+        .select_from(IPS.join(entry, true()))
+        .where(_stale_where(dialect, entry, freshness, moment))
+        .group_by(entry.c.key, *fields)
+    )
+    counts: dict[str, int] = {}
+    oldest: dict[str, dt.datetime | None] = {}
+    for r in fetch(engine, stmt, {}):
+        source = str(r["source"])
+        counts[source] = counts.get(source, 0) + int(r["count"])
+        expiry = _parse_time(r["expires"])
+        ttl = policy.ttl(source, str(r["ip_class"])) if r["ip_class"] in EXPIRING and r["status"] != "error" else None
+        fetched = _parse_time(r["fetched"])
+        if ttl is not None and fetched is not None:
+            expiry = fetched + ttl
+        if expiry is not None and (oldest.get(source) is None or expiry < oldest[source]):  # type: ignore[operator]
+            oldest[source] = expiry
+    rows = [
+        StaleRow("ip", source, count, oldest.get(source))
+        for source, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
+    never = fetch(engine, _never_enriched_statement(dialect), {})[0]
+    rows.append(StaleRow("ip", "never", int(never["ips"]), None))
+    rows.append(StaleRow("asn", "never", int(never["asns"]), None))
+    return rows
 
 
 @per_dialect
@@ -288,61 +317,53 @@ def _never_enriched_statement(dialect: str) -> Select[Any]:
     return select(ips.scalar_subquery().label("ips"), asns.scalar_subquery().label("asns"))
 
 
-def stale(engine: Engine, *, as_of: dt.datetime | None = None) -> list[StaleRow]:
-    """What needs re-enrichment: per source, IPs whose provenance has expired (or has no expiry);
-    plus IPs and ASNs never enriched at all. Each source has its own freshness."""
-    dialect = dialect_of(engine)
-    params = {"as_of": _as_of_value(dialect, as_of)}
-    rows = [
-        StaleRow("ip", r["source"], r["count"], _expiry_value(r["oldest"]))
-        for r in fetch(engine, _stale_sources_statement(dialect), params)
-    ]
-    never = fetch(engine, _never_enriched_statement(dialect), {})[0]
-    rows.append(StaleRow("ip", "never", int(never["ips"]), None))
-    rows.append(StaleRow("asn", "never", int(never["asns"]), None))
-    return rows
-
-
-@per_dialect
-def _stale_ips_statement(dialect: str) -> Select[Any]:
+def stale_ips(
+    engine: Engine,
+    source: str,
+    *,
+    as_of: dt.datetime | None = None,
+    limit: int = 100,
+    freshness: FreshnessSettings | None = None,
+) -> list[StaleIPRow]:
+    """The IPs to refresh from one source under the TTLs in force, most recently active first;
+    ``expires_at`` is when today's TTL made (or makes) the answer stale."""
+    dialect, moment = dialect_of(engine), utc(as_of) or dt.datetime.now(dt.UTC)
+    policy = FreshnessPolicy(freshness or FreshnessSettings())
     entry = _provenance_entries(dialect)
-    expiry = _expiry(dialect, entry)
     i = IPS.c
-    return (
+    stmt = (
         select(
             i.ip_address.label("ip"),
             entry.c.key.label("source"),
             _field(dialect, entry, "status").label("status"),
             _field(dialect, entry, "fetched_at").label("fetched_at"),
             _field(dialect, entry, "expires_at").label("expires_at"),
+            _field(dialect, entry, "class").label("ip_class"),
             i.last_seen,
             i.session_count,
         )
         .select_from(IPS.join(entry, true()))
-        .where(entry.c.key == bindparam("source"))
-        .where(or_(expiry.is_(None), expiry < _as_of(dialect)))
+        .where(entry.c.key == source)
+        .where(_stale_where(dialect, entry, freshness, moment))
         .order_by(i.last_seen.desc(), i.ip_address)
-        .limit(bindparam("limit"))
+        .limit(limit)
     )
+    rows = []
+    for r in fetch(engine, stmt, {}):
+        ip_class = r.pop("ip_class")
+        fetched = _parse_time(r["fetched_at"])
+        ttl = policy.ttl(source, str(ip_class)) if ip_class in EXPIRING and r["status"] != "error" else None
+        if ttl is not None and fetched is not None:
+            r["expires_at"] = format_time(fetched + ttl)
+        rows.append(StaleIPRow(**r))
+    return rows
 
 
-def stale_ips(engine: Engine, source: str, *, as_of: dt.datetime | None = None, limit: int = 100) -> list[StaleIPRow]:
-    """The IPs to refresh from one source, most recently active first."""
-    dialect = dialect_of(engine)
-    params = {"as_of": _as_of_value(dialect, as_of), "source": source, "limit": limit}
-    return [StaleIPRow(**r) for r in fetch(engine, _stale_ips_statement(dialect), params)]
-
-
-def _as_of_value(dialect: str, as_of: dt.datetime | None) -> Any:
-    moment = utc(as_of) or dt.datetime.now(dt.UTC)
-    return moment if dialect == "postgresql" else moment.astimezone(dt.UTC).isoformat()
-
-
-_UNIX_EPOCH_JULIAN_DAY = 2440587.5
-
-
-def _expiry_value(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (epoch + dt.timedelta(days=float(value) - _UNIX_EPOCH_JULIAN_DAY)).replace(microsecond=0)
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)

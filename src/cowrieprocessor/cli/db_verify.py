@@ -8,6 +8,7 @@ Also renders the upgrade's per-phase progress on a terminal.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -57,7 +58,13 @@ def _latest_baseline(conn: Connection) -> tuple[dict[str, int], str | None, str 
     ).all()
     if not rows:
         return {}, None, None
-    return {r.metric: int(r.value) for r in rows}, rows[-1].from_revision, str(rows[-1].recorded_at)
+    return {r.metric: int(r.value) for r in rows}, rows[-1].from_revision, utc_text(rows[-1].recorded_at)
+
+
+def utc_text(value: object) -> str:
+    """A stored time as ISO 8601 in UTC with its offset: SQLite hands raw SQL its naive UTC text."""
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return (moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)).isoformat()
 
 
 def _tier_checks(conn: Connection) -> list[Check]:

@@ -71,7 +71,16 @@ def ingest_command(
             app_state.engine, paths, sensor=sensor, batch_events=batch, snapshot_hours=_snapshot_hours(app_state)
         )
     enrichment = None if no_enrich else enrich.enrich_after_ingest(app_state, session_ids)
+    from cowrieprocessor.cli import first_look
+
+    attribution = None if enrichment is None else first_look.summary(app_state.engine)
+    if enrichment is not None:
+        enrichment["attribution"] = attribution
     _print_summary(app_state, stats, fmt, enrichment, quiet=quiet)
+    if fmt is not OutputFormat.json and not quiet:
+        if attribution is not None:
+            first_look.print_summary(attribution)
+        _next_steps(stats, enrichment)
     if stats.missing or stats.unreadable:
         raise typer.Exit(1)
 
@@ -177,7 +186,6 @@ def _print_summary(
     output.console.print(table)
     if enrichment is not None:
         enrich.print_report(enrichment, snapshots=False)
-    _next_steps(stats, enrichment)
 
 
 def _where(app_state: AppState) -> str:

@@ -19,6 +19,7 @@ from cowrieprocessor.cli.output import (
     ColumnsOption,
     FormatOption,
     OutputFormat,
+    console,
     err_console,
     print_json,
     print_rows,
@@ -161,3 +162,24 @@ def register(app: typer.Typer) -> None:
             err_console.print("[dim]not used:[/dim]")
             for name, reason in skipped.items():
                 err_console.print(f"[dim]  {name}: {safe_text(reason)}[/dim]", soft_wrap=True)
+        if fmt is OutputFormat.table:
+            for line in attribution_lines(answers):
+                console.print(safe_text(line), soft_wrap=True)
+
+
+def attribution_lines(answers: dict[str, dict[str, LookupResult]]) -> list[str]:
+    """One line per IP with what the pass would store: AS number, organisation, country, and the source."""
+    from cowrieprocessor.tiers import documents
+
+    lines = []
+    for ip, per_source in answers.items():
+        document = {name: r.data for name, r in per_source.items() if r.data is not None}
+        if documents.is_bogon(document):
+            lines.append(f"{ip}: bogon ({document['validation'].get('reason')}): asked nowhere else")
+            continue
+        asn, origin = documents.pick_asn(document)
+        org, country = documents.pick_org(document), documents.pick_country(document)
+        what = f"AS{asn}" if asn is not None else "no AS number"
+        extra = ", ".join(x for x in (org, country) if x)
+        lines.append(f"{ip}: {what}" + (f" {extra}" if extra else "") + (f" (from {origin})" if origin else ""))
+    return lines

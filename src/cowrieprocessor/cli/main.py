@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cowrieprocessor import __version__
-from cowrieprocessor.cli import db, enrich, explore, ingest, lookup, output, query
+from cowrieprocessor.cli import data, db, enrich, explore, ingest, lookup, output, query
 from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.failures import GuardedGroup
 
@@ -81,6 +81,7 @@ enrich.register(app)
 lookup.register(app)
 query.register(app)
 explore.register(query.app)
+data.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

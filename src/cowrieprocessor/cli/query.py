@@ -458,12 +458,12 @@ def stale(
     if source is not None and source not in ORDER:
         raise typer.BadParameter(f"unknown source {source!r}; sources: {', '.join(ORDER)}", param_hint="--source")
     moment = parse_time(as_of, "--as-of")
-    engine = state(ctx).engine
+    engine, freshness = state(ctx).engine, state(ctx).settings.freshness
     if source is None:
-        rows: Sequence[Any] = [r for r in analysis.stale(engine, as_of=moment) if r.count]
+        rows: Sequence[Any] = [r for r in analysis.stale(engine, as_of=moment, freshness=freshness) if r.count]
         _show(rows, fmt, "needs re-enrichment", "Nothing needs re-enrichment.", analysis.StaleRow, columns)
     else:
-        rows = analysis.stale_ips(engine, source, as_of=moment, limit=limit)
+        rows = analysis.stale_ips(engine, source, as_of=moment, limit=limit, freshness=freshness)
         _show(
             rows, fmt, f"IPs to refresh from {source}", f"No IP needs a refresh from {source}.", analysis.StaleIPRow,
             columns, ("ip", "status", "expires_at", "last_seen"),

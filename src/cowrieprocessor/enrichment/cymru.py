@@ -149,7 +149,7 @@ def to_data(answer: Answer) -> dict[str, Any] | None:
         "asn": asns[0],
         "asns": asns,
         "prefix": best.prefix,
-        "country": best.country,
+        "country": best.country.upper() if best.country else None,  # upper case whatever the server says
         "registry": best.registry,
         "allocated": best.allocated,
         "as_name": best.as_name,

@@ -66,10 +66,15 @@ def _get(record: Any, *path: str) -> Any:
     return record
 
 
+def _code(value: Any) -> Any:
+    """Country codes in upper case, whatever case the database spells them in."""
+    return value.upper() if isinstance(value, str) else value
+
+
 def _maxmind_fields(record: dict[str, Any]) -> dict[str, Any]:
     fields = {
-        "country": _get(record, "country", "iso_code"),
-        "registered_country": _get(record, "registered_country", "iso_code"),
+        "country": _code(_get(record, "country", "iso_code")),
+        "registered_country": _code(_get(record, "registered_country", "iso_code")),
         "continent": _get(record, "continent", "code"),
         "city": _get(record, "city", "names", "en"),
         "latitude": _get(record, "location", "latitude"),
@@ -93,7 +98,7 @@ def _asn_number(value: Any) -> int | None:
 
 def _ipinfo_fields(record: dict[str, Any]) -> dict[str, Any]:
     fields = {
-        "country": record.get("country_code"),
+        "country": _code(record.get("country_code")),
         "continent": record.get("continent_code"),
         "asn": _asn_number(record.get("asn")),
         "as_org": record.get("as_name"),

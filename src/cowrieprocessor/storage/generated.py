@@ -6,7 +6,9 @@ SPUR's ``client.types`` (empty list when absent or not a list); scanner from Gre
 from the validation step. Non-boolean or empty values count as absent, so a legacy placeholder never
 becomes a fact. ``IPInventory``'s hybrid properties compute the same in Python.
 
-The v16 migration imports these texts; change them only together with a new migration.
+``GENERATED_SQL`` holds the texts the v16 migration created (it imports them: never change them);
+``CURRENT_SQL`` is what the models compile to, the latest migration's: v18 upper-cases ``geo_country``
+(sources and legacy documents spell countries ``us`` as well as ``US``), see ``GEO_COUNTRY_V18``.
 """
 
 from __future__ import annotations
@@ -86,6 +88,13 @@ GENERATED_SQL: dict[str, dict[str, str]] = {
 }
 
 
+#: v18: the same fallbacks, upper-cased, so that ``--country AU`` finds an IP whatever case its source used.
+GEO_COUNTRY_V18: dict[str, str] = {dialect: f"UPPER({text})" for dialect, text in GENERATED_SQL["geo_country"].items()}
+
+#: What the models compile to (the head revision's expressions).
+CURRENT_SQL: dict[str, dict[str, str]] = {**GENERATED_SQL, "geo_country": GEO_COUNTRY_V18}
+
+
 class DialectSQL(ColumnElement[Any]):
     """A SQL text chosen by the dialect at compile time (for ``Computed`` columns)."""
 
@@ -98,7 +107,7 @@ class DialectSQL(ColumnElement[Any]):
 
 @compiles(DialectSQL)
 def _compile_dialect_sql(element: DialectSQL, compiler: Any, **kw: Any) -> str:
-    texts = GENERATED_SQL[element.name]
+    texts = CURRENT_SQL[element.name]
     dialect = compiler.dialect.name
     if dialect not in texts:
         raise NotImplementedError(f"no generated-column SQL for {element.name!r} on {dialect}")

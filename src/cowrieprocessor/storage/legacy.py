@@ -90,7 +90,8 @@ def coerce_asn(value: Any) -> int | None:
 
 
 def _cc(value: Any) -> str | None:
-    return value if isinstance(value, str) and len(value) == 2 else None
+    """A two-letter country code, upper-cased (v15 documents hold ``"au"`` as well as ``"AU"``)."""
+    return value.upper() if isinstance(value, str) and len(value) == 2 else None
 
 
 def _str_or_iso(value: Any) -> Any:
@@ -379,7 +380,7 @@ class LegacySQL:
 
     def cc(self, x: str) -> str:
         t = self.txt(x)
-        return f"(CASE WHEN length({t}) = 2 THEN {t} END)"
+        return f"(CASE WHEN length({t}) = 2 THEN upper({t}) END)"
 
     def root(self, e: str, ip: str) -> str:
         """``root()``: the ``session.<ip>`` object when nested, else the document."""

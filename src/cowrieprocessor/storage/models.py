@@ -398,7 +398,7 @@ class IPInventory(Base):
         for path in COUNTRY_FALLBACK:
             value = json_path(enrichment, path)
             if value is not None and not isinstance(value, dict | list) and str(value) != "":
-                return str(value)
+                return str(value).upper()
         return "XX"
 
     @geo_country.inplace.expression

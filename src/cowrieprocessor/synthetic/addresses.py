@@ -1,16 +1,23 @@
-"""Attacker source addresses: public space only, realistic reuse (a heavy tail of busy IPs), ~3% IPv6.
+"""Attacker source addresses: routed space only, realistic reuse (a heavy tail of busy IPs), ~3% IPv6.
 
 Reuse follows a Yule-Simon process: a session comes from a new address with probability ``1/target``,
 otherwise from an earlier session's address (so busy addresses get busier: heavy tail). Half of the reuse
 draws look at recent sessions only, which keeps an address's sessions bunched in time like real bursts.
-New IPv4 addresses come mostly from a few hundred /16 "hosting networks" so that networks repeat too.
+
+Every new address is in space some AS announces (the embedded AS table says which), as attackers' are:
+addresses nobody routes cannot complete a TCP handshake. Half of the new IPv4 addresses come from the
+networks that dominate real honeypot logs (:data:`ATTACKER_ASNS`: clouds, hosting, big Asian carriers),
+the rest from a few hundred routed /24s and from routed ranges drawn at random, so that networks repeat too.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 from bisect import bisect_right
+
+from cowrieprocessor.enrichment.embedded import shared
 
 # Non-global IPv4 blocks (RFC 6890 and friends) as (first, last) integers, sorted by first.
 _V4_RESERVED = sorted(
@@ -26,13 +33,39 @@ _V4_RESERVED = sorted(
     )
 )  # fmt: skip
 _V4_STARTS = [first for first, _ in _V4_RESERVED]
-# First 16 bits of allocated, routed IPv6 blocks (RIPE, APNIC, ARIN, LACNIC); 2001::/16 and 2002::/16 avoided.
-_V6_TOP = (*range(0x2400, 0x2410), *range(0x2600, 0x2610), *range(0x2A00, 0x2A10), 0x2800, 0x2801, 0x2803, 0x2C0F)
+#: ASes that source much of the SSH/telnet brute force seen by honeypots, with a weight each: DigitalOcean,
+#: Tencent, Alibaba, Chinanet, China Unicom, Akamai/Linode, OVH, Hetzner, Vultr, Google Cloud, Amazon,
+#: Microsoft, Contabo, Korea Telecom, VNPT, Telstra, BSNL, Viettel, Chunghwa, Claro, Turk Telekom...
+ATTACKER_ASNS = {
+    14061: 12, 45090: 8, 132203: 6, 37963: 6, 4134: 8, 4837: 5, 63949: 3, 16276: 3, 24940: 3, 20473: 3,
+    396982: 4, 16509: 3, 8075: 2, 51167: 2, 4766: 3, 45899: 2, 1221: 1, 9829: 2, 7552: 2, 3462: 2,
+    28573: 2, 9121: 2, 12389: 1, 36352: 1, 202425: 2, 211252: 1, 204428: 1, 135377: 2,
+}  # fmt: skip
 
 
 def is_public_v4(value: int) -> bool:
     i = bisect_right(_V4_STARTS, value) - 1
     return not (i >= 0 and _V4_RESERVED[i][0] <= value <= _V4_RESERVED[i][1])
+
+
+def is_routed(value: int, bits: int = 32) -> bool:
+    """Whether an AS announces the address (by the embedded AS table)."""
+    table = shared().v4 if bits == 32 else shared().v6
+    return table.asns[bisect_right(table.starts, value) - 1] != 0
+
+
+@functools.cache
+def _ranges(bits: int) -> dict[int, list[tuple[int, int]]]:
+    """(first, size) of every routed range, by AS number, and all of them under key 0."""
+    table = shared().v4 if bits == 32 else shared().v6
+    starts = table.starts
+    out: dict[int, list[tuple[int, int]]] = {0: []}
+    for i, asn in enumerate(table.asns):
+        if asn:
+            item = (starts[i], starts[i + 1] - starts[i])
+            out[0].append(item)
+            out.setdefault(asn, []).append(item)
+    return out
 
 
 class AddressPool:
@@ -44,27 +77,43 @@ class AddressPool:
         self.ipv6_share = ipv6_share
         self.history: list[str] = []  # one entry per session: the reuse draws pick from it
         self.seen: set[str] = set()
-        self.networks = [self._public_v4() & 0xFFFF0000 for _ in range(300)]
+        self.v4_ranges = _ranges(32)
+        self.v6_ranges = _ranges(128)[0]
+        self.networks = [self._public_v4() & 0xFFFFFF00 for _ in range(300)]
+        self.attacker_asns = list(ATTACKER_ASNS)
+        self.attacker_weights = list(ATTACKER_ASNS.values())
 
     def _public_v4(self) -> int:
+        """An address of a routed range drawn uniformly by range, not by address: by address, the few
+        owners of whole /8s (the US DoD...) would send a large part of the traffic, which they do not."""
         while True:
-            value = self.rng.getrandbits(32)
+            value = self._in(self.v4_ranges[0])
             if is_public_v4(value):
                 return value
+
+    def _in(self, ranges: list[tuple[int, int]]) -> int:
+        first, size = self.rng.choice(ranges)
+        return first + self.rng.randrange(size)
 
     def _new_address(self) -> str:
         rng = self.rng
         while True:
             if rng.random() < self.ipv6_share:
-                value = (rng.choice(_V6_TOP) << 112) | rng.getrandbits(96) << 16 | rng.getrandbits(16)
+                value = self._in(self.v6_ranges)
+                if not ipaddress.IPv6Address(value).is_global:
+                    continue
                 text = ipaddress.IPv6Address(value).compressed
             else:
-                if rng.random() < 0.6:
-                    value = rng.choice(self.networks) | rng.getrandbits(16)
-                    if not is_public_v4(value):
-                        continue
+                draw = rng.random()
+                if draw < 0.5:
+                    asn = rng.choices(self.attacker_asns, self.attacker_weights)[0]
+                    value = self._in(self.v4_ranges[asn])
+                elif draw < 0.8:
+                    value = rng.choice(self.networks) | rng.getrandbits(8)
                 else:
                     value = self._public_v4()
+                if not (is_public_v4(value) and is_routed(value)):
+                    continue
                 if value & 0xFF in (0, 255):  # network/broadcast-looking hosts are rare sources
                     continue
                 text = str(ipaddress.IPv4Address(value))

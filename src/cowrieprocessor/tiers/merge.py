@@ -56,7 +56,11 @@ def apply(state: IPState, results: dict[str, LookupResult], policy: FreshnessPol
     state.asn_verified = state.asn_source in answered
     datacenter, vpn, usage = ip_evidence(state.enrichment)
     state.asn_class = classify_asn(
-        documents.pick_org(state.enrichment), datacenter=datacenter, vpn=vpn, usage_type=usage
+        documents.pick_org(state.enrichment),
+        datacenter=datacenter,
+        vpn=vpn,
+        usage_type=usage,
+        asn=state.current_asn,
     )
     ip_class = policy.ip_class(state.enrichment, state.asn_class.asn_type)
     for source, res in answered.items():
@@ -66,6 +70,7 @@ def apply(state: IPState, results: dict[str, LookupResult], policy: FreshnessPol
             "version": res.provenance.version,
             # TTLs run from the pass's clock: one clock decides both "fetched" and "stale"
             "expires_at": policy.expires_at(source, ip_class, now),
+            "class": ip_class,  # staleness is judged by today's TTL for this class (tiers.freshness)
         }
     state.answered = set(answered)
     return state

@@ -150,6 +150,7 @@ class EnrichmentPass:
                 now,
                 refresh_stale=refresh_stale,
                 active_since=self.policy.active_since(now),
+                policy=self.policy,
             )
             lease = dt.timedelta(minutes=self.settings.claim_minutes)
             with self.engine.begin() as conn:
@@ -239,15 +240,14 @@ class EnrichmentPass:
 
     def _sources_needed(self, state: merge.IPState, now: dt.datetime) -> set[str]:
         """Each source has its own freshness: only the stale or missing ones are asked again."""
-        now_text = format_time(now)
         needed = set()
         for source in self.sources:
             entry = state.provenance.get(source.name)
-            if not isinstance(entry, dict) or entry.get("status") is None:
-                needed.add(source.name)
-                continue
-            expires = entry.get("expires_at")
-            if expires is not None and str(expires) < now_text:
+            if (
+                not isinstance(entry, dict)
+                or entry.get("status") is None
+                or self.policy.is_stale(source.name, entry, now)
+            ):
                 needed.add(source.name)
         return needed
 

@@ -7,6 +7,7 @@ drift them; the ASN rows are locked in ASN order first, so two workers never dea
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zlib
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
@@ -30,7 +31,7 @@ from cowrieprocessor.storage.engine import json_serializer
 from cowrieprocessor.storage.generated import snapshot_country_sql
 from cowrieprocessor.storage.models import ASNInventory, IPASNHistory, IPInventory, SessionSummary
 from cowrieprocessor.storage.types import IPAddress
-from cowrieprocessor.tiers.freshness import format_time
+from cowrieprocessor.tiers.freshness import FreshnessPolicy, format_time
 from cowrieprocessor.tiers.merge import IPState
 
 
@@ -40,17 +41,28 @@ def _prov(source: str, key: str) -> ColumnElement[str]:
 
 
 def needs_work(
-    sources: Collection[str], now: dt.datetime, *, refresh_stale: bool, active_since: dt.datetime
+    sources: Collection[str],
+    now: dt.datetime,
+    *,
+    refresh_stale: bool,
+    active_since: dt.datetime,
+    policy: FreshnessPolicy,
 ) -> ColumnElement[bool]:
     """Never enriched; a source never asked (newly enabled, or skipped by budget/breaker); a failed call
-    whose retry time has come; and with ``refresh_stale``, active IPs whose answer expired."""
+    whose retry time has come; and with ``refresh_stale``, active IPs (never bogons) with an answer that
+    today's TTLs make stale."""
     now_text = format_time(now)
     conditions: list[ColumnElement[bool]] = [IPInventory.enrichment_updated_at.is_(None)]
     for source in sources:
         conditions.append(_prov(source, "status").is_(None))
         conditions.append(and_(_prov(source, "status") == "error", _prov(source, "expires_at") < now_text))
     condition = or_(*conditions)
-    if refresh_stale:
+    if refresh_stale and policy is not None:
+        stale = or_(*(policy.stale_condition(now, s, functools.partial(_prov, s)) for s in sources))
+        condition = or_(
+            condition, and_(stale, IPInventory.last_seen >= active_since, IPInventory.is_bogon_stored.is_(False))
+        )
+    elif refresh_stale:
         stale = or_(*(and_(_prov(s, "expires_at").is_not(None), _prov(s, "expires_at") < now_text) for s in sources))
         condition = or_(condition, and_(stale, IPInventory.last_seen >= active_since))
     return condition

@@ -1,0 +1,1 @@
+"""Package data: the embedded offline dataset (built by ``scripts/build_embedded_data.py``)."""
