@@ -48,6 +48,8 @@ def _run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
 
 
 COMMANDS = _leaf_commands()
+#: ``data`` keeps files, not the database: it is not asked with database URLs (and must never download here).
+DB_COMMANDS = [c for c in COMMANDS if c[0] != "data"]
 
 
 def test_every_command_is_found() -> None:
@@ -55,7 +57,7 @@ def test_every_command_is_found() -> None:
     assert {"ingest", "enrich", "lookup", "db upgrade", "db verify", "query sessions", "dead-letters list"} <= names
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c))
+@pytest.mark.parametrize("command", DB_COMMANDS, ids=lambda c: " ".join(c))
 def test_every_command_with_bad_input_prints_a_message(command: list[str], tmp_path: Path) -> None:
     missing = str(tmp_path / "no-such-dir" / "x.sqlite")
     bad_inputs = [
@@ -71,6 +73,21 @@ def test_every_command_with_bad_input_prints_a_message(command: list[str], tmp_p
         assert code in (EXIT_USAGE, EXIT_DATABASE, 4), (args, code, out)
         assert out.strip(), args
     assert not (tmp_path / "no-such-dir").exists()  # nothing created on the way
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c[0] == "data"], ids=lambda c: " ".join(c))
+def test_data_commands_with_bad_input_print_a_message(command: list[str], tmp_path: Path) -> None:
+    """Bad usage of ``data`` is refused before anything is read or fetched."""
+    config = tmp_path / "c.toml"
+    config.write_text(f'[data]\ndirectory = "{tmp_path / "data"}"\nroutevews_url = "http://127.0.0.1:9/"\n')
+    for args in (
+        [*command, "--bogus-option"],
+        [*command, "--format", "xml"],
+        ["--config", str(config), *command],  # a typo in [data] is an error, not a silent default
+    ):
+        code, out = _run(*args)
+        assert code == EXIT_USAGE and out.strip(), (args, code, out)
+    assert not (tmp_path / "data").exists()
 
 
 @pytest.mark.parametrize("command", [["db", "status"], ["query", "top-asns"], ["ingest", "--sample"]])

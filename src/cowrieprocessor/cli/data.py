@@ -9,22 +9,27 @@ about datasets older than ``[data] max_age_days``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json, print_rows, safe_text
-from cowrieprocessor.enrichment import datasets, embedded
-from cowrieprocessor.enrichment.updater import Updater
+from cowrieprocessor.cli.output import (
+    FormatOption,
+    OutputFormat,
+    console,
+    err_console,
+    print_json,
+    print_rows,
+    safe_text,
+)
+
+if TYPE_CHECKING:
+    from cowrieprocessor.enrichment import datasets
 
 app = typer.Typer(
     help="Offline datasets: fetch current ones (the only network use), see their age.", no_args_is_help=True
 )
-
-FormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="table for people, json for machines.", case_sensitive=False)
-]
 
 
 @app.command("update")
@@ -36,6 +41,8 @@ def update_command(
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Download current datasets, verify each, and switch to it atomically; a failure changes nothing."""
+    from cowrieprocessor.enrichment.updater import Updater
+
     settings = state(ctx).settings.data
     updater = Updater(settings)
     known = set(updater.steps())
@@ -59,6 +66,8 @@ def update_command(
 
 def status_rows(settings: datasets.DataSettings, today: dt.date | None = None) -> list[dict[str, Any]]:
     """Each installed dataset and the embedded floor: date, age in days, size, and whether it is old."""
+    from cowrieprocessor.enrichment import datasets, embedded
+
     directory = settings.resolved_directory()
     manifest = datasets.read_manifest(directory)
     rows = []
