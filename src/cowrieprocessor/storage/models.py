@@ -488,6 +488,25 @@ class ProviderBudgetUsage(Base):
     __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
 
 
+
+# --------------------------------------------------------------------------------------------- v22 ---
+
+
+class ReportDigest(Base):
+    """One run of a named digest (``report --since-last NAME``): its window and what it reported."""
+
+    __tablename__ = "report_digests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    run: Mapped[int] = mapped_column(Integer)
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+    __table_args__ = (UniqueConstraint("name", "run", name="uq_report_digests_name"),)
+
 #: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
 COUNTRY_FALLBACK: tuple[tuple[str, ...], ...] = (
     ("maxmind", "country"),

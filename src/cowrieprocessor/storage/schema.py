@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD = "v21"
+HEAD = "v22"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

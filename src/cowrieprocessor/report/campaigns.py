@@ -1,0 +1,308 @@
+"""Campaigns of the period: the top behaviour keys of each kind, with their IPs, ASNs then and now, sensors,
+first and last seen, whether they are new, and the infrastructure they share with each other.
+
+Kinds: an SSH key, a command signature, a password (its hash; the text comes from the login attempts), the
+client's HASSH and a downloaded file's SHA-256. Detail queries run once per kind for the top keys together
+(``key IN (...)``), never once per key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, FromClause, Select, bindparam, distinct, exists, func, select
+
+from cowrieprocessor.analysis.sql import ASNS, COMMANDS, IPS, SESSIONS, dialect_of, fetch, per_dialect
+from cowrieprocessor.report.period import Period
+from cowrieprocessor.report.sql import AUTH, FILES, KEYS, in_period
+
+#: Kind -> label shown in the page.
+KINDS: dict[str, str] = {
+    "ssh_key": "SSH key",
+    "command_sig": "command signature",
+    "password": "password",
+    "hassh": "HASSH",
+    "download": "download SHA-256",
+}
+TOP_KEYS = 10
+TOP_IPS = 20
+
+
+@dataclass
+class Campaign:
+    kind: str
+    key: str
+    sessions: int
+    ips: int
+    asns: int
+    sensors: int
+    first_seen: Any
+    last_seen: Any
+    first_seen_ever: Any = None
+    label: str | None = None
+    asns_then: list[dict[str, Any]] = field(default_factory=list)
+    asns_now: list[dict[str, Any]] = field(default_factory=list)
+    sensor_names: list[dict[str, Any]] = field(default_factory=list)
+    top_ips: list[dict[str, Any]] = field(default_factory=list)
+    shares_with: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def anchor(self) -> str:
+        """A stable, safe fragment id: the kind and a digest of the key (keys are attacker text)."""
+        return f"c-{self.kind}-{hashlib.sha256(self.key.encode('utf-8', 'surrogatepass')).hexdigest()[:16]}"
+
+    @property
+    def short(self) -> str:
+        """The kind and the start of the key (or of its readable label), for links."""
+        text = self.label if self.kind in ("password", "command_sig") and self.label else self.key
+        return f"{KINDS[self.kind]} {text[:20]}{'…' if len(text) > 20 else ''}"
+
+    @property
+    def new(self) -> bool:
+        """First seen ever within the period (its first session here is its first anywhere)."""
+        return None not in (self.first_seen_ever, self.first_seen) and self.first_seen_ever >= self.first_seen
+
+
+def _source(kind: str) -> tuple[FromClause, ColumnElement[Any]]:
+    """The rows a kind is counted over and its key column."""
+    s = SESSIONS.c
+    if kind == "download":
+        return SESSIONS.join(FILES, FILES.c.session_id == s.session_id), FILES.c.shasum
+    column = {"ssh_key": s.ssh_key_fingerprint, "command_sig": s.command_signature, "password": s.password_hash}
+    return SESSIONS, column.get(kind, s.hassh)
+
+
+def _sessions(kind: str) -> Any:
+    s = SESSIONS.c
+    return func.count(distinct(s.session_id)) if kind == "download" else func.count()
+
+
+@per_dialect
+def _top_statement(dialect: str, kind: str, sensors: bool) -> Select[Any]:
+    s = SESSIONS.c
+    rows, key = _source(kind)
+    return (
+        select(
+            key.label("key"),
+            _sessions(kind).label("sessions"),
+            func.count(distinct(s.source_ip)).label("ips"),
+            func.count(distinct(s.snapshot_asn)).label("asns"),
+            func.count(distinct(s.sensor)).label("sensors"),
+            func.min(s.first_event_at).label("first_seen"),
+            func.max(s.first_event_at).label("last_seen"),
+        )
+        .select_from(rows)
+        .where(*in_period(sensors), key.is_not(None))
+        .group_by(key)
+        .order_by(_sessions(kind).desc(), key)
+        .limit(TOP_KEYS)
+    )
+
+
+@per_dialect
+def _split_statement(dialect: str, kind: str, sensors: bool, by: str) -> Select[Any]:
+    """Sessions and IPs of each top key per ASN then (``asn``), ASN now (``now``), sensor or IP."""
+    s, i = SESSIONS.c, IPS.c
+    rows, key = _source(kind)
+    if by == "now":
+        rows = rows.outerjoin(IPS, i.ip_address == s.source_ip)
+    column = {"asn": s.snapshot_asn, "now": i.current_asn, "sensor": s.sensor, "ip": s.source_ip}[by]
+    extra = [s.snapshot_asn.label("asn_then")] if by == "ip" else []
+    group = [key, column, *([s.snapshot_asn] if by == "ip" else [])]
+    return (
+        select(
+            key.label("key"),
+            column.label("value"),
+            *extra,
+            _sessions(kind).label("sessions"),
+            func.count(distinct(s.source_ip)).label("ips"),
+        )
+        .select_from(rows)
+        .where(*in_period(sensors), key.in_(bindparam("keys", expanding=True)))
+        .group_by(*group)
+        .order_by(key, _sessions(kind).desc(), column)
+    )
+
+
+@per_dialect
+def _first_ever_statement(dialect: str, kind: str) -> Select[Any]:
+    """When each key was first seen at all (any sensor, any time): served by the key's index where it has one."""
+    s = SESSIONS.c
+    if kind == "download":
+        f = FILES.c
+        return (
+            select(f.shasum.label("key"), func.min(f.event_time).label("first"))
+            .where(f.shasum.in_(bindparam("keys", expanding=True)))
+            .group_by(f.shasum)
+        )
+    _, key = _source(kind)
+    return (
+        select(key.label("key"), func.min(s.first_event_at).label("first"))
+        .where(key.in_(bindparam("keys", expanding=True)))
+        .group_by(key)
+    )
+
+
+@per_dialect
+def _new_count_statement(dialect: str, kind: str, sensors: bool) -> Select[Any]:
+    """How many distinct keys of the period were never seen before it."""
+    rows, key = _source(kind)
+    keys = select(key.label("key")).select_from(rows).where(*in_period(sensors), key.is_not(None)).distinct().subquery()
+    if kind == "download":
+        f2 = FILES.alias("f2")
+        earlier: Any = exists().where(f2.c.shasum == keys.c.key, f2.c.event_time < bindparam("since"))
+    else:
+        s2 = SESSIONS.alias("s2")
+        _, column = _source(kind)
+        earlier = exists().where(s2.c[column.name] == keys.c.key, s2.c.first_event_at < bindparam("since"))
+    return select(func.count().label("n")).select_from(keys).where(~earlier)
+
+
+@per_dialect
+def _labels_statement(dialect: str, kind: str, sensors: bool) -> Select[Any] | None:
+    """Something readable for each key: the password's text, the key's type and comment, the HASSH's client
+    version, the file's URL; command signatures get their commands separately."""
+    s = SESSIONS.c
+    keys: Any = bindparam("keys", expanding=True)
+    if kind == "password":
+        a = AUTH.c
+        return (
+            select(a.password_hash.label("key"), func.min(a.password).label("label"))
+            .where(a.password_hash.in_(keys))
+            .group_by(a.password_hash)
+        )
+    if kind == "ssh_key":
+        k = KEYS.c
+        text = k.key_type + " " + func.coalesce(k.key_comment, "")
+        return (
+            select(k.fingerprint_sha256.label("key"), func.min(text).label("label"))
+            .where(k.fingerprint_sha256.in_(keys))
+            .group_by(k.fingerprint_sha256)
+        )
+    if kind == "hassh":
+        return (
+            select(s.hassh.label("key"), func.min(s.client_version).label("label"))
+            .where(*in_period(sensors), s.hassh.in_(keys))
+            .group_by(s.hassh)
+        )
+    if kind == "download":
+        f = FILES.c
+        where = func.min(func.coalesce(f.url, f.filename, f.outfile))
+        return select(f.shasum.label("key"), where.label("label")).where(f.shasum.in_(keys)).group_by(f.shasum)
+    return None
+
+
+@per_dialect
+def _script_statement(dialect: str, sensors: bool) -> Select[Any]:
+    """The commands of one session (the first) of each command signature."""
+    s, c = SESSIONS.c, COMMANDS.c
+    first = (
+        select(func.min(s.session_id).label("session_id"), s.command_signature.label("key"))
+        .where(*in_period(sensors), s.command_signature.in_(bindparam("keys", expanding=True)))
+        .group_by(s.command_signature)
+        .subquery()
+    )
+    return (
+        select(first.c.key, c.input)
+        .select_from(first.join(COMMANDS, c.session_id == first.c.session_id))
+        .order_by(first.c.key, c.sequence, c.event_time, c.id)
+    )
+
+
+def _group(rows: list[dict[str, Any]], limit: int) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        bucket = out.setdefault(row.pop("key"), [])
+        if len(bucket) < limit:
+            bucket.append(row)
+    return out
+
+
+def top_campaigns(engine: Engine, period: Period) -> dict[str, Any]:
+    """Per kind: the top keys with their details, and how many of the period's keys are new."""
+    dialect, sensors, params = dialect_of(engine), bool(period.sensors), period.params()
+    by_kind: dict[str, list[Campaign]] = {}
+    new_keys: dict[str, int] = {}
+    asn_names = {r["asn_number"]: r["organization_name"] for r in _asn_names(engine)}
+    for kind in KINDS:
+        campaigns = [Campaign(kind=kind, **r) for r in fetch(engine, _top_statement(dialect, kind, sensors), params)]
+        new_keys[kind] = int(fetch(engine, _new_count_statement(dialect, kind, sensors), params)[0]["n"])
+        by_kind[kind] = campaigns
+        if not campaigns:
+            continue
+        keyed = {**params, "keys": [c.key for c in campaigns]}
+        splits = {
+            by: _group(fetch(engine, _split_statement(dialect, kind, sensors, by), keyed), TOP_IPS if by == "ip" else 8)
+            for by in ("asn", "now", "sensor", "ip")
+        }
+        first = {r["key"]: r["first"] for r in fetch(engine, _first_ever_statement(dialect, kind), keyed)}
+        labels_stmt = _labels_statement(dialect, kind, sensors)
+        labels = {r["key"]: r["label"] for r in fetch(engine, labels_stmt, keyed)} if labels_stmt is not None else {}
+        if kind == "command_sig":
+            scripts: dict[str, list[str]] = {}
+            for r in fetch(engine, _script_statement(dialect, sensors), keyed):
+                scripts.setdefault(r["key"], []).append(r["input"])
+            labels = {k: "; ".join(v) for k, v in scripts.items()}
+        for c in campaigns:
+            c.first_seen_ever = _aware(first.get(c.key))
+            c.label = labels.get(c.key)
+            c.asns_then = [{**r, "org": asn_names.get(r["value"])} for r in splits["asn"].get(c.key, [])]
+            c.asns_now = [{**r, "org": asn_names.get(r["value"])} for r in splits["now"].get(c.key, [])]
+            c.sensor_names = splits["sensor"].get(c.key, [])
+            c.top_ips = splits["ip"].get(c.key, [])
+    everything = [c for cs in by_kind.values() for c in cs]
+    _link(everything)
+    return {"by_kind": by_kind, "new_keys": new_keys, "shared": shared_graph(everything)}
+
+
+def _asn_names(engine: Engine) -> list[dict[str, Any]]:
+    a = ASNS.c
+    return fetch(engine, select(a.asn_number, a.organization_name), {})
+
+
+def _aware(value: Any) -> Any:
+    import datetime as dt
+
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _link(campaigns: list[Campaign]) -> None:
+    """Each campaign's list of the other listed campaigns it shares an ASN (at attack time) or an IP with."""
+    for c in campaigns:
+        mine_asns = {r["value"] for r in c.asns_then if r["value"] is not None}
+        mine_ips = {r["value"] for r in c.top_ips}
+        c.shares_with = [
+            (o.anchor, o.short)
+            for o in campaigns
+            if o is not c
+            and (mine_asns & {r["value"] for r in o.asns_then} or mine_ips & {r["value"] for r in o.top_ips})
+        ]
+
+
+def shared_graph(campaigns: list[Campaign], *, top: int = 14) -> dict[str, Any]:
+    """Campaign <-> ASN edges for the picture: the largest campaigns and every attack-time ASN they use."""
+    chosen = sorted(campaigns, key=lambda c: (-c.sessions, c.kind, c.key))[:top]
+    edges = [
+        {"campaign": c.anchor, "asn": r["value"], "sessions": int(r["sessions"])}
+        for c in chosen
+        for r in c.asns_then
+        if r["value"] is not None
+    ]
+    weight: dict[int, int] = {}
+    users: dict[int, int] = {}
+    for e in edges:
+        weight[e["asn"]] = weight.get(e["asn"], 0) + e["sessions"]
+        users[e["asn"]] = users.get(e["asn"], 0) + 1
+    asns = sorted(weight, key=lambda a: (-users[a], -weight[a], a))[:top]
+    keep = set(asns)
+    return {
+        "campaigns": chosen,
+        "asns": [{"asn": a, "campaigns": users[a], "sessions": weight[a]} for a in asns],
+        "edges": [e for e in edges if e["asn"] in keep],
+    }

@@ -1,0 +1,39 @@
+"""Pieces shared by the report's statements: the period filter and per-dialect time buckets.
+
+Statements are SQLAlchemy Core with bound parameters, built once per dialect and shape (``per_dialect``),
+like those of ``cowrieprocessor.analysis``; attacker text only ever travels as a bound parameter or a result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, bindparam, func
+
+from cowrieprocessor.analysis.sql import SESSIONS
+from cowrieprocessor.storage.models import Base
+
+AUTH: Table = Base.metadata.tables["auth_attempts"]
+FILES: Table = Base.metadata.tables["file_transfers"]
+KEYS: Table = Base.metadata.tables["ssh_keys"]
+CALLS: Table = Base.metadata.tables["provider_calls"]
+INGEST_FILES: Table = Base.metadata.tables["ingest_files"]
+DIGESTS: Table = Base.metadata.tables["report_digests"]
+
+
+def in_period(sensors: bool) -> list[ColumnElement[bool]]:
+    """``first_event_at`` in ``[:since, :until)`` (served by its index), and the sensors when filtered."""
+    s = SESSIONS.c
+    conditions = [s.first_event_at >= bindparam("since"), s.first_event_at < bindparam("until")]
+    if sensors:
+        conditions.append(s.sensor.in_(bindparam("sensors", expanding=True)))
+    return conditions
+
+
+def bucket(dialect: str, column: Any, unit: str) -> ColumnElement[str]:
+    """A UTC time as the text of its hour (``YYYY-MM-DD HH``) or day (``YYYY-MM-DD``), the same on both
+    backends: SQLite stores ISO text, so a prefix is its bucket; PostgreSQL formats the UTC wall time."""
+    if dialect == "postgresql":
+        pattern = "YYYY-MM-DD HH24" if unit == "hour" else "YYYY-MM-DD"
+        return func.to_char(func.timezone("UTC", column), pattern)
+    return func.substr(column, 1, 13 if unit == "hour" else 10)
