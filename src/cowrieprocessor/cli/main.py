@@ -9,6 +9,7 @@ import typer
 
 from cowrieprocessor import __version__
 from cowrieprocessor.cli import db, enrich, ingest, lookup, query
+from cowrieprocessor.cli import report as report_cli
 from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.output import err_console
 from cowrieprocessor.config import load_settings
@@ -70,6 +71,7 @@ ingest.register(app)
 enrich.register(app)
 lookup.register(app)
 query.register(app)
+report_cli.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

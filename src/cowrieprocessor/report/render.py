@@ -111,3 +111,35 @@ def render_html(report: Report) -> str:
     template = environment().get_template("report.html.j2")
     html: str = template.render(r=report, csp=csp, css=Markup(css), js=Markup(js))  # noqa: S704 - our own files
     return html
+
+
+_MARKDOWN_SPECIAL = {ord(ch): "\\" + ch for ch in "\\`*_{}[]()#+!|<>~&"}
+
+
+def markdown_text(value: Any) -> Any:
+    """Attacker text for Markdown: shown like in the page, then every Markdown/HTML metacharacter escaped,
+    so a chat or mail client renders it as text (no link, no image, no markup)."""
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return visible(value).translate(_MARKDOWN_SPECIAL)
+
+
+def _code(value: Any) -> Markup:
+    """A hash or fingerprint in a code span (no backtick can close it early)."""
+    return Markup(str(visible("" if value is None else str(value))).replace("`", "'"))  # noqa: S704 - a code span
+
+
+def render_markdown(digest: dict[str, Any]) -> str:
+    from cowrieprocessor.report.campaigns import KINDS
+
+    env = Environment(
+        loader=PackageLoader("cowrieprocessor.report", "templates"),
+        autoescape=False,  # noqa: S701 - Markdown, not HTML: markdown_text escapes every value
+        undefined=StrictUndefined,
+        finalize=markdown_text,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=lambda v: Markup(_when(v)), code=_code)  # noqa: S704 - our own date format
+    text: str = env.get_template("digest.md.j2").render(d=digest, kinds=KINDS)
+    return text.strip() + "\n"
