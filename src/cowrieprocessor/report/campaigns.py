@@ -109,19 +109,16 @@ def _split_statement(dialect: str, kind: str, sensors: bool, by: str) -> Select[
     if by == "now":
         rows = rows.outerjoin(IPS, i.ip_address == s.source_ip)
     column = {"asn": s.snapshot_asn, "now": i.current_asn, "sensor": s.sensor, "ip": s.source_ip}[by]
-    extra = [s.snapshot_asn.label("asn_then")] if by == "ip" else []
-    group = [key, column, *([s.snapshot_asn] if by == "ip" else [])]
     return (
         select(
             key.label("key"),
             column.label("value"),
-            *extra,
             _sessions(kind).label("sessions"),
             func.count(distinct(s.source_ip)).label("ips"),
         )
         .select_from(rows)
         .where(*in_period(sensors), key.in_(bindparam("keys", expanding=True)))
-        .group_by(*group)
+        .group_by(key, column)
         .order_by(key, _sessions(kind).desc(), column)
     )
 
@@ -287,7 +284,8 @@ def _link(campaigns: list[Campaign]) -> None:
 
 def shared_graph(campaigns: list[Campaign], *, top: int = 14) -> dict[str, Any]:
     """Campaign <-> ASN edges for the picture: the largest campaigns and every attack-time ASN they use."""
-    chosen = sorted(campaigns, key=lambda c: (-c.sessions, c.kind, c.key))[:top]
+    placed = [c for c in campaigns if any(r["value"] is not None for r in c.asns_then)]
+    chosen = sorted(placed, key=lambda c: (-c.sessions, c.kind, c.key))[:top]
     edges = [
         {"campaign": c.anchor, "asn": r["value"], "sessions": int(r["sessions"])}
         for c in chosen

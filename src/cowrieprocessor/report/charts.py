@@ -7,6 +7,7 @@ Only numbers and labels leave this module; labels are escaped by the template li
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,9 +118,11 @@ def stacked_bars(
     for frac in (0, 0.5, 1):
         value = int(ymax * frac)
         chart.labels.append(Label(left - 6, top + plot_h * (1 - frac) + 4, f"{value:,}", "end"))
-    every = max(1, len(buckets) // 8)
+    # month-day (and hour): a label every so many buckets that they never touch (about 7 px a character)
+    texts = [b[5:] + ("h" if len(b) > 10 else "") for b in buckets]
+    every = max(1, math.ceil(len(buckets) * (7 * max((len(t) for t in texts), default=1) + 12) / plot_w))
     for i in range(0, len(buckets), every):
-        chart.labels.append(Label(left + i * step, height - 8, buckets[i][5:] if len(buckets[i]) > 10 else buckets[i]))
+        chart.labels.append(Label(left + i * step + step / 2, height - 8, texts[i], "middle"))
     chart.legend = [(name(s), colors[s]) for s in series]
     return chart
 
