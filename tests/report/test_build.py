@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import Engine, text
 
-from cowrieprocessor.report import build_report
+from cowrieprocessor.report import Period, build_report
 from tests.analysis.conftest import K1, T0
 from tests.report.conftest import HOSTILE, ReportData
 
@@ -46,6 +46,14 @@ def test_networks_then_and_now(report_data: ReportData) -> None:
     assert types["hosting"] == 7 and types["isp"] == 2 + 1 + 1 and types["vpn"] == 2
     countries = {r["country"]: r["sessions"] for r in report.networks["countries"]}
     assert countries["US"] == 6 and countries["SG"] == 2
+
+
+def test_movers_include_networks_gone_quiet(report_data: ReportData) -> None:
+    week = Period(since=T0 + dt.timedelta(days=7), until=T0 + dt.timedelta(days=14))
+    movers = {r["asn"]: r for r in build_report(report_data.engine, week).networks["movers"]}
+    gone = {"sessions": 0, "previous": 2, "change": -2, "organization_name": "DeltaVPN"}
+    assert movers[64503] == {**movers[64503], **gone}
+    assert movers[64504]["change"] == 1 and movers[64500]["change"] == -6  # a1-a3, d1, e1, e2 all before day 7
 
 
 def test_campaigns_with_their_infrastructure(report_data: ReportData) -> None:

@@ -16,6 +16,7 @@ from rich.progress import (
 from rich.table import Table
 
 from cowrieprocessor.cli import enrich
+from cowrieprocessor.cli import report as report_cli
 from cowrieprocessor.cli.context import AppState, state
 from cowrieprocessor.cli.output import OutputFormat, console, err_console, print_json, print_rows, safe_text
 from cowrieprocessor.ingestion import deadletters, sources
@@ -61,6 +62,8 @@ def ingest_command(
         )
     enrichment = None if no_enrich else enrich.enrich_after_ingest(app_state, session_ids)
     _print_summary(stats, fmt, enrichment)
+    if sample:  # the README's main command ends with the sample's report
+        report_cli.write_sample_report(app_state.engine, quiet_stdout=fmt is OutputFormat.json)
     if stats.missing:
         raise typer.Exit(1)
 

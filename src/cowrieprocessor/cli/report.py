@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import Engine
 
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.output import console, err_console, print_json, safe_text
@@ -96,6 +97,18 @@ def report_command(
         f"written to {safe_text(path)} ({path.stat().st_size / 1024:,.0f} KiB)",
         soft_wrap=True,
     )
+
+
+def write_sample_report(engine: Engine, *, quiet_stdout: bool) -> Path:
+    """The end of ``ingest --sample``: the sample's report, next to the database, and where it is."""
+    report = build_report(engine, resolve(engine, None, None))
+    path = write_report(report, Path(DEFAULT_OUT))
+    (err_console if quiet_stdout else console).print(
+        f"report of the sample written to {safe_text(path)} - open it in a browser "
+        "(`cowrieprocessor report --help` for other periods and the digest)",
+        soft_wrap=True,
+    )
+    return path
 
 
 def write_report(report: Report, out: Path) -> Path:

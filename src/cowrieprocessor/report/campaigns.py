@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, FromClause, Select, bindparam, distinct, exists, func, select
 
-from cowrieprocessor.analysis.sql import ASNS, COMMANDS, IPS, SESSIONS, dialect_of, fetch, per_dialect
+from cowrieprocessor.analysis.sql import COMMANDS, IPS, SESSIONS, dialect_of, fetch, per_dialect
+from cowrieprocessor.report.networks import asn_names
 from cowrieprocessor.report.period import Period
 from cowrieprocessor.report.sql import AUTH, FILES, KEYS, in_period
 
@@ -222,7 +223,7 @@ def top_campaigns(engine: Engine, period: Period) -> dict[str, Any]:
     dialect, sensors, params = dialect_of(engine), bool(period.sensors), period.params()
     by_kind: dict[str, list[Campaign]] = {}
     new_keys: dict[str, int] = {}
-    asn_names = {r["asn_number"]: r["organization_name"] for r in _asn_names(engine)}
+    names = asn_names(engine)
     for kind in KINDS:
         campaigns = [Campaign(kind=kind, **r) for r in fetch(engine, _top_statement(dialect, kind, sensors), params)]
         new_keys[kind] = int(fetch(engine, _new_count_statement(dialect, kind, sensors), params)[0]["n"])
@@ -245,18 +246,13 @@ def top_campaigns(engine: Engine, period: Period) -> dict[str, Any]:
         for c in campaigns:
             c.first_seen_ever = _aware(first.get(c.key))
             c.label = labels.get(c.key)
-            c.asns_then = [{**r, "org": asn_names.get(r["value"])} for r in splits["asn"].get(c.key, [])]
-            c.asns_now = [{**r, "org": asn_names.get(r["value"])} for r in splits["now"].get(c.key, [])]
+            c.asns_then = [{**r, "org": names.get(r["value"])} for r in splits["asn"].get(c.key, [])]
+            c.asns_now = [{**r, "org": names.get(r["value"])} for r in splits["now"].get(c.key, [])]
             c.sensor_names = splits["sensor"].get(c.key, [])
             c.top_ips = splits["ip"].get(c.key, [])
     everything = [c for cs in by_kind.values() for c in cs]
     _link(everything)
     return {"by_kind": by_kind, "new_keys": new_keys, "shared": shared_graph(everything)}
-
-
-def _asn_names(engine: Engine) -> list[dict[str, Any]]:
-    a = ASNS.c
-    return fetch(engine, select(a.asn_number, a.organization_name), {})
 
 
 def _aware(value: Any) -> Any:

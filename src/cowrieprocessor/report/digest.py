@@ -179,8 +179,12 @@ def replay(engine: Engine, name: str, run: int) -> dict[str, Any]:
     if not rows:
         known = ", ".join(str(r["run"]) for r in runs(engine, name)) or "none"
         raise DigestError(f"digest {name!r} has no run {run} (runs: {known})")
-    body: dict[str, Any] = rows[0]["body"]
-    return body
+    return canonical(rows[0]["body"])
+
+
+def canonical(body: dict[str, Any]) -> dict[str, Any]:
+    """JSON types, keys sorted at every level: the same text from either backend (jsonb reorders keys)."""
+    return dict(json.loads(json.dumps(body, default=str, sort_keys=True)))
 
 
 def next_digest(
@@ -215,7 +219,7 @@ def next_digest(
         "until": until.astimezone(dt.UTC).isoformat(),
         **compute(engine, since, until),
     }
-    body = dict(json.loads(json.dumps(body, default=str)))
+    body = canonical(body)
     try:
         with engine.begin() as conn:
             conn.execute(insert(DIGESTS), {"name": name, "run": run, "since": since, "until": until, "body": body})

@@ -78,6 +78,16 @@ def _per_asn_statement(dialect: str, sensors: bool) -> Select[Any]:
 
 
 @per_dialect
+def _names_statement(dialect: str) -> Select[Any]:
+    return select(ASNS.c.asn_number.label("asn"), ASNS.c.organization_name)
+
+
+def asn_names(engine: Engine) -> dict[int, str | None]:
+    """Every ASN's organisation (the inventory holds one row per ASN seen: small next to the sessions)."""
+    return {r["asn"]: r["organization_name"] for r in fetch(engine, _names_statement(dialect_of(engine)), {})}
+
+
+@per_dialect
 def _types_statement(dialect: str, sensors: bool) -> Select[Any]:
     s, a = SESSIONS.c, ASNS.c
     kind = case((s.snapshot_asn.is_(None), "no ASN"), else_=func.coalesce(a.asn_type, "unclassified"))
@@ -162,7 +172,12 @@ def networks(engine: Engine, period: Period) -> dict[str, Any]:
         row["change"] = int(row["sessions"]) - row["previous"]
     known = [r for r in then if r["asn"] is not None]
     current = {r["asn"] for r in then}
-    gone = [{"asn": asn, "sessions": 0, "previous": n, "change": -n} for asn, n in before.items() if asn not in current]
+    names = asn_names(engine)
+    gone = [
+        {"asn": asn, "organization_name": names.get(asn), "sessions": 0, "previous": n, "change": -n}
+        for asn, n in before.items()
+        if asn not in current
+    ]
     movers = sorted([*known, *(g for g in gone if g["asn"] is not None)], key=lambda r: (-abs(r["change"]), r["asn"]))
     moved = fetch(engine, _moved_statement(dialect, sensors), params)
     return {

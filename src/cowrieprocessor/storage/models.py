@@ -488,7 +488,6 @@ class ProviderBudgetUsage(Base):
     __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
 
 
-
 # --------------------------------------------------------------------------------------------- v22 ---
 
 
@@ -506,6 +505,7 @@ class ReportDigest(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
 
     __table_args__ = (UniqueConstraint("name", "run", name="uq_report_digests_name"),)
+
 
 #: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
 COUNTRY_FALLBACK: tuple[tuple[str, ...], ...] = (
