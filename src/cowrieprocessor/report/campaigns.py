@@ -12,12 +12,12 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, FromClause, Select, bindparam, distinct, exists, func, select
+from sqlalchemy import ColumnElement, Engine, FromClause, Select, bindparam, distinct, func, select
 
 from cowrieprocessor.analysis.sql import COMMANDS, IPS, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report.networks import asn_names
 from cowrieprocessor.report.period import Period
-from cowrieprocessor.report.sql import AUTH, FILES, KEYS, in_period
+from cowrieprocessor.report.sql import AUTH, FILES, KEYS, in_period, never_before
 
 #: Kind -> label shown in the page.
 KINDS: dict[str, str] = {
@@ -143,19 +143,19 @@ def _first_ever_statement(dialect: str, kind: str) -> Select[Any]:
     )
 
 
+def new_keys(kind: str, sensors: bool) -> Select[Any]:
+    """The keys of ``kind`` in the period never seen before it (any sensor): one column, ``key``."""
+    rows, key = _source(kind)
+    candidates = select(key).select_from(rows).where(*in_period(sensors), key.is_not(None))
+    if kind == "download":
+        return never_before(candidates, FILES, "shasum", "event_time", indexed=True)
+    return never_before(candidates, SESSIONS, key.name, "first_event_at", indexed=kind != "hassh")
+
+
 @per_dialect
 def _new_count_statement(dialect: str, kind: str, sensors: bool) -> Select[Any]:
     """How many distinct keys of the period were never seen before it."""
-    rows, key = _source(kind)
-    keys = select(key.label("key")).select_from(rows).where(*in_period(sensors), key.is_not(None)).distinct().subquery()
-    if kind == "download":
-        f2 = FILES.alias("f2")
-        earlier: Any = exists().where(f2.c.shasum == keys.c.key, f2.c.event_time < bindparam("since"))
-    else:
-        s2 = SESSIONS.alias("s2")
-        _, column = _source(kind)
-        earlier = exists().where(s2.c[column.name] == keys.c.key, s2.c.first_event_at < bindparam("since"))
-    return select(func.count().label("n")).select_from(keys).where(~earlier)
+    return select(func.count().label("n")).select_from(new_keys(kind, sensors).subquery())
 
 
 @per_dialect

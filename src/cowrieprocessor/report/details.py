@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, case, distinct, exists, func, select
+from sqlalchemy import Engine, Select, case, distinct, func, select
 
 from cowrieprocessor.analysis.sql import COMMANDS, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report.period import Period
-from cowrieprocessor.report.sql import AUTH, FILES, KEYS, in_period
+from cowrieprocessor.report.sql import AUTH, FILES, KEYS, in_period, never_before
 
 TOP = 25
 
@@ -40,10 +40,8 @@ def _credentials_statement(dialect: str, sensors: bool, new_only: bool) -> Selec
         .group_by(a.username, a.password)
     )
     if new_only:
-        earlier = AUTH.alias("earlier")
-        stmt = stmt.where(
-            ~exists().where(earlier.c.password_hash == a.password_hash, earlier.c.event_time < bindparam("since"))
-        )
+        hashes = select(a.password_hash).select_from(p.join(AUTH, a.session_id == p.c.session_id))
+        stmt = stmt.where(a.password_hash.in_(never_before(hashes, AUTH, "password_hash", "event_time", indexed=True)))
     return stmt.order_by(func.count().desc(), a.username, a.password).limit(TOP)
 
 
@@ -81,8 +79,8 @@ def _commands_statement(dialect: str, sensors: bool, new_only: bool) -> Select[A
         .group_by(c.input)
     )
     if new_only:
-        earlier = COMMANDS.alias("earlier")
-        stmt = stmt.where(~exists().where(earlier.c.input == c.input, earlier.c.event_time < bindparam("since")))
+        inputs = select(c.input).select_from(p.join(COMMANDS, c.session_id == p.c.session_id))
+        stmt = stmt.where(c.input.in_(never_before(inputs, COMMANDS, "input", "event_time", indexed=False)))
     return stmt.order_by(func.count().desc(), c.input).limit(TOP)
 
 
@@ -105,8 +103,8 @@ def _downloads_statement(dialect: str, sensors: bool, new_only: bool) -> Select[
         .group_by(f.shasum, f.direction)
     )
     if new_only:
-        earlier = FILES.alias("earlier")
-        stmt = stmt.where(~exists().where(earlier.c.shasum == f.shasum, earlier.c.event_time < bindparam("since")))
+        hashes = select(f.shasum).select_from(p.join(FILES, f.session_id == p.c.session_id))
+        stmt = stmt.where(f.shasum.in_(never_before(hashes, FILES, "shasum", "event_time", indexed=True)))
     return stmt.order_by(func.count(distinct(f.session_id)).desc(), f.shasum).limit(TOP)
 
 

@@ -18,13 +18,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, distinct, exists, func, insert, select
+from sqlalchemy import Engine, Select, bindparam, distinct, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from cowrieprocessor.analysis.sql import ASNS, HISTORY, SESSIONS, dialect_of, fetch, per_dialect
-from cowrieprocessor.report.campaigns import KINDS, _labels_statement, _source
+from cowrieprocessor.report.campaigns import KINDS, _labels_statement, _source, new_keys
 from cowrieprocessor.report.period import newest_session
-from cowrieprocessor.report.sql import DIGESTS, FILES, KEYS, in_period
+from cowrieprocessor.report.sql import DIGESTS, FILES, KEYS, in_period, never_before
 
 LIMIT = 10
 SESSION_KINDS = tuple(k for k in KINDS if k != "download")
@@ -48,13 +48,10 @@ def _new_keys_statement(dialect: str, kind: str) -> Select[Any]:
     s = SESSIONS.c
     rows, key = _source(kind)
     if kind == "download":
-        f, f2 = FILES.c, FILES.alias("f2")
-        earlier: Any = exists().where(f2.c.shasum == f.shasum, f2.c.event_time < bindparam("since"))
+        f = FILES.c
         window = [f.event_time >= bindparam("since"), f.event_time < bindparam("until")]
         sessions = func.count(distinct(s.session_id))
     else:
-        s2 = SESSIONS.alias("s2")
-        earlier = exists().where(s2.c[key.name] == key, s2.c.first_event_at < bindparam("since"))
         window = in_period(False)
         sessions = func.count()
     return (
@@ -65,7 +62,7 @@ def _new_keys_statement(dialect: str, kind: str) -> Select[Any]:
             func.min(s.first_event_at).label("first_seen"),
         )
         .select_from(rows)
-        .where(*window, key.is_not(None), ~earlier)
+        .where(*window, key.in_(new_keys(kind, False)))
         .group_by(key)
         .order_by(sessions.desc(), key)
     )
@@ -74,8 +71,8 @@ def _new_keys_statement(dialect: str, kind: str) -> Select[Any]:
 @per_dialect
 def _new_asns_statement(dialect: str) -> Select[Any]:
     s, a = SESSIONS.c, ASNS.c
-    s2 = SESSIONS.alias("s2")
-    earlier = exists().where(s2.c.snapshot_asn == s.snapshot_asn, s2.c.first_event_at < bindparam("since"))
+    candidates = select(s.snapshot_asn).where(*in_period(False), s.snapshot_asn.is_not(None))
+    new = never_before(candidates, SESSIONS, "snapshot_asn", "first_event_at", indexed=True)
     return (
         select(
             s.snapshot_asn.label("asn"),
@@ -86,7 +83,7 @@ def _new_asns_statement(dialect: str) -> Select[Any]:
             func.min(s.first_event_at).label("first_seen"),
         )
         .select_from(SESSIONS.outerjoin(ASNS, a.asn_number == s.snapshot_asn))
-        .where(*in_period(False), s.snapshot_asn.is_not(None), ~earlier)
+        .where(*in_period(False), s.snapshot_asn.in_(new))
         .group_by(s.snapshot_asn, a.organization_name, a.asn_type)
         .order_by(func.count().desc(), s.snapshot_asn)
     )

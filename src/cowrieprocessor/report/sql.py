@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, func
+from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, select
 
 from cowrieprocessor.analysis.sql import SESSIONS
 from cowrieprocessor.storage.models import Base
@@ -37,3 +37,22 @@ def bucket(dialect: str, column: Any, unit: str) -> ColumnElement[str]:
         pattern = "YYYY-MM-DD HH24" if unit == "hour" else "YYYY-MM-DD"
         return func.to_char(func.timezone("UTC", column), pattern)
     return func.substr(column, 1, 13 if unit == "hour" else 10)
+
+
+def never_before(candidates: Select[Any], table: Table, column: str, moment: str, *, indexed: bool) -> Select[Any]:
+    """The values of ``candidates`` (one column) never seen in ``table.column`` before ``:since``.
+
+    Both plans look at each *distinct* candidate once. With an index on the column, one probe per value that
+    stops at its first earlier row (``NOT EXISTS``); without one, a single pass over the table keeps the
+    values whose earliest row is in the window (``GROUP BY ... HAVING MIN(...) >= :since``) - a probe per
+    value would scan the whole table each time.
+    """
+    values = candidates.distinct().subquery("candidates")
+    value = values.c[0]
+    if indexed:
+        earlier = table.alias("earlier")
+        found = exists().where(earlier.c[column] == value, earlier.c[moment] < bindparam("since"))
+        return select(value).where(~found)
+    col = table.c[column]
+    first = func.min(table.c[moment])
+    return select(col).where(col.in_(select(value))).group_by(col).having(first >= bindparam("since"))
