@@ -6,9 +6,10 @@ been given before, a file hash never downloaded before.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, Select, case, distinct, func, select
+from sqlalchemy import Engine, Select, Table, case, distinct, func, select
 
 from cowrieprocessor.analysis.sql import COMMANDS, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report.period import Period
@@ -22,90 +23,100 @@ def _period_sessions(sensors: bool) -> Any:
     return select(s.session_id, s.source_ip).where(*in_period(sensors)).subquery("p")
 
 
+def _ranked(
+    table: Table,
+    sensors: bool,
+    groups: list[Any],
+    measures: Callable[[Any], list[Any]],
+    order: Any,
+    *,
+    new: tuple[str, bool] | None = None,
+    where: tuple[Any, ...] = (),
+) -> Select[Any]:
+    """The ``TOP`` groups of ``table``'s rows of the period's sessions, by ``order``; with ``new`` = (column,
+    indexed), only rows whose value of the column was never seen before the period."""
+    p = _period_sessions(sensors)
+    rows = p.join(table, table.c.session_id == p.c.session_id)
+    stmt = select(*groups, *measures(p)).select_from(rows).where(*where).group_by(*groups)
+    if new is not None:
+        column, indexed = new
+        values = select(table.c[column]).select_from(rows)
+        stmt = stmt.where(table.c[column].in_(never_before(values, table, column, "event_time", indexed=indexed)))
+    return stmt.order_by(order.desc(), *groups).limit(TOP)
+
+
 @per_dialect
 def _credentials_statement(dialect: str, sensors: bool, new_only: bool) -> Select[Any]:
     a = AUTH.c
-    p = _period_sessions(sensors)
-    stmt = (
-        select(
-            a.username,
-            a.password,
+    return _ranked(
+        AUTH,
+        sensors,
+        [a.username, a.password],
+        lambda p: [
             func.count().label("attempts"),
             func.sum(case((a.success, 1), else_=0)).label("successes"),
             func.count(distinct(p.c.source_ip)).label("ips"),
             func.min(a.event_time).label("first_seen"),
-        )
-        .select_from(p.join(AUTH, a.session_id == p.c.session_id))
-        .where(a.password.is_not(None))
-        .group_by(a.username, a.password)
+        ],
+        func.count(),
+        new=("password_hash", True) if new_only else None,
+        where=(a.password.is_not(None),),
     )
-    if new_only:
-        hashes = select(a.password_hash).select_from(p.join(AUTH, a.session_id == p.c.session_id))
-        stmt = stmt.where(a.password_hash.in_(never_before(hashes, AUTH, "password_hash", "event_time", indexed=True)))
-    return stmt.order_by(func.count().desc(), a.username, a.password).limit(TOP)
 
 
 @per_dialect
 def _usernames_statement(dialect: str, sensors: bool) -> Select[Any]:
     a = AUTH.c
-    p = _period_sessions(sensors)
-    return (
-        select(
-            a.username,
+    return _ranked(
+        AUTH,
+        sensors,
+        [a.username],
+        lambda p: [
             func.count().label("attempts"),
             func.sum(case((a.success, 1), else_=0)).label("successes"),
             func.count(distinct(a.password_hash)).label("passwords"),
-        )
-        .select_from(p.join(AUTH, a.session_id == p.c.session_id))
-        .group_by(a.username)
-        .order_by(func.count().desc(), a.username)
-        .limit(TOP)
+        ],
+        func.count(),
     )
 
 
 @per_dialect
 def _commands_statement(dialect: str, sensors: bool, new_only: bool) -> Select[Any]:
     c = COMMANDS.c
-    p = _period_sessions(sensors)
-    stmt = (
-        select(
-            c.input,
+    return _ranked(
+        COMMANDS,
+        sensors,
+        [c.input],
+        lambda p: [
             func.count().label("times"),
             func.count(distinct(c.session_id)).label("sessions"),
             func.count(distinct(p.c.source_ip)).label("ips"),
             func.min(c.event_time).label("first_seen"),
-        )
-        .select_from(p.join(COMMANDS, c.session_id == p.c.session_id))
-        .group_by(c.input)
+        ],
+        func.count(),
+        new=("input", False) if new_only else None,  # no index on the command text: one pass
     )
-    if new_only:
-        inputs = select(c.input).select_from(p.join(COMMANDS, c.session_id == p.c.session_id))
-        stmt = stmt.where(c.input.in_(never_before(inputs, COMMANDS, "input", "event_time", indexed=False)))
-    return stmt.order_by(func.count().desc(), c.input).limit(TOP)
 
 
 @per_dialect
 def _downloads_statement(dialect: str, sensors: bool, new_only: bool) -> Select[Any]:
     f = FILES.c
-    p = _period_sessions(sensors)
-    stmt = (
-        select(
-            f.shasum,
-            f.direction,
-            func.min(func.coalesce(f.url, f.filename, f.outfile)).label("source"),
-            func.count(distinct(func.coalesce(f.url, f.filename, f.outfile))).label("sources"),
+    source = func.coalesce(f.url, f.filename, f.outfile)
+    return _ranked(
+        FILES,
+        sensors,
+        [f.shasum, f.direction],
+        lambda p: [
+            func.min(source).label("source"),
+            func.count(distinct(source)).label("sources"),
             func.count(distinct(f.session_id)).label("sessions"),
             func.count(distinct(p.c.source_ip)).label("ips"),
             func.min(f.event_time).label("first_seen"),
-        )
-        .select_from(p.join(FILES, f.session_id == p.c.session_id))
-        .where(f.shasum.is_not(None))
-        .group_by(f.shasum, f.direction)
+        ],
+        func.count(distinct(f.session_id)),
+        new=("shasum", True) if new_only else None,
+        where=(f.shasum.is_not(None),),
     )
-    if new_only:
-        hashes = select(f.shasum).select_from(p.join(FILES, f.session_id == p.c.session_id))
-        stmt = stmt.where(f.shasum.in_(never_before(hashes, FILES, "shasum", "event_time", indexed=True)))
-    return stmt.order_by(func.count(distinct(f.session_id)).desc(), f.shasum).limit(TOP)
 
 
 @per_dialect
