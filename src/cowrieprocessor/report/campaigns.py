@@ -29,6 +29,7 @@ KINDS: dict[str, str] = {
 }
 TOP_KEYS = 10
 TOP_IPS = 20
+TOP_SPLIT = 8
 
 
 @dataclass
@@ -110,37 +111,42 @@ def _split_statement(dialect: str, kind: str, sensors: bool, by: str) -> Select[
     if by == "now":
         rows = rows.outerjoin(IPS, i.ip_address == s.source_ip)
     column = {"asn": s.snapshot_asn, "now": i.current_asn, "sensor": s.sensor, "ip": s.source_ip}[by]
-    return (
+    rank = func.row_number().over(partition_by=key, order_by=(_sessions(kind).desc(), column))
+    groups = (
         select(
             key.label("key"),
             column.label("value"),
             _sessions(kind).label("sessions"),
             func.count(distinct(s.source_ip)).label("ips"),
+            rank.label("rank"),
         )
         .select_from(rows)
         .where(*in_period(sensors), key.in_(bindparam("keys", expanding=True)))
         .group_by(key, column)
-        .order_by(key, _sessions(kind).desc(), column)
+        .subquery("groups")
     )
+    g = groups.c
+    # only the first few of each key leave the database (a busy password has tens of thousands of IPs)
+    limit = TOP_IPS if by == "ip" else TOP_SPLIT
+    return select(g.key, g.value, g.sessions, g.ips).where(g.rank <= limit).order_by(g.key, g.rank)
 
 
 @per_dialect
-def _first_ever_statement(dialect: str, kind: str) -> Select[Any]:
-    """When each key was first seen at all (any sensor, any time): served by the key's index where it has one."""
-    s = SESSIONS.c
-    if kind == "download":
-        f = FILES.c
-        return (
-            select(f.shasum.label("key"), func.min(f.event_time).label("first"))
-            .where(f.shasum.in_(bindparam("keys", expanding=True)))
-            .group_by(f.shasum)
-        )
-    _, key = _source(kind)
-    return (
-        select(key.label("key"), func.min(s.first_event_at).label("first"))
-        .where(key.in_(bindparam("keys", expanding=True)))
-        .group_by(key)
-    )
+def _first_ever_statement(dialect: str, kind: str, count: int) -> Select[Any]:
+    """When each of ``count`` keys was first seen at all (any sensor, any time), one scalar ``MIN()`` per key:
+    the planner may then read the time index from its start and stop at the key's first row (an old, busy
+    key: at once) or read the key's index entries (a rare one), instead of aggregating every row of every key.
+    """
+    table, moment = (FILES, FILES.c.event_time) if kind == "download" else (SESSIONS, SESSIONS.c.first_event_at)
+    column = FILES.c.shasum if kind == "download" else _source(kind)[1]
+    first = [select(func.min(moment)).select_from(table).where(column == bindparam(f"k{i}")) for i in range(count)]
+    return select(*(one.scalar_subquery().label(f"f{i}") for i, one in enumerate(first)))
+
+
+def _first_ever(engine: Engine, kind: str, keys: list[str]) -> dict[str, Any]:
+    stmt = _first_ever_statement(dialect_of(engine), kind, len(keys))
+    row = fetch(engine, stmt, {f"k{i}": key for i, key in enumerate(keys)})[0]
+    return {key: row[f"f{i}"] for i, key in enumerate(keys)}
 
 
 def new_keys(kind: str, sensors: bool) -> Select[Any]:
@@ -209,12 +215,10 @@ def _script_statement(dialect: str, sensors: bool) -> Select[Any]:
     )
 
 
-def _group(rows: list[dict[str, Any]], limit: int) -> dict[str, list[dict[str, Any]]]:
+def _group(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        bucket = out.setdefault(row.pop("key"), [])
-        if len(bucket) < limit:
-            bucket.append(row)
+        out.setdefault(row.pop("key"), []).append(row)
     return out
 
 
@@ -223,7 +227,6 @@ def top_campaigns(engine: Engine, period: Period) -> dict[str, Any]:
     dialect, sensors, params = dialect_of(engine), bool(period.sensors), period.params()
     by_kind: dict[str, list[Campaign]] = {}
     new_keys: dict[str, int] = {}
-    names = asn_names(engine)
     for kind in KINDS:
         campaigns = [Campaign(kind=kind, **r) for r in fetch(engine, _top_statement(dialect, kind, sensors), params)]
         new_keys[kind] = int(fetch(engine, _new_count_statement(dialect, kind, sensors), params)[0]["n"])
@@ -232,10 +235,10 @@ def top_campaigns(engine: Engine, period: Period) -> dict[str, Any]:
             continue
         keyed = {**params, "keys": [c.key for c in campaigns]}
         splits = {
-            by: _group(fetch(engine, _split_statement(dialect, kind, sensors, by), keyed), TOP_IPS if by == "ip" else 8)
+            by: _group(fetch(engine, _split_statement(dialect, kind, sensors, by), keyed))
             for by in ("asn", "now", "sensor", "ip")
         }
-        first = {r["key"]: r["first"] for r in fetch(engine, _first_ever_statement(dialect, kind), keyed)}
+        first = _first_ever(engine, kind, keyed["keys"])
         labels_stmt = _labels_statement(dialect, kind, sensors)
         labels = {r["key"]: r["label"] for r in fetch(engine, labels_stmt, keyed)} if labels_stmt is not None else {}
         if kind == "command_sig":
@@ -243,6 +246,8 @@ def top_campaigns(engine: Engine, period: Period) -> dict[str, Any]:
             for r in fetch(engine, _script_statement(dialect, sensors), keyed):
                 scripts.setdefault(r["key"], []).append(r["input"])
             labels = {k: "; ".join(v) for k, v in scripts.items()}
+        named = {r["value"] for by in ("asn", "now") for rows in splits[by].values() for r in rows}
+        names = asn_names(engine, named)
         for c in campaigns:
             c.first_seen_ever = _aware(first.get(c.key))
             c.label = labels.get(c.key)

@@ -6,9 +6,10 @@ JOIN). Sessions without a snapshot ASN are one ``None`` row rather than vanishin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, case, distinct, func, select
+from sqlalchemy import Engine, Select, and_, bindparam, case, distinct, func, select
 
 from cowrieprocessor.analysis.sql import ASNS, IPS, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report.period import Period
@@ -79,12 +80,18 @@ def _per_asn_statement(dialect: str, sensors: bool) -> Select[Any]:
 
 @per_dialect
 def _names_statement(dialect: str) -> Select[Any]:
-    return select(ASNS.c.asn_number.label("asn"), ASNS.c.organization_name)
+    a = ASNS.c
+    wanted = a.asn_number.in_(bindparam("asns", expanding=True))
+    return select(a.asn_number.label("asn"), a.organization_name).where(wanted)
 
 
-def asn_names(engine: Engine) -> dict[int, str | None]:
-    """Every ASN's organisation (the inventory holds one row per ASN seen: small next to the sessions)."""
-    return {r["asn"]: r["organization_name"] for r in fetch(engine, _names_statement(dialect_of(engine)), {})}
+def asn_names(engine: Engine, asns: Iterable[Any]) -> dict[int, str | None]:
+    """The organisation of each of these ASNs (None and unknown ASNs are left out)."""
+    wanted = sorted({int(a) for a in asns if a is not None})
+    if not wanted:
+        return {}
+    rows = fetch(engine, _names_statement(dialect_of(engine)), {"asns": wanted})
+    return {r["asn"]: r["organization_name"] for r in rows}
 
 
 @per_dialect
@@ -172,7 +179,7 @@ def networks(engine: Engine, period: Period) -> dict[str, Any]:
         row["change"] = int(row["sessions"]) - row["previous"]
     known = [r for r in then if r["asn"] is not None]
     current = {r["asn"] for r in then}
-    names = asn_names(engine)
+    names = asn_names(engine, (asn for asn in before if asn not in current))
     gone = [
         {"asn": asn, "organization_name": names.get(asn), "sessions": 0, "previous": n, "change": -n}
         for asn, n in before.items()
