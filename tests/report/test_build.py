@@ -92,3 +92,13 @@ def test_new_means_never_seen_before(report_data: ReportData) -> None:
     new_commands = {r["input"] for r in report.details["new_commands"]}
     assert "uname -a" not in new_commands  # every hostile session ran it; the first is before `later`
     assert HOSTILE[5] in new_commands  # session 5 is after the start of `later`
+
+
+def test_freshness_of_the_sources_behind_the_period(report_data: ReportData) -> None:
+    report = build_report(report_data.engine, report_data.period, now=T0 + dt.timedelta(days=100))
+    sources = {r["source"]: (r["ips"], r["expired"]) for r in report.sources["sources"]}
+    # maxmind: A (expires day 200), B (50), D (20 days), E, F, H (300); spur: A (50), B (150); greynoise: C (never)
+    assert sources == {"maxmind": (6, 2), "spur": (2, 1), "greynoise": (1, 1)}
+    assert report.sources["never_enriched"] == 1 + len(HOSTILE) + 1  # G, the hostile IPs and the planter
+    sensors = {r["sensor"]: r["sessions"] for r in report.sources["sensors"]}
+    assert sensors == {"honeypot-us": 11, "honeypot-eu": 3, "sensor-a": len(HOSTILE) + 1}

@@ -17,7 +17,7 @@ from cowrieprocessor.report.details import details
 from cowrieprocessor.report.networks import networks
 from cowrieprocessor.report.period import Period
 from cowrieprocessor.report.sources import sources
-from cowrieprocessor.report.sql import in_period
+from cowrieprocessor.report.sql import in_period, period_first
 from cowrieprocessor.storage import schema
 
 TOP_ASN_SERIES = 6
@@ -77,7 +77,7 @@ def _ip_index_statement(dialect: str, sensors: bool) -> Select[Any]:
             func.max(s.first_event_at).label("last_seen"),
         )
         .select_from(SESSIONS.outerjoin(IPS, i.ip_address == s.source_ip))
-        .where(*in_period(sensors), s.source_ip.in_(bindparam("ips", expanding=True)))
+        .where(*in_period(sensors), period_first(dialect, s.source_ip).in_(bindparam("ips", expanding=True)))
         .group_by(s.source_ip, i.current_asn, i.geo_country)
         .order_by(func.count().desc(), s.source_ip)
     )

@@ -12,12 +12,25 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, FromClause, Select, bindparam, distinct, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    FromClause,
+    Select,
+    Table,
+    bindparam,
+    case,
+    distinct,
+    exists,
+    func,
+    null,
+    select,
+)
 
 from cowrieprocessor.analysis.sql import COMMANDS, IPS, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report.networks import asn_names
 from cowrieprocessor.report.period import Period
-from cowrieprocessor.report.sql import AUTH, FILES, KEYS, in_period, never_before
+from cowrieprocessor.report.sql import AUTH, FILES, KEYS, in_period, never_before, period_first
 
 #: Kind -> label shown in the page.
 KINDS: dict[str, str] = {
@@ -121,7 +134,7 @@ def _split_statement(dialect: str, kind: str, sensors: bool, by: str) -> Select[
             rank.label("rank"),
         )
         .select_from(rows)
-        .where(*in_period(sensors), key.in_(bindparam("keys", expanding=True)))
+        .where(*in_period(sensors), period_first(dialect, key).in_(bindparam("keys", expanding=True)))
         .group_by(key, column)
         .subquery("groups")
     )
@@ -139,13 +152,24 @@ def _first_ever_statement(dialect: str, kind: str, count: int) -> Select[Any]:
     """
     table, moment = (FILES, FILES.c.event_time) if kind == "download" else (SESSIONS, SESSIONS.c.first_event_at)
     column = FILES.c.shasum if kind == "download" else _source(kind)[1]
+    if dialect == "sqlite":  # no such plan choice: probe the key's index for an earlier row, then walk time
+        return select(*(_sqlite_first(table, column, moment, f"k{i}").label(f"f{i}") for i in range(count)))
     first = [select(func.min(moment)).select_from(table).where(column == bindparam(f"k{i}")) for i in range(count)]
     return select(*(one.scalar_subquery().label(f"f{i}") for i, one in enumerate(first)))
 
 
-def _first_ever(engine: Engine, kind: str, keys: list[str]) -> dict[str, Any]:
+def _sqlite_first(table: Table, column: Any, moment: Any, name: str) -> Any:
+    """NULL when the key has no row before ``:since`` (then the period's first is its first; the probe reads
+    the key's index, oldest rows first); else its first row along the time index (an old key is met early)."""
+    key: Any = bindparam(name)
+    earlier = exists().where(column == key, moment < bindparam("since"))
+    walk = select(moment).select_from(table).where(func.coalesce(column, column) == key).order_by(moment).limit(1)
+    return case((earlier, walk.scalar_subquery()), else_=null())
+
+
+def _first_ever(engine: Engine, kind: str, keys: list[str], since: Any) -> dict[str, Any]:
     stmt = _first_ever_statement(dialect_of(engine), kind, len(keys))
-    row = fetch(engine, stmt, {f"k{i}": key for i, key in enumerate(keys)})[0]
+    row = fetch(engine, stmt, {"since": since, **{f"k{i}": key for i, key in enumerate(keys)}})[0]
     return {key: row[f"f{i}"] for i, key in enumerate(keys)}
 
 
@@ -165,37 +189,34 @@ def _new_count_statement(dialect: str, kind: str, sensors: bool) -> Select[Any]:
 
 
 @per_dialect
-def _labels_statement(dialect: str, kind: str, sensors: bool) -> Select[Any] | None:
-    """Something readable for each key: the password's text, the key's type and comment, the HASSH's client
-    version, the file's URL; command signatures get their commands separately."""
-    s = SESSIONS.c
-    keys: Any = bindparam("keys", expanding=True)
+def _labels_statement(dialect: str, kind: str, sensors: bool, count: int) -> Select[Any]:
+    """Something readable for each of ``count`` keys, one row of each (an index probe per key, not every row
+    of a busy key): the password's text, the key's type and comment, the HASSH's client version (of the
+    period), the file's URL."""
+    s, a, k, f = SESSIONS.c, AUTH.c, KEYS.c, FILES.c
+    where: tuple[Any, ...] = ()
+    table: Table
+    column: Any
+    value: Any
     if kind == "password":
-        a = AUTH.c
-        return (
-            select(a.password_hash.label("key"), func.min(a.password).label("label"))
-            .where(a.password_hash.in_(keys))
-            .group_by(a.password_hash)
-        )
-    if kind == "ssh_key":
-        k = KEYS.c
-        text = k.key_type + " " + func.coalesce(k.key_comment, "")
-        return (
-            select(k.fingerprint_sha256.label("key"), func.min(text).label("label"))
-            .where(k.fingerprint_sha256.in_(keys))
-            .group_by(k.fingerprint_sha256)
-        )
-    if kind == "hassh":
-        return (
-            select(s.hassh.label("key"), func.min(s.client_version).label("label"))
-            .where(*in_period(sensors), s.hassh.in_(keys))
-            .group_by(s.hassh)
-        )
-    if kind == "download":
-        f = FILES.c
-        where = func.min(func.coalesce(f.url, f.filename, f.outfile))
-        return select(f.shasum.label("key"), where.label("label")).where(f.shasum.in_(keys)).group_by(f.shasum)
-    return None
+        table, column, value = AUTH, a.password_hash, a.password
+    elif kind == "ssh_key":
+        table, column, value = KEYS, k.fingerprint_sha256, k.key_type + " " + func.coalesce(k.key_comment, "")
+    elif kind == "hassh":
+        table, column, value, where = SESSIONS, s.hassh, s.client_version, tuple(in_period(sensors))
+    else:
+        table, column, value = FILES, f.shasum, func.coalesce(f.url, f.filename, f.outfile)
+    one = [select(value).select_from(table).where(column == bindparam(f"k{i}"), *where).limit(1) for i in range(count)]
+    return select(*(q.scalar_subquery().label(f"f{i}") for i, q in enumerate(one)))
+
+
+def labels(engine: Engine, kind: str, keys: list[str], params: dict[str, Any]) -> dict[str, Any]:
+    """``_labels_statement`` for these keys (command signatures get their commands from ``_script_statement``)."""
+    if not keys or kind not in ("password", "ssh_key", "hassh", "download"):
+        return {}
+    stmt = _labels_statement(dialect_of(engine), kind, "sensors" in params, len(keys))
+    row = fetch(engine, stmt, {**params, **{f"k{i}": key for i, key in enumerate(keys)}})[0]
+    return {key: row[f"f{i}"] for i, key in enumerate(keys)}
 
 
 @per_dialect
@@ -204,7 +225,7 @@ def _script_statement(dialect: str, sensors: bool) -> Select[Any]:
     s, c = SESSIONS.c, COMMANDS.c
     first = (
         select(func.min(s.session_id).label("session_id"), s.command_signature.label("key"))
-        .where(*in_period(sensors), s.command_signature.in_(bindparam("keys", expanding=True)))
+        .where(*in_period(sensors), period_first(dialect, s.command_signature).in_(bindparam("keys", expanding=True)))
         .group_by(s.command_signature)
         .subquery()
     )
@@ -238,19 +259,18 @@ def top_campaigns(engine: Engine, period: Period) -> dict[str, Any]:
             by: _group(fetch(engine, _split_statement(dialect, kind, sensors, by), keyed))
             for by in ("asn", "now", "sensor", "ip")
         }
-        first = _first_ever(engine, kind, keyed["keys"])
-        labels_stmt = _labels_statement(dialect, kind, sensors)
-        labels = {r["key"]: r["label"] for r in fetch(engine, labels_stmt, keyed)} if labels_stmt is not None else {}
+        first = _first_ever(engine, kind, keyed["keys"], period.since)
+        readable = labels(engine, kind, keyed["keys"], params)
         if kind == "command_sig":
             scripts: dict[str, list[str]] = {}
             for r in fetch(engine, _script_statement(dialect, sensors), keyed):
                 scripts.setdefault(r["key"], []).append(r["input"])
-            labels = {k: "; ".join(v) for k, v in scripts.items()}
+            readable = {k: "; ".join(v) for k, v in scripts.items()}
         named = {r["value"] for by in ("asn", "now") for rows in splits[by].values() for r in rows}
         names = asn_names(engine, named)
         for c in campaigns:
-            c.first_seen_ever = _aware(first.get(c.key))
-            c.label = labels.get(c.key)
+            c.first_seen_ever = _aware(first.get(c.key)) or c.first_seen
+            c.label = readable.get(c.key)
             c.asns_then = [{**r, "org": names.get(r["value"])} for r in splits["asn"].get(c.key, [])]
             c.asns_now = [{**r, "org": names.get(r["value"])} for r in splits["now"].get(c.key, [])]
             c.sensor_names = splits["sensor"].get(c.key, [])

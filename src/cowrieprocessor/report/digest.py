@@ -22,7 +22,7 @@ from sqlalchemy import Engine, Select, bindparam, distinct, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from cowrieprocessor.analysis.sql import ASNS, HISTORY, SESSIONS, dialect_of, fetch, per_dialect
-from cowrieprocessor.report.campaigns import KINDS, _labels_statement, _source, new_keys
+from cowrieprocessor.report.campaigns import KINDS, _source, labels, new_keys
 from cowrieprocessor.report.period import newest_session
 from cowrieprocessor.report.sql import DIGESTS, FILES, KEYS, in_period, never_before
 
@@ -148,12 +148,9 @@ def compute(engine: Engine, since: dt.datetime, until: dt.datetime) -> dict[str,
     params = {"since": since, "until": until}
     campaigns = {kind: _section(fetch(engine, _new_keys_statement(dialect, kind), params)) for kind in SESSION_KINDS}
     passwords = campaigns["password"]["items"]
-    if passwords:
-        stmt = _labels_statement(dialect, "password", False)
-        assert stmt is not None
-        text = {r["key"]: r["label"] for r in fetch(engine, stmt, {"keys": [p["key"] for p in passwords]})}
-        for item in passwords:
-            item["text"] = text.get(item["key"])
+    text = labels(engine, "password", [p["key"] for p in passwords], {})
+    for item in passwords:
+        item["text"] = text.get(item["key"])
     return {
         "new_campaigns": campaigns,
         "new_asns": _section(fetch(engine, _new_asns_statement(dialect), params)),

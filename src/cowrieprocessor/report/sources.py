@@ -1,14 +1,14 @@
-"""Freshness of what the report stands on: enrichment sources (provenance expiry, last calls), the
-period's snapshot coverage, sensors' last sessions, ingested files and the data's dates."""
+"""Freshness of what the report stands on: the enrichment sources of the period's IPs (provenance expiry,
+the ledger's calls), the period's snapshot coverage, sensors' last sessions, ingested files and the data's dates."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Engine, Select, case, func, select, true
+from sqlalchemy import Engine, Select, bindparam, case, func, or_, select, true
 
-from cowrieprocessor import analysis
+from cowrieprocessor.analysis.inventory import _as_of, _as_of_value, _expiry, _expiry_value, _provenance_entries
 from cowrieprocessor.analysis.sql import ASNS, IPS, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report.period import Period
 from cowrieprocessor.report.sql import CALLS, INGEST_FILES, in_period
@@ -55,15 +55,18 @@ def _snapshots_statement(dialect: str, sensors: bool) -> Select[Any]:
 
 
 @per_dialect
-def _sensors_statement(dialect: str) -> Select[Any]:
+def _sensors_statement(dialect: str, sensors: bool) -> Select[Any]:
+    """Sensors of this period and the previous one: a sensor silent in this period still shows, with its
+    last session before it (an all-time scan of every session would cost more than the rest together)."""
     s = SESSIONS.c
     return (
         select(
             s.sensor,
-            func.count().label("sessions"),
+            func.sum(case((s.first_event_at >= bindparam("now_since"), 1), else_=0)).label("sessions"),
             func.min(s.first_event_at).label("first_session"),
             func.max(s.first_event_at).label("last_session"),
         )
+        .where(*in_period(sensors))
         .group_by(s.sensor)
         .order_by(func.max(s.first_event_at).desc(), s.sensor)
     )
@@ -80,26 +83,60 @@ def _files_statement(dialect: str) -> Select[Any]:
     )
 
 
+@per_dialect
+def _freshness_statement(dialect: str, sensors: bool) -> Select[Any]:
+    """Per source, the provenance of the period's IPs: how many it answered for, how many of those answers
+    have expired (or never expire), the earliest expiry. Only the IPs behind this report are read."""
+    entry = _provenance_entries(dialect)
+    expiry = _expiry(dialect, entry)
+    ips = select(SESSIONS.c.source_ip).where(*in_period(sensors)).distinct()
+    expired = case((or_(expiry.is_(None), expiry < _as_of(dialect)), 1), else_=0)
+    return (
+        select(
+            entry.c.key.label("source"),
+            func.count().label("ips"),
+            func.sum(expired).label("expired"),
+            func.min(expiry).label("oldest_expiry"),
+        )
+        .select_from(IPS.join(entry, true()))
+        .where(IPS.c.ip_address.in_(ips))
+        .group_by(entry.c.key)
+        .order_by(entry.c.key)
+    )
+
+
+@per_dialect
+def _never_statement(dialect: str, sensors: bool) -> Select[Any]:
+    s, i = SESSIONS.c, IPS.c
+    ips = select(s.source_ip).where(*in_period(sensors)).distinct()
+    return select(func.count().label("n")).where(i.ip_address.in_(ips), i.enrichment_updated_at.is_(None))
+
+
 def sources(engine: Engine, period: Period, *, as_of: dt.datetime) -> dict[str, Any]:
-    dialect = dialect_of(engine)
-    stale = {r.source: r for r in analysis.stale(engine, as_of=as_of) if r.tier == "ip"}
+    dialect, sensors, params = dialect_of(engine), bool(period.sensors), period.params()
+    moment = {**params, "as_of": _as_of_value(dialect, as_of)}
+    fresh = {r["source"]: r for r in fetch(engine, _freshness_statement(dialect, sensors), moment)}
     calls = fetch(engine, _calls_statement(dialect), {})
-    names = sorted({*(r["source"] for r in calls), *(s for s in stale if s != "never")})
     by_source = {r["source"]: r for r in calls}
     rows = [
         {
             "source": name,
-            "expired": stale[name].count if name in stale else 0,
-            "oldest_expiry": stale[name].oldest_expiry if name in stale else None,
+            "ips": int(fresh[name]["ips"]) if name in fresh else 0,
+            "expired": int(fresh[name]["expired"]) if name in fresh else 0,
+            "oldest_expiry": _expiry_value(fresh[name]["oldest_expiry"]) if name in fresh else None,
             **{k: by_source.get(name, {}).get(k) for k in ("calls", "answered", "errors", "last_call")},
         }
-        for name in names
+        for name in sorted({*fresh, *by_source})
     ]
     return {
         "sources": rows,
-        "never_enriched": stale["never"].count if "never" in stale else 0,
+        "never_enriched": int(fetch(engine, _never_statement(dialect, sensors), params)[0]["n"]),
         "inventory": fetch(engine, _inventory_statement(dialect), {})[0],
-        "snapshots": fetch(engine, _snapshots_statement(dialect, bool(period.sensors)), period.params()),
-        "sensors": fetch(engine, _sensors_statement(dialect), {}),
+        "snapshots": fetch(engine, _snapshots_statement(dialect, sensors), params),
+        "sensors": fetch(
+            engine,
+            _sensors_statement(dialect, sensors),
+            {**params, "since": period.previous.since, "now_since": period.since},
+        ),
         "files": fetch(engine, _files_statement(dialect), {})[0],
     }

@@ -56,3 +56,10 @@ def never_before(candidates: Select[Any], table: Table, column: str, moment: str
     col = table.c[column]
     first = func.min(table.c[moment])
     return select(col).where(col.in_(select(value))).group_by(col).having(first >= bindparam("since"))
+
+
+def period_first(dialect: str, column: Any) -> Any:
+    """``column`` as a filter that does not pick its own index on SQLite (``coalesce(c, c)``): with the period's
+    time range also in the WHERE clause, SQLite would otherwise read every row ever of a busy key or IP
+    through that column's index, instead of the period's rows through the time index."""
+    return func.coalesce(column, column) if dialect == "sqlite" else column
