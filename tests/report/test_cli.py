@@ -86,3 +86,12 @@ def test_ingest_sample_ends_with_the_report(tmp_path: Path, monkeypatch: pytest.
     report = tmp_path / "cowrieprocessor-report.html"
     assert f"report of the sample written to {report}" in " ".join(result.stdout.split())
     assert 'data-metric="sessions" data-value="2600"' in report.read_text("utf-8")
+
+
+def test_an_empty_database_gives_an_empty_report(db_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "empty.html"
+    result = runner.invoke(app, ["--db", db_url, "report", "--out", str(out)])
+    assert result.exit_code == 0 and "report of 0 sessions" in result.stdout
+    assert 'data-metric="sessions" data-value="0"' in out.read_text("utf-8")
+    digest = runner.invoke(app, ["--db", db_url, "report", "--since-last", "x"])
+    assert digest.exit_code == 0 and digest.stdout.rstrip().endswith("Nothing new.")
