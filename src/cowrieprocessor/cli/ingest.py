@@ -77,9 +77,14 @@ def ingest_command(
     if enrichment is not None:
         enrichment["attribution"] = attribution
     _print_summary(app_state, stats, fmt, enrichment, quiet=quiet)
-    if fmt is not OutputFormat.json and not quiet:
-        if attribution is not None:
-            first_look.print_summary(attribution)
+    people = fmt is not OutputFormat.json and not quiet
+    if people and attribution is not None:
+        first_look.print_summary(attribution)
+    if sample:  # the README's main command ends with the sample's report
+        from cowrieprocessor.cli import report as report_cli
+
+        report_cli.write_sample_report(app_state.engine, quiet_stdout=fmt is OutputFormat.json, silent=quiet)
+    if people:
         _next_steps(stats, enrichment)
     if stats.missing or stats.unreadable:
         raise typer.Exit(1)

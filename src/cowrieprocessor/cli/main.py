@@ -10,6 +10,7 @@ import typer
 
 from cowrieprocessor import __version__
 from cowrieprocessor.cli import data, db, enrich, explore, ingest, lookup, output, query
+from cowrieprocessor.cli import report as report_cli
 from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.failures import GuardedGroup
 
@@ -82,6 +83,7 @@ lookup.register(app)
 query.register(app)
 explore.register(query.app)
 data.register(app)
+report_cli.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

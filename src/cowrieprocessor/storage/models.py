@@ -551,6 +551,25 @@ class ExploitAttempt(Base):
     __table_args__ = (Index("ix_exploit_attempts_session_id", "session_id"),)
 
 
+# --------------------------------------------------------------------------------------------- v22 ---
+
+
+class ReportDigest(Base):
+    """One run of a named digest (``report --since-last NAME``): its window and what it reported."""
+
+    __tablename__ = "report_digests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    run: Mapped[int] = mapped_column(Integer)
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+    __table_args__ = (UniqueConstraint("name", "run", name="uq_report_digests_name"),)
+
+
 #: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
 COUNTRY_FALLBACK: tuple[tuple[str, ...], ...] = (
     ("maxmind", "country"),
