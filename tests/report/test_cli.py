@@ -73,7 +73,7 @@ def test_an_old_schema_is_refused(empty_db_url: str) -> None:
     schema.upgrade(engine, "v21")
     engine.dispose()
     result = runner.invoke(app, ["--db", empty_db_url, "report"])
-    assert result.exit_code == 2 and "db upgrade" in result.output
+    assert result.exit_code == 4 and "db upgrade" in result.output
 
 
 def test_ingest_sample_ends_with_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
