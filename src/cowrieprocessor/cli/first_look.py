@@ -70,7 +70,7 @@ def print_summary(data: dict[str, Any]) -> None:
         return
     option = {"ssh_key": "--ssh-key", "command_sig": "--command-sig"}[campaign["kind"]]
     networks = ", ".join(
-        f"AS{row['asn']} {safe_text(row['organization_name'] or '?')} ({row['ips']} IPs)"
+        f"AS{row['asn']} {safe_text(row['organization_name'] or '?')} ({row['ips']} IP{'' if row['ips'] == 1 else 's'})"
         for row in campaign["asns"]
         if row["asn"] is not None
     )

@@ -208,7 +208,8 @@ def _next_steps(stats: IngestStats, enrichment: dict[str, Any] | None) -> None:
     if "overview" in names:
         steps.append("cowrieprocessor query overview")
     steps.append("cowrieprocessor query persistent-ips --min-days 1")
-    asn_sources = {"maxmind", "routing_history", "cymru"} & set(enrichment["sources"] if enrichment else ())
+    # the embedded dataset has AS numbers (#22): only a run with it switched off and nothing else lacks them
+    asn_sources = {"embedded", "maxmind", "routing_history", "cymru"} & set(enrichment["sources"] if enrichment else ())
     if asn_sources or enrichment is None:
         steps.append("cowrieprocessor query top-asns")
     if stats.dead_letters:
@@ -218,7 +219,7 @@ def _next_steps(stats: IngestStats, enrichment: dict[str, Any] | None) -> None:
     output.console.print("next: " + "   ".join(f"[bold]{s}[/bold]" for s in steps), soft_wrap=True)
     if enrichment is not None and not asn_sources:
         output.console.print(
-            "[dim]no ASN source is configured, so IPs have countries but no ASNs: add "
+            "[dim]no ASN source is on, so IPs have no AS numbers: keep [providers.embedded] on, add "
             + output.safe_text("[providers.maxmind] (.mmdb files) or enable [providers.cymru] (README, Configuration)")
             + "[/dim]"
         )

@@ -137,7 +137,7 @@ def hbars(
     chart = Chart("hbars", width, height, "; ".join(f"{label}: {v:,}" for label, v, _ in items))
     for i, (label, value, href) in enumerate(items):
         y = 4 + i * row
-        chart.labels.append(Label(label_width - 6, y + row * 0.7, label[:28], "end", href))
+        chart.labels.append(Label(label_width - 6, y + row * 0.7, _clip(label, label_width // 7), "end", href))
         w = max(bar_w * value / vmax, 1.0)
         chart.rects.append(Rect(label_width, y + 2, w, row - 5, PALETTE[0], f"{label}: {value:,}", href))
         chart.labels.append(Label(label_width + w + 4, y + row * 0.7, f"{value:,}"))
@@ -165,8 +165,14 @@ def bipartite(
             chart.lines.append(Line(lx, ly[a], rx, ry[b], 1 + 7 * n / wmax, colors[a], f"{n:,} sessions"))
     for ident, label, href in left:
         chart.rects.append(Rect(lx - 6, ly[ident] - 6, 12, 12, colors[ident], label, href))
-        chart.labels.append(Label(lx - 12, ly[ident] + 4, label[:44], "end", href))
+        chart.labels.append(Label(lx - 12, ly[ident] + 4, _clip(label, 44), "end", href))
     for ident, label, href in right:
         chart.rects.append(Rect(rx - 6, ry[ident] - 6, 12, 12, "#555555", label, href))
-        chart.labels.append(Label(rx + 12, ry[ident] + 4, label[:44], "start", href))
+        chart.labels.append(Label(rx + 12, ry[ident] + 4, _clip(label, 44), "start", href))
     return chart
+
+
+def _clip(label: str, chars: int) -> str:
+    """A label that fits its room (about 7 px a character at the charts' font size), marked when cut; the
+    bar's tooltip and the tables carry the whole text."""
+    return label if len(label) <= chars else label[: chars - 1] + "\u2026"
