@@ -28,6 +28,9 @@ TRANSFERS: Table = Base.metadata.tables["file_transfers"]
 KEYS: Table = Base.metadata.tables["ssh_keys"]
 FORWARDS: Table = Base.metadata.tables["port_forwards"]
 EXPLOITS: Table = Base.metadata.tables["exploit_attempts"]
+CALLS: Table = Base.metadata.tables["provider_calls"]
+INGEST_FILES: Table = Base.metadata.tables["ingest_files"]
+DIGESTS: Table = Base.metadata.tables["report_digests"]
 RAW: Table = Base.metadata.tables["raw_events"]
 
 SUPPORTED = ("postgresql", "sqlite")

@@ -10,15 +10,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, select
 
-from cowrieprocessor.analysis.sql import SESSIONS
-from cowrieprocessor.storage.models import Base
+from cowrieprocessor.analysis.sql import AUTH, CALLS, DIGESTS, INGEST_FILES, KEYS, SESSIONS
+from cowrieprocessor.analysis.sql import TRANSFERS as FILES
 
-AUTH: Table = Base.metadata.tables["auth_attempts"]
-FILES: Table = Base.metadata.tables["file_transfers"]
-KEYS: Table = Base.metadata.tables["ssh_keys"]
-CALLS: Table = Base.metadata.tables["provider_calls"]
-INGEST_FILES: Table = Base.metadata.tables["ingest_files"]
-DIGESTS: Table = Base.metadata.tables["report_digests"]
+__all__ = ["AUTH", "CALLS", "DIGESTS", "FILES", "INGEST_FILES", "KEYS", "bucket", "in_period", "never_before", "period_first"]
 
 
 def in_period(sensors: bool) -> list[ColumnElement[bool]]:
