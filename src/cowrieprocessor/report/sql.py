@@ -13,7 +13,18 @@ from sqlalchemy import ColumnElement, Select, Table, bindparam, exists, func, se
 from cowrieprocessor.analysis.sql import AUTH, CALLS, DIGESTS, INGEST_FILES, KEYS, SESSIONS
 from cowrieprocessor.analysis.sql import TRANSFERS as FILES
 
-__all__ = ["AUTH", "CALLS", "DIGESTS", "FILES", "INGEST_FILES", "KEYS", "bucket", "in_period", "never_before", "period_first"]
+__all__ = [
+    "AUTH",
+    "CALLS",
+    "DIGESTS",
+    "FILES",
+    "INGEST_FILES",
+    "KEYS",
+    "bucket",
+    "in_period",
+    "never_before",
+    "period_first",
+]
 
 
 def in_period(sensors: bool) -> list[ColumnElement[bool]]:

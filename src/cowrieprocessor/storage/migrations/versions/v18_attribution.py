@@ -31,6 +31,8 @@ revision = "v18"
 down_revision = "v17"
 branch_labels = None
 depends_on = None
+#: Tables this revision rewrites or fills, vacuumed and analysed after it commits (``storage.maintenance``).
+rewrites = {"upgrade": ("ip_inventory", "asn_inventory", "session_summaries"), "downgrade": ("ip_inventory",)}
 
 INDEX = "ix_ip_inventory_geo_country"
 

@@ -31,6 +31,8 @@ revision = "v19"
 down_revision = "v18"
 branch_labels = None
 depends_on = None
+#: Tables this revision rewrites or fills, vacuumed and analysed after it commits (``storage.maintenance``).
+rewrites = {"upgrade": ("session_summaries",), "downgrade": ("session_summaries",)}
 
 COLUMNS = ("client_version_normalised", "client_non_ssh", "credential_list_hash")
 _PAGE = 5000

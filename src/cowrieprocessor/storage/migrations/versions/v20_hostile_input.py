@@ -24,6 +24,11 @@ revision = "v20"
 down_revision = "v19"
 branch_labels = None
 depends_on = None
+#: Tables this revision rewrites or fills, vacuumed and analysed after it commits (``storage.maintenance``).
+rewrites = {
+    "upgrade": ("raw_events", "auth_attempts", "commands", "file_transfers", "ssh_keys", "ingest_files"),
+    "downgrade": ("raw_events", "auth_attempts", "commands", "file_transfers", "ssh_keys", "ingest_files"),
+}
 
 
 def upgrade() -> None:

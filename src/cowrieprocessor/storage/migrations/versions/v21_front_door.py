@@ -37,6 +37,11 @@ revision = "v21"
 down_revision = "v20"
 branch_labels = None
 depends_on = None
+#: Tables this revision rewrites or fills, vacuumed and analysed after it commits (``storage.maintenance``).
+rewrites = {
+    "upgrade": ("session_summaries", "file_transfers", "port_forwards", "exploit_attempts"),
+    "downgrade": ("file_transfers",),
+}
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TRANSFER_EVENTIDS = (
