@@ -228,6 +228,10 @@ def test_cli_key_kinds_match_the_analysis_ones() -> None:
 
     assert [k.value for k in query.Kind] == [k.value for k in LISTED_KINDS]
     assert [k.value for k in explore.By] == [k.value for k in campaigns.By]
+    from cowrieprocessor.cli import lookup
+    from cowrieprocessor.enrichment.cascade import ORDER
+
+    assert lookup.SOURCES == ORDER
 
 
 def test_an_older_database_is_refused_by_queries_also_via_env(empty_db_url: str) -> None:

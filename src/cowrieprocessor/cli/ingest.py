@@ -201,13 +201,7 @@ def _where(app_state: AppState) -> str:
 
 
 def _next_steps(stats: IngestStats, enrichment: dict[str, Any] | None) -> None:
-    from cowrieprocessor.cli import query
-
-    steps = []
-    names = {c.name or (c.callback.__name__ if c.callback else "") for c in query.app.registered_commands}
-    if "overview" in names:
-        steps.append("cowrieprocessor query overview")
-    steps.append("cowrieprocessor query persistent-ips --min-days 1")
+    steps = ["cowrieprocessor query overview", "cowrieprocessor query persistent-ips --min-days 1"]
     # the embedded dataset has AS numbers (#22): only a run with it switched off and nothing else lacks them
     asn_sources = {"embedded", "maxmind", "routing_history", "cymru"} & set(enrichment["sources"] if enrichment else ())
     if asn_sources or enrichment is None:

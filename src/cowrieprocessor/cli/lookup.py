@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 #: The answer column of a table is a preview; CSV and JSON carry every answer whole.
 SUMMARY_WIDTH = 160
+#: ``enrichment.cascade.ORDER`` for ``--help`` without importing the sources (a test keeps the two equal).
 SOURCES = ("validation", "maxmind", "routing_history", "embedded", "cymru", "greynoise", "spur", "dshield", "abuseipdb")
 
 
@@ -104,10 +105,10 @@ def register(app: typer.Typer) -> None:
         Columns: ip, source, status, answer, version, fetched_at, error. The table previews each answer;
         json and csv carry it whole. Sources that are not configured are listed once, with the reason.
         """
-        from cowrieprocessor.enrichment.cascade import Cascade, build_sources
+        from cowrieprocessor.enrichment.cascade import ORDER, Cascade, build_sources
 
         ips = _addresses(ips)
-        unknown = sorted(set(source or []) - set(SOURCES))
+        unknown = sorted(set(source or []) - set(ORDER))
         if unknown:
             raise typer.BadParameter(f"unknown source(s): {', '.join(unknown)}", param_hint="--source")
         from cowrieprocessor.cli.query import parse_time
