@@ -74,9 +74,10 @@ def print_summary(data: dict[str, Any]) -> None:
         for row in campaign["asns"]
         if row["asn"] is not None
     )
+    # The sentence wraps between words (an AS number is never split across lines); the command to copy
+    # stays one line, however narrow the terminal.
     console.print(
         f"widest campaign: {campaign['sessions']:,} sessions from {campaign['ips']:,} IPs share one "
-        f"{campaign['kind'].replace('_', ' ')}; its top networks: {networks or 'no known AS'}.\n"
-        f"more: cowrieprocessor query infrastructure {option} {safe_text(campaign['key'])}",
-        soft_wrap=True,
+        f"{campaign['kind'].replace('_', ' ')}; its top networks: {networks or 'no known AS'}."
     )
+    console.print(f"more: cowrieprocessor query infrastructure {option} {safe_text(campaign['key'])}", soft_wrap=True)

@@ -210,7 +210,8 @@ def _next_steps(stats: IngestStats, enrichment: dict[str, Any] | None) -> None:
         steps.append("cowrieprocessor dead-letters list")
     if enrichment is None:
         steps.append("cowrieprocessor enrich")
-    output.console.print("next: " + "   ".join(f"[bold]{s}[/bold]" for s in steps), soft_wrap=True)
+    # each step is a command to copy: one to a line, never split between lines
+    output.console.print("next: " + "\n      ".join(f"[bold]{s}[/bold]" for s in steps), soft_wrap=True)
     if enrichment is not None and not asn_sources:
         output.console.print(
             "[dim]no ASN source is on, so IPs have no AS numbers: keep [providers.embedded] on, add "

@@ -113,11 +113,9 @@ def write_sample_report(engine: Engine, *, quiet_stdout: bool, silent: bool = Fa
     path = write_report(report, Path(DEFAULT_OUT))
     if silent:
         return path
-    (err_console if quiet_stdout else console).print(
-        f"report of the sample written to {safe_text(path)} - open it in a browser "
-        "(`cowrieprocessor report --help` for other periods and the digest)",
-        soft_wrap=True,
-    )
+    say = err_console if quiet_stdout else console
+    say.print(f"report of the sample written to {safe_text(path)}", soft_wrap=True)  # a path is never folded
+    say.print("open it in a browser (`cowrieprocessor report --help` for other periods and the digest)")
     return path
 
 
