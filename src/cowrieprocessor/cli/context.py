@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from cowrieprocessor.config import Settings
 
-HEAD = "v25"  # storage.schema.HEAD, without importing Alembic (a test keeps the two equal)
+HEAD = "v26"  # storage.schema.HEAD, without importing Alembic (a test keeps the two equal)
 DB_ENV = "COWRIEPROCESSOR_DB"
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from cowrieprocessor.storage import maintenance
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-HEAD = "v25"
+HEAD = "v26"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
