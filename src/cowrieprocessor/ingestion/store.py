@@ -33,6 +33,8 @@ from cowrieprocessor.ingestion.sessions import (
     TRANSFER_COLUMNS,
     Row,
 )
+from cowrieprocessor.storage import dialects
+from cowrieprocessor.storage.counters import counters_sql
 from cowrieprocessor.storage.generated import snapshot_country_sql
 
 RAW_COLUMNS = (
@@ -60,6 +62,8 @@ DETAIL_TABLES = {
 _CHUNK = 500  # SQLite bound parameters per IN (...)
 _WAL_LIMIT = 65536  # pages (256 MB): the writer checkpoints itself only if the checkpointer falls behind
 RESTART_FRAMES = 16384  # pages (64 MB): a longer WAL is restarted before the next transaction
+#: The IP counter aggregates over ``session_summaries s`` (the one rule, :mod:`cowrieprocessor.storage.counters`).
+IP_COUNTERS = counters_sql("s")
 _MAX_PARAMS = 4000  # bound parameters per multi-row INSERT (SQLite allows 32766)
 #: Time texts of the events read recently (a few batches' worth), by their datetime.
 _TIME_TEXT: dict[dt.datetime, str] = {}
@@ -96,7 +100,8 @@ def event_time_text(e: Event) -> str:
 
 
 def open_store(engine: Engine) -> Store:
-    if engine.dialect.name == "postgresql":
+    """The writer for the engine's backend: binary COPY where it declares ``bulk_copy``, else multi-row VALUES."""
+    if dialects.of(engine).bulk_copy:
         from cowrieprocessor.ingestion.store_pg import PostgresStore
 
         return PostgresStore(engine)
@@ -555,8 +560,10 @@ class Store:
         )
 
     def bump_ip_counters(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """``(ip, new sessions, first, last)``: add the new sessions, widen first/last seen."""
+        """``(ip, new sessions, first, last)``: add the new sessions, widen first/last seen (a session without
+        a last event time was last seen at its first, as :mod:`cowrieprocessor.storage.counters` says)."""
         t = self.time
+        rows = last_or_first(rows)
         self.executemany(
             "UPDATE ip_inventory SET session_count = session_count + ?, "
             "first_seen = CASE WHEN first_seen IS NULL OR first_seen > ? THEN ? ELSE first_seen END, "
@@ -567,13 +574,18 @@ class Store:
 
     def refresh_ip_counters(self, ips: Sequence[str]) -> None:
         """first/last seen (event time) and session count of these IPs, recomputed from their sessions."""
+        n, first, last = (f"(SELECT {e} FROM session_summaries s WHERE s.source_ip = ip_address)" for e in IP_COUNTERS)
         for part in _chunks(ips):
             marks = ", ".join("?" * len(part))
             self.execute(
-                "UPDATE ip_inventory SET "
-                "session_count = (SELECT COUNT(*) FROM session_summaries s WHERE s.source_ip = ip_address), "
-                "first_seen = (SELECT MIN(first_event_at) FROM session_summaries s WHERE s.source_ip = ip_address), "
-                "last_seen = (SELECT MAX(last_event_at) FROM session_summaries s WHERE s.source_ip = ip_address), "
+                f"UPDATE ip_inventory SET session_count = {n}, first_seen = {first}, last_seen = {last}, "
                 f"updated_at = CURRENT_TIMESTAMP WHERE ip_address IN ({marks})",
                 part,
             )
+
+
+def last_or_first(rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
+    """Counter rows ``(key, n, first, last)`` with a missing ``last`` read as ``first``."""
+    if all(r[3] is not None for r in rows):
+        return rows
+    return [(k, n, first, first if last is None else last) for k, n, first, last in rows]

@@ -31,6 +31,7 @@ from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.sessions import Row
 from cowrieprocessor.ingestion.store import (
     DETAIL_TABLES,
+    IP_COUNTERS,
     NEW_SUMMARY_COLUMNS,
     RAW_COLUMNS,
     SESSION_COLUMNS,
@@ -38,6 +39,7 @@ from cowrieprocessor.ingestion.store import (
     Conflict,
     Snapshot,
     Store,
+    last_or_first,
 )
 from cowrieprocessor.storage.generated import snapshot_country_sql
 
@@ -331,6 +333,7 @@ class PostgresStore(Store):
     def bump_ip_counters(self, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
             return
+        rows = last_or_first(rows)
         self.execute(
             "UPDATE ip_inventory i SET session_count = i.session_count + b.n, "
             "first_seen = LEAST(i.first_seen, b.first), last_seen = GREATEST(i.last_seen, b.last), "
@@ -342,10 +345,11 @@ class PostgresStore(Store):
     def refresh_ip_counters(self, ips: Sequence[str]) -> None:
         if not ips:
             return
+        n, first, last = IP_COUNTERS
         self.execute(
             "UPDATE ip_inventory i SET session_count = a.n, first_seen = a.first, last_seen = a.last, "
-            "updated_at = CURRENT_TIMESTAMP FROM (SELECT q.ip, COUNT(s.session_id) AS n, "
-            "MIN(s.first_event_at) AS first, MAX(s.last_event_at) AS last FROM unnest(%s::inet[]) AS q(ip) "
-            "LEFT JOIN session_summaries s ON s.source_ip = q.ip GROUP BY q.ip) a WHERE i.ip_address = a.ip",
+            f"updated_at = CURRENT_TIMESTAMP FROM (SELECT q.ip, {n} AS n, {first} AS first, {last} AS last "
+            "FROM unnest(%s::inet[]) AS q(ip) LEFT JOIN session_summaries s ON s.source_ip = q.ip GROUP BY q.ip) a "
+            "WHERE i.ip_address = a.ip",
             (list(ips),),
         )

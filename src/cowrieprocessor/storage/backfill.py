@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from cowrieprocessor.storage.legacy import PG_TRY_TIMESTAMPTZ, LegacySQL
+from cowrieprocessor.storage import dialects
+from cowrieprocessor.storage.legacy import LegacySQL
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ Phase = _Phase  # for the other modules of the upgrade
 def _asn_sql(bind: Connection) -> str:
     """Distinct ASNs named by the stored session enrichment (same SQL at v15 and v16: it reads JSON only)."""
     sql = LegacySQL(bind.dialect.name)
-    obj = "jsonb_typeof(enrichment) = 'object'" if sql.pg else "json_type(enrichment) = 'object'"
+    obj = f"{sql.typ('enrichment')} = 'object'"
     roots = f"SELECT {sql.root('enrichment', 'source_ip')} AS r FROM session_summaries WHERE {obj}"
     return f"SELECT COUNT(DISTINCT a) FROM (SELECT {sql.snapshot_asn('q.r')} AS a FROM ({roots}) q) t"
 
@@ -123,9 +124,8 @@ def populate_tiers(bind: Connection) -> None:
     from cowrieprocessor.storage.asn_types import classify_asns  # it reports through this module
 
     sql = LegacySQL(bind.dialect.name)
-    if sql.pg:
-        bind.execute(text("SET LOCAL work_mem = '256MB'"))
-        bind.execute(text(PG_TRY_TIMESTAMPTZ))
+    for statement in (*sql.d.bulk_setup, *sql.d.session_helpers):
+        bind.execute(text(statement))
     backfill_snapshots(bind, sql)
     build_asn_inventory(bind, sql)
     build_ip_inventory(bind, sql)
@@ -149,7 +149,7 @@ def backfill_snapshots(bind: Connection, sql: LegacySQL, chunk: int = SNAPSHOT_C
     """Every session with a stored enrichment object gets its point-in-time snapshot from that object."""
     total = int(bind.execute(text("SELECT COUNT(*) FROM session_summaries")).scalar_one())
     phase = _Phase("snapshots", total)
-    is_obj = "jsonb_typeof(enrichment) = 'object'" if sql.pg else "json_type(enrichment) = 'object'"
+    is_obj = f"{sql.typ('enrichment')} = 'object'"
     r = "q.r"
     statement = f"""
         UPDATE session_summaries SET
@@ -177,7 +177,7 @@ def backfill_snapshots(bind: Connection, sql: LegacySQL, chunk: int = SNAPSHOT_C
 
 def _latest(sql: LegacySQL, key: str, columns: str, where: str, order: str) -> str:
     """One row per ``key``: the latest by ``order`` (DISTINCT ON on PostgreSQL, a window on SQLite)."""
-    if sql.pg:
+    if sql.d.distinct_on:
         return f"SELECT DISTINCT ON ({key}) {columns} FROM session_summaries WHERE {where} ORDER BY {key}, {order}"
     return (
         f"SELECT * FROM (SELECT {columns}, ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) AS rn "
@@ -221,10 +221,10 @@ def build_ip_inventory(bind: Connection, sql: LegacySQL) -> int:
         "(CASE WHEN snapshot_asn IS NULL AND snapshot_country IS NULL THEN 1 ELSE 0 END), "
         "enrichment_at DESC, session_id DESC",
     )  # fmt: skip
-    empty = "'{}'::jsonb" if sql.pg else "'{}'"
+    empty = sql.d.json_empty_object()
     # Materialised first: the document SQL reads ``r`` many times, cheap from a column, dear from a window.
     # The documents are built once into a temporary table, indexed, then joined (no nested-loop rescans).
-    on_commit = "ON COMMIT DROP " if sql.pg else ""
+    on_commit = sql.d.temp_on_commit_drop
     bind.execute(
         text(
             f"CREATE TEMP TABLE cp_latest_ip {on_commit}AS "
@@ -283,7 +283,7 @@ def build_ip_asn_history(bind: Connection) -> int:
     phase = _Phase("ip_asn_history", None)
     # PostgreSQL: in a scattered order - the no-overlap GiST index builds a poor tree from sorted keys
     # (234 k windows: 13-17 s so, 37-45 s in address order).
-    order = "ORDER BY md5(w.ip::text)" if bind.dialect.name == "postgresql" else ""
+    order = dialects.of(bind).scattered_order("w.ip")
     count = bind.execute(
         text(f"""
             INSERT INTO ip_asn_history (ip_address, asn_number, valid_from, valid_until, observed_by)
@@ -335,7 +335,7 @@ def add_session_ip_foreign_key(bind: Connection) -> None:
             f"{found} sessions reference IPs missing from ip_inventory (e.g. {', '.join(map(str, examples))}); "
             "upgrade aborted, nothing changed"
         )
-    if bind.dialect.name == "postgresql":
+    if dialects.of(bind).alter_constraints:
         bind.execute(
             text(
                 f"ALTER TABLE session_summaries ADD CONSTRAINT {FK_NAME} "

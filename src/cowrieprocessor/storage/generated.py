@@ -1,4 +1,4 @@
-"""SQL of the generated columns on ``ip_inventory``, per dialect.
+"""SQL of the generated columns on ``ip_inventory``, written once with each backend's JSON fragments.
 
 The seed's fallbacks: country from MaxMind, then Team Cymru, then DShield, then the embedded offline
 dataset (so a fresh install without downloads still has a country), else ``'XX'``; IP types from
@@ -19,9 +19,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
+from cowrieprocessor.storage import dialects
+from cowrieprocessor.storage.dialects import DIALECTS, Dialect, PostgreSQL
+
 #: Immutable helper on PostgreSQL: generated columns may not hold sub-queries, so the array conversion
 #: lives in a function.
-PG_TEXT_ARRAY_FUNCTION = "cowrieprocessor_jsonb_text_array"
+PG_TEXT_ARRAY_FUNCTION = PostgreSQL.TEXT_ARRAY_FUNCTION
 
 PG_CREATE_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {PG_TEXT_ARRAY_FUNCTION}(value jsonb) RETURNS text[]
@@ -43,48 +46,28 @@ def snapshot_country_sql(geo_country: str = "geo_country") -> str:
     return f"substr(NULLIF({geo_country}, 'XX'), 1, 2)"
 
 
+#: Where the generated columns look in ``enrichment``, in order.
+COUNTRY_PATHS = (("maxmind", "country"), ("cymru", "country"), ("dshield", "ip", "ascountry"), ("embedded", "country"))
+
+
+def _generated(column: str, d: Dialect) -> str:
+    """The v16 text of one generated column, spelled by the backend's JSON fragments."""
+    if column == "geo_country":
+        found = ", ".join(f"NULLIF({d.json_text_at('enrichment', *path)}, '')" for path in COUNTRY_PATHS)
+        return f"COALESCE({found}, 'XX')"
+    if column == "ip_types":
+        return d.generated_text_list("enrichment", "spur", "client", "types")
+    if column == "is_scanner":
+        return d.generated_bool("enrichment", "greynoise", "noise")
+    if column == "is_bogon":
+        return d.generated_bool("enrichment", "validation", "is_bogon")
+    raise KeyError(column)
+
+
+#: The texts migration v16 created, per column and backend (the migrations look them up by dialect name).
 GENERATED_SQL: dict[str, dict[str, str]] = {
-    "geo_country": {
-        "postgresql": (
-            "COALESCE(NULLIF(enrichment->'maxmind'->>'country', ''), "
-            "NULLIF(enrichment->'cymru'->>'country', ''), "
-            "NULLIF(enrichment->'dshield'->'ip'->>'ascountry', ''), "
-            "NULLIF(enrichment->'embedded'->>'country', ''), 'XX')"
-        ),
-        "sqlite": (
-            "COALESCE(NULLIF(json_extract(enrichment, '$.maxmind.country'), ''), "
-            "NULLIF(json_extract(enrichment, '$.cymru.country'), ''), "
-            "NULLIF(json_extract(enrichment, '$.dshield.ip.ascountry'), ''), "
-            "NULLIF(json_extract(enrichment, '$.embedded.country'), ''), 'XX')"
-        ),
-    },
-    "ip_types": {
-        "postgresql": f"{PG_TEXT_ARRAY_FUNCTION}(enrichment->'spur'->'client'->'types')",
-        "sqlite": (
-            "CASE WHEN json_type(enrichment, '$.spur.client.types') = 'array' "
-            "THEN json_extract(enrichment, '$.spur.client.types') ELSE '[]' END"
-        ),
-    },
-    "is_scanner": {
-        "postgresql": (
-            "COALESCE(CASE WHEN jsonb_typeof(enrichment->'greynoise'->'noise') = 'boolean' "
-            "THEN (enrichment->'greynoise'->>'noise')::boolean END, false)"
-        ),
-        "sqlite": (
-            "COALESCE(CASE WHEN json_type(enrichment, '$.greynoise.noise') IN ('true', 'false') "
-            "THEN json_extract(enrichment, '$.greynoise.noise') END, 0)"
-        ),
-    },
-    "is_bogon": {
-        "postgresql": (
-            "COALESCE(CASE WHEN jsonb_typeof(enrichment->'validation'->'is_bogon') = 'boolean' "
-            "THEN (enrichment->'validation'->>'is_bogon')::boolean END, false)"
-        ),
-        "sqlite": (
-            "COALESCE(CASE WHEN json_type(enrichment, '$.validation.is_bogon') IN ('true', 'false') "
-            "THEN json_extract(enrichment, '$.validation.is_bogon') END, 0)"
-        ),
-    },
+    column: {d.name: _generated(column, d) for d in DIALECTS.values()}
+    for column in ("geo_country", "ip_types", "is_scanner", "is_bogon")
 }
 
 
@@ -107,8 +90,4 @@ class DialectSQL(ColumnElement[Any]):
 
 @compiles(DialectSQL)
 def _compile_dialect_sql(element: DialectSQL, compiler: Any, **kw: Any) -> str:
-    texts = CURRENT_SQL[element.name]
-    dialect = compiler.dialect.name
-    if dialect not in texts:
-        raise NotImplementedError(f"no generated-column SQL for {element.name!r} on {dialect}")
-    return texts[dialect]
+    return CURRENT_SQL[element.name][dialects.of(compiler.dialect).name]

@@ -18,6 +18,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from cowrieprocessor.storage import dialects
+from cowrieprocessor.storage.dialects import Dialect, PostgreSQL
+
 #: Positions of the legacy SPUR list (the old ``read_spur_data`` order).
 SPUR_LIST_FIELDS = (
     "as.number",
@@ -297,86 +300,49 @@ def enrichment_time(enrichment: Any, ip: str | None) -> dt.datetime | None:
 class LegacySQL:
     """The same rules as SQL text for one dialect; ``r`` arguments are JSON-valued SQL expressions."""
 
-    def __init__(self, dialect: str) -> None:
-        if dialect not in ("postgresql", "sqlite"):
-            raise NotImplementedError(f"no legacy normaliser for {dialect!r}")
-        self.pg = dialect == "postgresql"
+    def __init__(self, dialect: str | Dialect) -> None:
+        self.d = dialect if isinstance(dialect, Dialect) else dialects.of(dialect)
 
-    # primitives -------------------------------------------------------------------------------------
+    # primitives: the backend's JSON fragments -------------------------------------------------------
     def get(self, x: str, *path: str | int) -> str:
-        if self.pg:
-            return f"({x})" + "".join(f"->{p}" if isinstance(p, int) else f"->'{p}'" for p in path)
-        steps = "".join(f"[{p}]" if isinstance(p, int) else f'."{p}"' for p in path)
-        return f"(({x}) -> '${steps}')"
+        return self.d.json_get(x, *path)
 
     def typ(self, x: str) -> str:
         """JSON type; compared only with 'object' and 'array', which both dialects name alike."""
-        return f"jsonb_typeof({x})" if self.pg else f"json_type({x})"
+        return self.d.json_type(x)
 
     def txt(self, x: str) -> str:
         """The SQL text of a JSON string (NULL for other types)."""
-        if self.pg:
-            return f"(CASE WHEN jsonb_typeof({x}) = 'string' THEN ({x}) #>> '{{}}' END)"
-        return f"(CASE WHEN json_type({x}) = 'text' THEN ({x}) ->> '$' END)"
+        return self.d.json_string(x)
 
     def empty(self, x: str) -> str:
-        if self.pg:
-            return f"({x} IS NULL OR {x} IN ('null'::jsonb, '\"\"'::jsonb, '{{}}'::jsonb, '[]'::jsonb))"
-        return f"({x} IS NULL OR {x} IN ('null', '\"\"', '{{}}', '[]'))"
+        return self.d.json_empty(x)
 
     def has_data(self, x: str, ignore: tuple[str, ...] = ("ip",)) -> str:
         skip = " AND ".join(f"e.key <> '{k}'" for k in ignore) or "TRUE"
-        if self.pg:
-            body = f"SELECT 1 FROM jsonb_each({x}) e WHERE {skip} AND NOT {self.empty('e.value')}"
-            return f"(jsonb_typeof({x}) = 'object' AND EXISTS ({body}))"
-        value = "(CASE WHEN e.type IN ('object', 'array') THEN e.value ELSE json_quote(e.value) END)"
-        body = f"SELECT 1 FROM json_each({x}) e WHERE {skip} AND NOT {self.empty(value)}"
-        return f"(json_type({x}) = 'object' AND EXISTS ({body}))"
+        return self.d.json_has_entry(x, skip, self.empty)
 
     def json_int(self, x: str) -> str:
-        return f"to_jsonb({x})" if self.pg else f"json({x})"
+        return self.d.json_number(x)
 
     def json_text(self, x: str) -> str:
-        return f"to_jsonb(({x})::text)" if self.pg else f"json_quote({x})"
+        return self.d.json_quote(x)
 
     def obj(self, pairs: Sequence[tuple[str, str]]) -> str:
         """An object of the non-empty pairs, or NULL when none is left."""
-        if self.pg:
-            rows = ", ".join(f"('{k}', {v})" for k, v in pairs)
-            return f"(SELECT jsonb_object_agg(t.k, t.v) FROM (VALUES {rows}) AS t(k, v) WHERE NOT {self.empty('t.v')})"
-        rows = " UNION ALL ".join(f"SELECT {i} AS n, '{k}' AS k, {v} AS v" for i, (k, v) in enumerate(pairs))
-        return (
-            f"(SELECT NULLIF(json_group_object(t.k, json(t.v)), '{{}}') FROM "
-            f"(SELECT * FROM ({rows}) ORDER BY n) AS t WHERE NOT {self.empty('t.v')})"
-        )
+        return self.d.json_object_of(pairs, self.empty)
 
     def arr1(self, x: str) -> str:
-        return f"jsonb_build_array({x})" if self.pg else f"json_array(json({x}))"
+        return self.d.json_array1(x)
 
     def split(self, s: str) -> str:
         """``"a, b"`` -> ``["a", "b"]`` (the legacy joined-list form)."""
-        if self.pg:
-            return f"to_jsonb(string_to_array({s}, ', '))"
-        quoted = f"substr(json_quote({s}), 2, length(json_quote({s})) - 2)"
-        return f"json('[\"' || replace({quoted}, ', ', '\",\"') || '\"]')"
+        return self.d.json_split(s)
 
     # rules ------------------------------------------------------------------------------------------
     def asn(self, x: str) -> str:
         """``coerce_asn`` in SQL: positive integers, digit strings with an optional AS prefix."""
-        if self.pg:
-            t = f"({x}) #>> '{{}}'"
-            return (
-                f"(CASE WHEN jsonb_typeof({x}) IN ('number', 'string') AND {t} ~ '^(AS|as)?[0-9]{{1,10}}$' "
-                f"AND (jsonb_typeof({x}) = 'string' OR {t} ~ '^[0-9]+$') "
-                f"THEN NULLIF(regexp_replace({t}, '^(AS|as)', '')::bigint, 0) END)"
-            )
-        t = f"(({x}) ->> '$')"
-        digits = f"(CASE WHEN substr({t}, 1, 2) IN ('AS', 'as') THEN substr({t}, 3) ELSE {t} END)"
-        return (
-            f"(CASE WHEN json_type({x}) = 'integer' AND {t} > 0 AND {t} < 10000000000 THEN {t} "
-            f"WHEN json_type({x}) = 'text' AND length({digits}) BETWEEN 1 AND 10 "
-            f"AND {digits} NOT GLOB '*[^0-9]*' THEN NULLIF(CAST({digits} AS INTEGER), 0) END)"
-        )
+        return self.d.json_as_number(x)
 
     def cc(self, x: str) -> str:
         t = self.txt(x)
@@ -384,15 +350,9 @@ class LegacySQL:
 
     def root(self, e: str, ip: str) -> str:
         """``root()``: the ``session.<ip>`` object when nested, else the document."""
-        ip_text = f"host({ip})" if self.pg else ip
-        if self.pg:
-            by_ip = f"(({e})->'session'->{ip_text})"
-            only = f"(SELECT s.value FROM jsonb_each(({e})->'session') s)"
-            count = f"(SELECT count(*) FROM jsonb_object_keys(({e})->'session'))"
-        else:
-            by_ip = f"(({e}) -> ('$.session.\"' || {ip_text} || '\"'))"
-            only = f"(SELECT s.value FROM json_each(({e}), '$.session') s)"
-            count = f"(SELECT count(*) FROM json_each(({e}), '$.session'))"
+        by_ip = self.d.json_at_ip(e, "session", ip)
+        only = self.d.json_only_value(e, "session")
+        count = self.d.json_entry_count(e, "session")
         session = self.get(e, "session")
         return (
             f"(CASE WHEN {self.typ(session)} = 'object' THEN COALESCE("
@@ -442,18 +402,11 @@ class LegacySQL:
         """SPUR client types: TEXT[] on PostgreSQL, a JSON array on SQLite; NULL when unknown."""
         obj_types = self.get(r, "spur", "client", "types")
         list_types = self.get(r, "spur", 6)
-        if self.pg:
-            return (
-                f"(CASE WHEN jsonb_typeof({obj_types}) = 'array' "
-                f"THEN ARRAY(SELECT jsonb_array_elements_text({obj_types})) "
-                f"WHEN jsonb_typeof({list_types}) = 'array' AND {list_types} <> '[]'::jsonb "
-                f"THEN ARRAY(SELECT jsonb_array_elements_text({list_types})) "
-                f"WHEN {self.txt(list_types)} <> '' THEN string_to_array({self.txt(list_types)}, ', ') END)"
-            )
+        d = self.d
         return (
-            f"(CASE WHEN json_type({obj_types}) = 'array' THEN json({obj_types}) "
-            f"WHEN json_type({list_types}) = 'array' AND json({list_types}) <> '[]' THEN json({list_types}) "
-            f"WHEN {self.txt(list_types)} <> '' THEN {self.split(self.txt(list_types))} END)"
+            f"(CASE WHEN {d.json_type(obj_types)} = 'array' THEN {d.json_text_list(obj_types)} "
+            f"WHEN {d.json_nonempty_array(list_types)} THEN {d.json_text_list(list_types)} "
+            f"WHEN {self.txt(list_types)} <> '' THEN {d.text_list_split(self.txt(list_types))} END)"
         )
 
     def org(self, r: str, asn: str) -> tuple[str, str, str]:
@@ -532,8 +485,7 @@ class LegacySQL:
             "_cp_maxmind": f"(CASE WHEN {self.typ(self.get('l1.r', 'maxmind'))} = 'object' "
             f"AND l1._cp_mm_data IS NOT NULL THEN l1._cp_mm END)",
         }
-        empty = "'{}'::jsonb" if self.pg else "'{}'"
-        doc = f"COALESCE({self.obj([(name, f'l2._cp_{name}') for name in SOURCES])}, {empty})"
+        doc = f"COALESCE({self.obj([(name, f'l2._cp_{name}') for name in SOURCES])}, {self.d.json_empty_object()})"
         cols1 = ", ".join(f"{v} AS {k}" for k, v in layer1.items())
         cols2 = ", ".join(f"{v} AS {k}" for k, v in layer2.items())
         return (
@@ -573,7 +525,7 @@ class LegacySQL:
         return f"(CASE WHEN {self.has_data(raw)} THEN {raw} END)"
 
     def _wrap_ip(self, raw: str) -> str:
-        return f"jsonb_build_object('ip', {raw})" if self.pg else f"json_object('ip', json({raw}))"
+        return self.d.json_pair("ip", raw)
 
     def _maxmind_pairs(self, raw: str) -> list[tuple[str, str]]:
         def either(a: str, b: str) -> str:
@@ -603,31 +555,9 @@ class LegacySQL:
     def enrichment_time(self, e: str, r: str) -> str:
         """The enrichment's own time as a value for a timestamp column of this dialect, or NULL."""
         candidates = [self.txt(self.get(holder, key)) for holder in (r, e) for key in TIME_KEYS]
-        if self.pg:
-            parsed = [f"pg_temp.cp_try_timestamptz({c})" for c in candidates]
-        else:
-            parsed = [
-                f"(CASE WHEN {c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' "
-                f"AND date(substr({c}, 1, 10), '+0 days') = substr({c}, 1, 10) "
-                f"THEN strftime('%Y-%m-%d %H:%M:%f', {c}) || '000' END)"
-                for c in candidates
-            ]
+        parsed = [self.d.parse_utc(c) for c in candidates]
         return f"COALESCE({', '.join(parsed)})"
 
 
-#: PostgreSQL helper for ``enrichment_time``: lives in ``pg_temp`` (gone with the session, no schema change).
-PG_TRY_TIMESTAMPTZ = r"""
-CREATE OR REPLACE FUNCTION pg_temp.cp_try_timestamptz(value text) RETURNS timestamptz
-LANGUAGE plpgsql IMMUTABLE AS $$
-BEGIN
-  IF value IS NULL OR value !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' THEN
-    RETURN NULL;
-  END IF;
-  IF value ~ '(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$' THEN
-    RETURN value::timestamptz;
-  END IF;
-  RETURN value::timestamp AT TIME ZONE 'UTC';
-EXCEPTION WHEN others THEN
-  RETURN NULL;
-END $$
-"""
+#: PostgreSQL helper for ``enrichment_time`` (declared with the dialect's ``parse_utc``).
+PG_TRY_TIMESTAMPTZ = PostgreSQL.TRY_TIMESTAMPTZ_SQL

@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
+from cowrieprocessor.storage import dialects
 from cowrieprocessor.storage.generated import DialectSQL
 from cowrieprocessor.storage.types import IPAddress, JSONType, StringList, UTCDateTime, key_string
 
@@ -62,15 +63,9 @@ BEHAVIOUR_KEYS = {
     "credentials": "credential_list_hash",  # v19
 }
 
-#: How long an IP has been active, as an expression per dialect, indexed for ``persistent-ips`` (v16).
-ACTIVE_SPAN_SQL = {
-    "postgresql": "(last_seen - first_seen)",
-    "sqlite": "(julianday(last_seen) - julianday(first_seen))",
-}
-
 
 class ActiveSpan(ColumnElement[Any]):
-    """``ACTIVE_SPAN_SQL`` of the dialect compiling it: one expression index, spelled per backend."""
+    """How long an IP has been active, indexed for ``persistent-ips`` (v16), as the compiling backend spells it."""
 
     inherit_cache = True
     type = NullType()
@@ -78,7 +73,7 @@ class ActiveSpan(ColumnElement[Any]):
 
 @compiles(ActiveSpan)
 def _compile_active_span(element: ActiveSpan, compiler: Any, **kw: Any) -> str:
-    return ACTIVE_SPAN_SQL[compiler.dialect.name]
+    return dialects.of(compiler.dialect).time_span("last_seen", "first_seen")
 
 
 # --------------------------------------------------------------------------------------------- v15 ---

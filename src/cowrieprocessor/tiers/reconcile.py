@@ -1,6 +1,6 @@
 """Counters you can trust: recompute them from the sessions, report the drift, repair on request.
 
-Definitions (the same ones the pipeline maintains):
+Definitions (the same ones ingest and the pipeline maintain: :mod:`cowrieprocessor.storage.counters`):
 - ``ip_inventory.session_count`` / ``first_seen`` / ``last_seen``: the IP's sessions and their event times;
 - ``asn_inventory.unique_ip_count``: inventory IPs whose current ASN it is;
 - ``asn_inventory.total_session_count`` / ``first_seen`` / ``last_seen``: sessions attributed to the AS at
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, case, func, select
 
+from cowrieprocessor.storage.counters import session_counters
 from cowrieprocessor.storage.models import ASNInventory, IPInventory, SessionSummary
 from cowrieprocessor.tiers import store
 
@@ -50,14 +51,10 @@ class Drift:
 
 
 def _ip_truth() -> Any:
-    s = SessionSummary.__table__.c
+    table = SessionSummary.__table__
+    s = table.c
     return (
-        select(
-            s.source_ip.label("ip"),
-            func.count().label("sessions"),
-            func.min(s.first_event_at).label("first"),
-            func.max(func.coalesce(s.last_event_at, s.first_event_at)).label("last"),
-        )
+        select(s.source_ip.label("ip"), *session_counters(table))
         .where(s.source_ip.is_not(None))
         .group_by(s.source_ip)
         .subquery()
@@ -65,14 +62,10 @@ def _ip_truth() -> Any:
 
 
 def _asn_truth() -> tuple[Any, Any]:
-    s = SessionSummary.__table__.c
+    table = SessionSummary.__table__
+    s = table.c
     sessions = (
-        select(
-            s.snapshot_asn.label("asn"),
-            func.count().label("sessions"),
-            func.min(s.first_event_at).label("first"),
-            func.max(func.coalesce(s.last_event_at, s.first_event_at)).label("last"),
-        )
+        select(s.snapshot_asn.label("asn"), *session_counters(table))
         .where(s.snapshot_asn.is_not(None))
         .group_by(s.snapshot_asn)
         .subquery()
@@ -117,7 +110,7 @@ def measure(engine: Engine) -> list[Drift]:
     )
     with engine.connect() as conn:
         return [
-            _count_drift(conn, "ip_inventory.session_count", IPInventory.session_count, ip.c.sessions, ip_join),
+            _count_drift(conn, "ip_inventory.session_count", IPInventory.session_count, ip.c.n, ip_join),
             _time_drift(conn, "ip_inventory.first_seen", IPInventory.first_seen, ip.c.first, ip_join),
             _time_drift(conn, "ip_inventory.last_seen", IPInventory.last_seen, ip.c.last, ip_join),
             _count_drift(conn, "asn_inventory.unique_ip_count", ASNInventory.unique_ip_count, ips.c.ips, asn_join),
@@ -125,7 +118,7 @@ def measure(engine: Engine) -> list[Drift]:
                 conn,
                 "asn_inventory.total_session_count",
                 ASNInventory.total_session_count,
-                sessions.c.sessions,
+                sessions.c.n,
                 asn_join,
             ),
             _time_drift(conn, "asn_inventory.first_seen", ASNInventory.first_seen, sessions.c.first, asn_join),

@@ -24,9 +24,10 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from cowrieprocessor.storage import dialects
+from cowrieprocessor.storage.counters import session_counters
 from cowrieprocessor.storage.engine import json_serializer
 from cowrieprocessor.storage.generated import snapshot_country_sql
 from cowrieprocessor.storage.models import ASNInventory, IPASNHistory, IPInventory, SessionSummary
@@ -108,23 +109,21 @@ SQLITE_WAL_PAGES = 65_536
 def use_large_cache(conn: Connection) -> None:
     """Give this (pooled) SQLite connection a page cache sized for batch writes, and the pass's longer WAL;
     nothing on PostgreSQL."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-        conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_PAGES}")
+    for statement in dialects.of(conn).batch_tuning:
+        conn.exec_driver_sql(statement.format(kib=SQLITE_CACHE_KIB, pages=SQLITE_WAL_PAGES))
 
 
 def checkpoint(conn: Connection) -> None:
     """End of a pass on SQLite: write the WAL back to the database file (``PASSIVE``: readers are not
     waited for) and give the connection SQLite's default automatic checkpoint again. Nothing on PostgreSQL."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    for statement in dialects.of(conn).batch_end:
+        conn.exec_driver_sql(statement)
 
 
 def lock_ips(conn: Connection, ips: Sequence[str]) -> None:
     """Lock the IPs' rows in address order before touching their sessions (ingestion does the same), so
     concurrent workers queue on shared IPs instead of deadlocking. A no-op on SQLite (one writer)."""
-    if ips and conn.dialect.name == "postgresql":
+    if ips and dialects.of(conn).row_locks:
         conn.execute(
             select(IPInventory.ip_address)
             .where(IPInventory.ip_address.in_(sorted(ips)))
@@ -196,7 +195,7 @@ def upsert_asns(conn: Connection, states: Iterable[IPState], now: dt.datetime) -
     if not rows:
         return
     # executemany of one small statement: a multi-row VALUES of thousands of ASNs costs more to compile
-    stmt = _insert_for(conn)(ASNInventory)
+    stmt = dialects.of(conn).insert(ASNInventory)
     excluded = stmt.excluded
     conn.execute(
         stmt.on_conflict_do_update(
@@ -219,13 +218,13 @@ def upsert_asns(conn: Connection, states: Iterable[IPState], now: dt.datetime) -
 def write_ips(conn: Connection, states: Sequence[IPState], now: dt.datetime) -> None:
     if not states:
         return
-    if conn.dialect.name == "postgresql":
-        _write_ips_pg(conn, states, now)
+    if dialects.of(conn).bulk_copy:
+        _write_ips_copy(conn, states, now)
     else:
-        _write_ips_sqlite(conn, states, now)
+        _write_ips_executemany(conn, states, now)
 
 
-def _write_ips_sqlite(conn: Connection, states: Sequence[IPState], now: dt.datetime) -> None:
+def _write_ips_executemany(conn: Connection, states: Sequence[IPState], now: dt.datetime) -> None:
     """One driver-level executemany: the values go through the columns' own bind processors (same
     stored form), without SQLAlchemy's per-row parameter construction, which cost more than the writes."""
     dialect = conn.dialect
@@ -254,7 +253,7 @@ def _write_ips_sqlite(conn: Connection, states: Sequence[IPState], now: dt.datet
     )
 
 
-def _write_ips_pg(conn: Connection, states: Sequence[IPState], now: dt.datetime) -> None:
+def _write_ips_copy(conn: Connection, states: Sequence[IPState], now: dt.datetime) -> None:
     """COPY the batch into a temporary table and update from it: one statement, not one per IP (the
     per-statement round trips and planning were most of the cost)."""
     conn.exec_driver_sql(
@@ -327,7 +326,7 @@ def record_history(conn: Connection, states: Sequence[IPState], now: dt.datetime
             .where(IPASNHistory.ip_address.in_(to_close), IPASNHistory.valid_until.is_(None))
             .values(valid_until=now)
         )
-    if really and conn.dialect.name == "postgresql":
+    if really and dialects.of(conn).bulk_copy:
         # In a scattered (but fixed) order, not address order: the no-overlap exclusion constraint's GiST
         # index builds a poor tree from sorted keys, and then each insert's overlap check costs more - the
         # batch's history rows went in 2.7x faster (1.8 s instead of 4.9 s for 35,679 windows).
@@ -355,14 +354,14 @@ def record_history(conn: Connection, states: Sequence[IPState], now: dt.datetime
     return len(really)
 
 
-#: Freezing sessions' snapshots, per backend; they differ only in how the rows are found.
-#: PostgreSQL: ``= ANY(array)`` on both sides, so the sessions are found through the pending-snapshot index for
-#: these IPs only (with an ``IN`` list the planner misjudged the pending set and merge-joined all of it, every
-#: session still waiting, for each batch). SQLite: the rows are rewritten in rowid order (a materialised, sorted
-#: sub-query): each snapshot makes its row grow, and growing the rows of one page together, page after page,
-#: took half the time of jumping across the whole table (and dirtied fewer pages for the commit to write).
-_SNAPSHOT_SQL = {
-    "postgresql": f"""
+#: Freezing sessions' snapshots; the two forms differ only in how the rows are found.
+#: With array parameters (PostgreSQL): ``= ANY(array)`` on both sides, so the sessions are found through the
+#: pending-snapshot index for these IPs only (with an ``IN`` list the planner misjudged the pending set and
+#: merge-joined all of it, every session still waiting, for each batch). With rowids (SQLite): the rows are
+#: rewritten in rowid order (a materialised, sorted sub-query): each snapshot makes its row grow, and growing the
+#: rows of one page together, page after page, took half the time of jumping across the whole table (and
+#: dirtied fewer pages for the commit to write).
+_SNAPSHOT_BY_ARRAY = f"""
         UPDATE session_summaries AS s
         SET snapshot_asn = i.current_asn,
             snapshot_country = {snapshot_country_sql("i.geo_country")},
@@ -375,8 +374,8 @@ _SNAPSHOT_SQL = {
           AND s.enrichment_at IS NULL
           AND s.source_ip = ANY(CAST(:ips AS inet[]))
           AND i.ip_address = ANY(CAST(:ips AS inet[]))
-        """,
-    "sqlite": f"""
+        """
+_SNAPSHOT_BY_ROWID = f"""
         UPDATE session_summaries
         SET snapshot_asn = t.asn, snapshot_country = t.country, snapshot_ip_types = t.types,
             enrichment = t.doc, enrichment_at = :now,
@@ -389,8 +388,7 @@ _SNAPSHOT_SQL = {
             ORDER BY s.rowid
         ) AS t
         WHERE session_summaries.rowid = t.rid
-        """,
-}
+        """
 
 
 def take_snapshots(conn: Connection, ips: Sequence[str], now: dt.datetime, live_since: dt.datetime) -> int:
@@ -401,12 +399,12 @@ def take_snapshots(conn: Connection, ips: Sequence[str], now: dt.datetime, live_
     """
     if not ips:
         return 0
-    is_pg = conn.dialect.name == "postgresql"
+    by_array = dialects.of(conn).array_params
     times = SessionSummary.enrichment_at.type
-    statement = text(_SNAPSHOT_SQL["postgresql" if is_pg else "sqlite"]).bindparams(
+    statement = text(_SNAPSHOT_BY_ARRAY if by_array else _SNAPSHOT_BY_ROWID).bindparams(
         bindparam("now", type_=times), bindparam("live_since", type_=times)
     )
-    if not is_pg:  # PostgreSQL gets one array parameter
+    if not by_array:
         statement = statement.bindparams(bindparam("ips", expanding=True, type_=IPAddress()))
     result = conn.execute(statement, {"ips": sorted(ips), "now": now, "live_since": live_since})
     return int(result.rowcount or 0)
@@ -454,13 +452,9 @@ def refresh_ip_counters(conn: Connection, ips: Sequence[str] | None) -> None:
     """
     if ips is not None and not ips:
         return
-    s = SessionSummary.__table__.c
-    aggregate = select(
-        s.source_ip.label("ip"),
-        func.count().label("n"),
-        func.min(s.first_event_at).label("first"),
-        func.max(func.coalesce(s.last_event_at, s.first_event_at)).label("last"),
-    ).group_by(s.source_ip)
+    sessions = SessionSummary.__table__
+    s = sessions.c
+    aggregate = select(s.source_ip.label("ip"), *session_counters(sessions)).group_by(s.source_ip)
     if ips is not None:
         aggregate = aggregate.where(s.source_ip.in_(ips))
     else:  # a full recount also clears IPs that no longer have any session
@@ -505,15 +499,10 @@ def refresh_asn_counters(conn: Connection, asns: Collection[int] | None) -> None
             unique_ip_count=0, total_session_count=0, first_seen=None, last_seen=None
         )
     )
-    s = SessionSummary.__table__.c
+    table = SessionSummary.__table__
+    s = table.c
     sessions = only(
-        select(
-            s.snapshot_asn.label("asn"),
-            func.count().label("n"),
-            func.min(s.first_event_at).label("first"),
-            func.max(func.coalesce(s.last_event_at, s.first_event_at)).label("last"),
-        ).group_by(s.snapshot_asn),
-        s.snapshot_asn,
+        select(s.snapshot_asn.label("asn"), *session_counters(table)).group_by(s.snapshot_asn), s.snapshot_asn
     ).subquery()
     conn.execute(
         update(ASNInventory)
@@ -559,9 +548,5 @@ def ensure_asn_rows(conn: Connection, asns: Collection[int]) -> None:
     """Snapshot ASNs from routing history may be unknown to the inventory yet: give them a row."""
     if not asns:
         return
-    stmt = _insert_for(conn)(ASNInventory).values([{"asn_number": a} for a in sorted(asns)])
+    stmt = dialects.of(conn).insert(ASNInventory).values([{"asn_number": a} for a in sorted(asns)])
     conn.execute(stmt.on_conflict_do_nothing(index_elements=[ASNInventory.asn_number]))
-
-
-def _insert_for(conn: Connection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
