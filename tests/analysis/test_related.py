@@ -19,7 +19,7 @@ from sqlalchemy import Engine, insert
 from cowrieprocessor.analysis import CampaignKey, KeyKind, persistent_ips, related
 from cowrieprocessor.analysis.inventory import _persistent_statement
 from cowrieprocessor.analysis.keys import KEY_COLUMNS, LISTED_KINDS
-from cowrieprocessor.analysis.related import _postgresql_statement, _sqlite_statement
+from cowrieprocessor.analysis.related import _rowid_statement, _subtracting_statement
 from cowrieprocessor.analysis.sql import ASNS, AUTH, IPS, SESSIONS
 from tests.analysis.conftest import DAY, HUNTER2, K1, T0, B, Dataset, H, attempts_of
 
@@ -140,7 +140,7 @@ def _plan(engine: Engine, stmt: Any, values: dict[str, Any]) -> str:
 def test_related_reads_the_covering_indexes(dataset: Dataset) -> None:
     engine = dataset.engine
     pg = engine.dialect.name == "postgresql"
-    stmt = (_postgresql_statement if pg else _sqlite_statement)(KeyKind.ssh_key, LISTED_KINDS)
+    stmt = (_subtracting_statement if pg else _rowid_statement)(KeyKind.ssh_key, LISTED_KINDS)
     plan = _plan(engine, stmt, {"key": K1, "limit": 100})
     for kind in LISTED_KINDS:
         index = f"ix_session_summaries_asn_{kind.value}"

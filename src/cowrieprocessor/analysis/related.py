@@ -55,7 +55,9 @@ from cowrieprocessor.analysis.keys import (
     key_condition,
     matched_by_column,
 )
-from cowrieprocessor.analysis.sql import ASNS, SESSIONS, dialect_of, fetch, per_dialect
+from cowrieprocessor.analysis.sql import ASNS, SESSIONS, fetch, per_dialect
+from cowrieprocessor.storage import dialects
+from cowrieprocessor.storage.counters import session_last_event
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ def related(
     unlisted = [k.value for k in kinds if k not in KEY_COLUMNS]
     if unlisted:
         raise ValueError(f"cannot list other campaigns by {', '.join(unlisted)}: choose from {', '.join(LISTED_KINDS)}")
-    builder = _postgresql_statement if dialect_of(engine) == "postgresql" else _sqlite_statement
+    # The plan follows the backend's declared capabilities: subtract with EXCEPT ALL, else exclude by rowid.
+    builder = _subtracting_statement if dialects.of(engine).except_all else _rowid_statement
     stmt = builder(key.kind, tuple(dict.fromkeys(kinds)))
     rows = fetch(engine, stmt, {"key": key.value, "limit": limit})
     # The UNION loses the column types on SQLite: read the times back as aware UTC.
@@ -105,7 +108,7 @@ def _const(word: str) -> Any:
 
 
 def _last_event() -> ColumnElement[Any]:
-    return func.coalesce(SESSIONS.c.last_event_at, SESSIONS.c.first_event_at)
+    return session_last_event(SESSIONS)
 
 
 def _campaign(own: KeyKind, *extra: ColumnElement[Any]) -> CTE:
@@ -182,19 +185,19 @@ def _ranked(own: KeyKind, kinds: tuple[KeyKind, ...], campaign: CTE, on_campaign
 
 
 @per_dialect
-def _postgresql_statement(own: KeyKind, kinds: tuple[KeyKind, ...]) -> Select[Any]:
+def _subtracting_statement(own: KeyKind, kinds: tuple[KeyKind, ...]) -> Select[Any]:
     campaign = _campaign(own)
     asns = cast(select(func.array_agg(distinct(campaign.c.snapshot_asn))).scalar_subquery(), ARRAY(BigInteger))
     ranked = _ranked(own, kinds, campaign, SESSIONS.c.snapshot_asn == any_(asns))
     details = []
     for kind in kinds:
-        details.append(_pg_detail(ranked, kind, None))
+        details.append(_detail(ranked, kind, None))
         if not (kind is own and matched_by_column(own)):
-            details.append(_pg_detail(ranked, kind, campaign))
+            details.append(_detail(ranked, kind, campaign))
     return _finish(union_all(*details).subquery("detailed"))
 
 
-def _pg_detail(ranked: CTE, kind: KeyKind, campaign: CTE | None) -> Select[Any]:
+def _detail(ranked: CTE, kind: KeyKind, campaign: CTE | None) -> Select[Any]:
     """IPs, first and last seen of the ranked groups of ``kind``: read from the group's index range.
 
     Groups the campaign shares (``campaign`` given) drop its rows first with ``EXCEPT ALL``; the others
@@ -226,10 +229,11 @@ def _pg_detail(ranked: CTE, kind: KeyKind, campaign: CTE | None) -> Select[Any]:
 
 
 @per_dialect
-def _sqlite_statement(own: KeyKind, kinds: tuple[KeyKind, ...]) -> Select[Any]:
-    """SQLite: one pass ranks *and* excludes the campaign by rowid (its indexes hold the rowid, so this stays
-    covering); only ``ips`` needs a second look, per ranked group. Measured faster on SQLite than the
-    subtract-then-detail plan of PostgreSQL, whose per-group GROUP BY goes through temporary b-trees here."""
+def _rowid_statement(own: KeyKind, kinds: tuple[KeyKind, ...]) -> Select[Any]:
+    """Where tables have rowids (SQLite): one pass ranks *and* excludes the campaign by rowid (its indexes
+    hold the rowid, so this stays covering); only ``ips`` needs a second look, per ranked group. Measured
+    faster on SQLite than the subtract-then-detail plan (PostgreSQL's), whose per-group GROUP BY goes
+    through temporary b-trees here."""
     s = SESSIONS.c
     rowid: ColumnElement[Any] = literal_column("session_summaries.rowid")
     campaign = _campaign(own, rowid.label("rid"))

@@ -404,4 +404,4 @@ def of(where: Any) -> Dialect:
     try:
         return DIALECTS[str(name)]
     except KeyError:
-        raise NotImplementedError(f"unsupported database {name!r}: use sqlite or postgresql") from None
+        raise ValueError(f"unsupported database {name!r}: use sqlite or postgresql") from None
