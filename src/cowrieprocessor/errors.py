@@ -51,6 +51,10 @@ class InputNotFound(UsageError):
     """Input named on the command line is not there (or is not what it should be)."""
 
 
+class NoBaseline(UsageError, LookupError):
+    """``db verify`` has no baseline to compare with (the database was never upgraded from v15)."""
+
+
 class DatabaseError(CowrieProcessorError):
     """The database cannot be used as it is."""
 

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, inspect, select, text
 
-from cowrieprocessor.cli.db_verify import verify
 from cowrieprocessor.storage import backfill, legacy, schema
 from cowrieprocessor.storage.engine import make_engine
 from cowrieprocessor.storage.models import (
@@ -21,6 +20,7 @@ from cowrieprocessor.storage.models import (
     IPInventory,
     SessionSummary,
 )
+from cowrieprocessor.storage.verify import verify
 from tests.storage.test_legacy import IP, SHAPES
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
