@@ -445,7 +445,7 @@ def write_routed_snapshots(conn: Connection, rows: Sequence[dict[str, Any]], now
 
 
 def refresh_ip_counters(conn: Connection, ips: Sequence[str] | None) -> None:
-    """Recount these IPs (``None``: every IP) from their sessions' event times.
+    """Recount these IPs (``None``: every IP) from their sessions' event times (``storage.counters``' rule).
 
     One grouped aggregate joined in (``UPDATE ... FROM``), not correlated ``MIN``/``MAX`` sub-queries:
     PostgreSQL would answer those by walking the whole event-time index.
@@ -454,10 +454,16 @@ def refresh_ip_counters(conn: Connection, ips: Sequence[str] | None) -> None:
         return
     sessions = SessionSummary.__table__
     s = sessions.c
-    aggregate = select(s.source_ip.label("ip"), *session_counters(sessions)).group_by(s.source_ip)
-    if ips is not None:
-        aggregate = aggregate.where(s.source_ip.in_(ips))
+    if ips is not None:  # from the IPs, so one whose last session moved away counts zero
+        listed = IPInventory.__table__.alias("listed")
+        aggregate = (
+            select(listed.c.ip_address.label("ip"), *session_counters(sessions))
+            .select_from(listed.outerjoin(sessions, s.source_ip == listed.c.ip_address))
+            .where(listed.c.ip_address.in_(ips))
+            .group_by(listed.c.ip_address)
+        )
     else:  # a full recount also clears IPs that no longer have any session
+        aggregate = select(s.source_ip.label("ip"), *session_counters(sessions)).group_by(s.source_ip)
         conn.execute(update(IPInventory).values(session_count=0, first_seen=None, last_seen=None))
     a = aggregate.subquery()
     conn.execute(
