@@ -80,7 +80,7 @@ Phase = _Phase  # for the other modules of the upgrade
 
 def _asn_sql(bind: Connection) -> str:
     """Distinct ASNs named by the stored session enrichment (same SQL at v15 and v16: it reads JSON only)."""
-    sql = LegacySQL(bind.dialect.name)
+    sql = LegacySQL(bind)
     obj = f"{sql.typ('enrichment')} = 'object'"
     roots = f"SELECT {sql.root('enrichment', 'source_ip')} AS r FROM session_summaries WHERE {obj}"
     return f"SELECT COUNT(DISTINCT a) FROM (SELECT {sql.snapshot_asn('q.r')} AS a FROM ({roots}) q) t"
@@ -123,7 +123,7 @@ def populate_tiers(bind: Connection) -> None:
     """Snapshots, then ASN inventory, IP inventory, IP->ASN history and ASN types, all from stored data."""
     from cowrieprocessor.storage.asn_types import classify_asns  # it reports through this module
 
-    sql = LegacySQL(bind.dialect.name)
+    sql = LegacySQL(bind)
     for statement in (*sql.d.bulk_setup, *sql.d.session_helpers):
         bind.execute(text(statement))
     backfill_snapshots(bind, sql)

@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from sqlalchemy import JSON, DateTime, Engine, String, Text, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
 
 #: Path steps into a JSON value: object keys and array positions.
 Path = Sequence[str | int]
@@ -49,6 +51,28 @@ class Dialect:
     bulk_setup: ClassVar[tuple[str, ...]]
     #: Session-scoped helper functions some fragments call (``parse_utc``), created before they run.
     session_helpers: ClassVar[tuple[str, ...]]
+    #: A database is one file on this machine: ``~`` in its path expands, VACUUM compacts it, and
+    #: maintenance runs over the whole file rather than table by table (``VACUUM (ANALYZE) table``).
+    files: ClassVar[bool]
+    #: Triggers call a stored function (else the trigger body holds the statements itself).
+    trigger_functions: ClassVar[bool]
+    #: Time columns hold aware UTC times natively (else naive UTC text, which sorts as well).
+    aware_times: ClassVar[bool]
+    #: ``create_engine`` options this backend needs unless the caller says otherwise.
+    engine_options: ClassVar[dict[str, Any]]
+
+    def configure(self, engine: Engine) -> None:
+        """Set up every new connection of ``engine`` (nothing by default)."""
+
+    # ---------------------------------------------------------------------------------- column types
+    def ip_type(self) -> TypeEngine[Any]:
+        raise NotImplementedError
+
+    def utc_time_type(self) -> TypeEngine[Any]:
+        raise NotImplementedError
+
+    def string_list_type(self) -> TypeEngine[Any]:
+        raise NotImplementedError
 
     # ------------------------------------------------------------------------------------- statements
     def insert(self, table: Any) -> Any:
@@ -170,6 +194,41 @@ class SQLite(Dialect):
     alter_constraints = False
     bulk_setup = ()
     session_helpers = ()
+    files = True
+    trigger_functions = False
+    aware_times = False
+    engine_options: ClassVar[dict[str, Any]] = {}
+
+    def configure(self, engine: Engine) -> None:
+        """Foreign keys on, WAL for concurrent readers, and real transactions around DDL.
+
+        pysqlite commits implicitly before DDL; taking over BEGIN makes a schema upgrade one transaction, so a
+        failure in the middle leaves the database exactly as it was.
+        """
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            if engine.url.database not in (None, "", ":memory:"):
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+    def ip_type(self) -> TypeEngine[Any]:
+        return String(45)
+
+    def utc_time_type(self) -> TypeEngine[Any]:
+        return DateTime(timezone=False)
+
+    def string_list_type(self) -> TypeEngine[Any]:
+        return JSON()
 
     def insert(self, table: Any) -> Any:
         return sqlite.insert(table)
@@ -283,6 +342,19 @@ class PostgreSQL(Dialect):
     distinct_on = True
     alter_constraints = True
     bulk_setup = ("SET LOCAL work_mem = '256MB'",)
+    files = False
+    trigger_functions = True
+    aware_times = True
+    engine_options: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+
+    def ip_type(self) -> TypeEngine[Any]:
+        return postgresql.INET()
+
+    def utc_time_type(self) -> TypeEngine[Any]:
+        return postgresql.TIMESTAMP(timezone=True)
+
+    def string_list_type(self) -> TypeEngine[Any]:
+        return postgresql.ARRAY(Text())
 
     #: Immutable helper for ``generated_text_list``: generated columns may not hold sub-queries (migration v16).
     TEXT_ARRAY_FUNCTION = "cowrieprocessor_jsonb_text_array"

@@ -1,4 +1,5 @@
-"""Engines for the two supported backends, configured the same way everywhere they are made."""
+"""Engines for the supported backends (:mod:`cowrieprocessor.storage.dialects`), configured the same way
+everywhere they are made."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from cowrieprocessor.storage import dialects
 from cowrieprocessor.storage.textsafe import escape_json
 
 DEFAULT_SQLITE_FILE = "cowrieprocessor.sqlite"
@@ -30,12 +32,11 @@ def normalise_url(url: str) -> str:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise ValueError(f"not a database URL or path: {url!r}") from exc
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database.startswith("~"):
-        parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
     if parsed.drivername in {"postgres", "postgresql"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
-        raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    backend = dialects.of(parsed.get_backend_name())  # ValueError for another backend
+    if backend.files and parsed.database and parsed.database.startswith("~"):
+        parsed = parsed.set(database=str(Path(parsed.database).expanduser()))
     return parsed.render_as_string(hide_password=False)
 
 
@@ -54,33 +55,10 @@ def json_serializer(value: Any) -> str:
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     url = normalise_url(url or default_url())
+    backend = dialects.of(make_url(url).get_backend_name())
     kwargs.setdefault("json_serializer", json_serializer)
-    if make_url(url).get_backend_name() == "sqlite":
-        engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    """Foreign keys on, WAL for concurrent readers, and real transactions around DDL.
-
-    pysqlite commits implicitly before DDL; taking over BEGIN makes a schema upgrade one transaction, so a
-    failure in the middle leaves the database exactly as it was.
-    """
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+    for option, value in backend.engine_options.items():
+        kwargs.setdefault(option, value)
+    engine = create_engine(url, **kwargs)
+    backend.configure(engine)
+    return engine

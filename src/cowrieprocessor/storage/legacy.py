@@ -300,7 +300,8 @@ def enrichment_time(enrichment: Any, ip: str | None) -> dt.datetime | None:
 class LegacySQL:
     """The same rules as SQL text for one dialect; ``r`` arguments are JSON-valued SQL expressions."""
 
-    def __init__(self, dialect: str | Dialect) -> None:
+    def __init__(self, dialect: Any) -> None:
+        """``dialect``: a :class:`Dialect`, or what :func:`dialects.of` takes (a connection, a name)."""
         self.d = dialect if isinstance(dialect, Dialect) else dialects.of(dialect)
 
     # primitives: the backend's JSON fragments -------------------------------------------------------

@@ -26,6 +26,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from cowrieprocessor.storage import dialects
 from cowrieprocessor.storage.backfill import Phase
 
 #: Rows SQLite's ANALYZE reads per index (its ``PRAGMA optimize`` default is 400; more = steadier plans).
@@ -86,7 +87,7 @@ def rewritten_tables(script: ScriptDirectory, before: str | None, after: str | N
 def prepare(engine: Engine, tables: list[str], *, revision: str | None, vacuum_sqlite: bool = False) -> list[Step]:
     """Vacuum and analyse after a committed schema change to ``revision`` that rewrote ``tables`` (with
     ``vacuum_sqlite``, an SQLite file is compacted even when nothing was rewritten this time)."""
-    if not tables and not (vacuum_sqlite and engine.dialect.name == "sqlite"):
+    if not tables and not (vacuum_sqlite and dialects.of(engine).files):
         return []
     try:
         return _prepare(engine, tables, vacuum_sqlite)
@@ -96,7 +97,7 @@ def prepare(engine: Engine, tables: list[str], *, revision: str | None, vacuum_s
 
 def _prepare(engine: Engine, tables: list[str], vacuum_sqlite: bool) -> list[Step]:
     phase = Phase("vacuum and analyze", len(tables))
-    if engine.dialect.name == "postgresql":
+    if not dialects.of(engine).files:  # table by table
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             present = set(inspect(conn).get_table_names())
             tables = [t for t in tables if t in present]

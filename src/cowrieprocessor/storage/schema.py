@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
-from cowrieprocessor.storage import maintenance
+from cowrieprocessor.storage import dialects, maintenance
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 HEAD = "v26"
@@ -67,25 +67,25 @@ def migrate(engine: Engine, to: str, *, down: bool = False, vacuum_sqlite: bool 
     # a database created from nothing holds no rows to vacuum or analyse
     tables = maintenance.rewritten_tables(script, before, after) if before is not None else []
     steps = maintenance.prepare(engine, tables, revision=after, vacuum_sqlite=vacuum_sqlite)
-    free = maintenance.sqlite_free_bytes(engine) if steps and engine.dialect.name == "sqlite" else None
+    free = maintenance.sqlite_free_bytes(engine) if steps and dialects.of(engine).files else None
     return Change(before, after, steps, free)
 
 
 def _run(engine: Engine, step: Callable[[Config], None]) -> None:
     with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
+        rebuilds = not dialects.of(connection).alter_constraints
+        if rebuilds:
             # Table rebuilds (batch mode) must not cascade deletes; foreign keys are checked before commit.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         try:
             with connection.begin():
                 step(alembic_config(connection))
-                if sqlite:
+                if rebuilds:
                     violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if violations:
                         raise RuntimeError(f"foreign key violations after migration: {violations[:5]}")
         finally:
-            if sqlite:
+            if rebuilds:
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 

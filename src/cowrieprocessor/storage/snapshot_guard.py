@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
+from cowrieprocessor.storage import dialects
+
 _SNAPSHOT = ("snapshot_asn", "snapshot_country", "snapshot_ip_types", "snapshot_source", "enrichment_at")
 MESSAGE = "session snapshots are immutable once taken"
 
@@ -48,10 +50,10 @@ SQLITE_REMOVE = ["DROP TRIGGER IF EXISTS trg_session_snapshot_immutable"]
 
 
 def install(bind: Connection) -> None:
-    for statement in PG_INSTALL if bind.dialect.name == "postgresql" else SQLITE_INSTALL:
+    for statement in PG_INSTALL if dialects.of(bind).trigger_functions else SQLITE_INSTALL:
         bind.execute(text(statement))
 
 
 def remove(bind: Connection) -> None:
-    for statement in PG_REMOVE if bind.dialect.name == "postgresql" else SQLITE_REMOVE:
+    for statement in PG_REMOVE if dialects.of(bind).trigger_functions else SQLITE_REMOVE:
         bind.execute(text(statement))

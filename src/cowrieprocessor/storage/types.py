@@ -11,10 +11,13 @@ import functools
 import ipaddress
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, Text
+from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from cowrieprocessor.storage import dialects
+from cowrieprocessor.storage.dialects import DIALECTS
 
 #: JSON everywhere, JSONB on PostgreSQL (never plain ``json``: it has no operators or indexes worth having).
 JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -47,9 +50,7 @@ class IPAddress(TypeDecorator[str]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.INET())
-        return dialect.type_descriptor(String(45))
+        return dialect.type_descriptor(dialects.of(dialect).ip_type())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
@@ -72,9 +73,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.TIMESTAMP(timezone=True))
-        return dialect.type_descriptor(DateTime(timezone=False))
+        return dialect.type_descriptor(dialects.of(dialect).utc_time_type())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -85,7 +84,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime: every timestamp stored must be timezone-aware")
         utc: dt.datetime = value.astimezone(dt.UTC)
         # SQLite stores text; dropping tzinfo keeps the ISO form sortable (all values are UTC).
-        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
+        return utc if DIALECTS[dialect.name].aware_times else utc.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -103,9 +102,7 @@ class StringList(TypeDecorator[list[str]]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(postgresql.ARRAY(Text()))
-        return dialect.type_descriptor(JSON())
+        return dialect.type_descriptor(dialects.of(dialect).string_list_type())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> list[str] | None:
         if value is None:

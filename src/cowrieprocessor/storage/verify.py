@@ -73,7 +73,7 @@ def _latest_baseline(conn: Connection) -> tuple[dict[str, int], str | None, str 
 
 
 def _tier_checks(conn: Connection) -> list[Check]:
-    sql = LegacySQL(conn.dialect.name)
+    sql = LegacySQL(conn)
     missing = (
         f"SELECT COUNT(*) FROM (SELECT q.snapshot_asn, {sql.snapshot_asn('q.r')} AS stored FROM "
         f"(SELECT snapshot_asn, {sql.root('enrichment', 'source_ip')} AS r FROM session_summaries "
