@@ -85,10 +85,11 @@ class AppState:
         by commands that said ``may_create``."""
         from sqlalchemy.engine import make_url
 
+        from cowrieprocessor.storage import dialects
         from cowrieprocessor.storage.engine import make_engine
 
         url = make_url(self.db_url)
-        if url.get_backend_name() == "sqlite":
+        if dialects.of(url.get_backend_name()).files:
             _check_sqlite_file(url.database, create=self.may_create)
         engine = make_engine(self.db_url)
         self._engines.append(engine)

@@ -196,8 +196,10 @@ def _print_summary(
 def _where(app_state: AppState) -> str:
     from sqlalchemy.engine import make_url
 
+    from cowrieprocessor.storage import dialects
+
     url = make_url(app_state.db_url)
-    return url.database or "" if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+    return url.database or "" if dialects.of(url.get_backend_name()).files else url.render_as_string(hide_password=True)
 
 
 def _next_steps(stats: IngestStats, enrichment: dict[str, Any] | None) -> None:
