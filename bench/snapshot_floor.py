@@ -68,7 +68,7 @@ def _sqlite(path: str, drop_indexes: bool) -> tuple[float, int, int]:
             "snapshot_source = 'late' FROM (SELECT s.rowid AS rid, i.current_asn AS asn, "
             f"{snapshot_country_sql('i.geo_country')} AS country, i.ip_types AS types, i.enrichment AS doc "
             "FROM session_summaries AS s JOIN ip_inventory AS i ON i.ip_address = s.source_ip ORDER BY s.rowid) AS t "
-            "WHERE session_summaries.rowid = t.rid"  # tiers.store._SNAPSHOT_SQL, minus its IP list
+            "WHERE session_summaries.rowid = t.rid"  # tiers.store._SNAPSHOT_BY_ROWID, minus its IP list
         ).rowcount
         conn.execute("COMMIT")
         return time.perf_counter() - started, rows, ips
@@ -107,7 +107,7 @@ def _postgres(url: str, admin_url: str, drop_indexes: bool) -> tuple[float, int,
                     "UPDATE session_summaries AS s SET snapshot_asn = i.current_asn, "
                     f"snapshot_country = {snapshot_country_sql('i.geo_country')}, snapshot_ip_types = i.ip_types, "
                     "enrichment = i.enrichment, enrichment_at = now(), snapshot_source = 'late' "
-                    "FROM ip_inventory AS i WHERE i.ip_address = s.source_ip"  # _SNAPSHOT_SQL, minus its IP list
+                    "FROM ip_inventory AS i WHERE i.ip_address = s.source_ip"  # _SNAPSHOT_BY_ARRAY, minus its IP list
                 )
             ).rowcount
             return time.perf_counter() - started, rows, ips
