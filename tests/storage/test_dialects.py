@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
 from cowrieprocessor.storage import dialects
 from cowrieprocessor.storage.generated import GENERATED_SQL
+from cowrieprocessor.storage.models import IPInventory, SessionSummary
 
 #: The generated-column texts migration v16 created, as it created them (they must never change).
 V16_GENERATED = {
@@ -103,3 +105,13 @@ def test_every_backend_declares_every_capability() -> None:
 def test_modules_ask_the_seam_instead_of_comparing_names(path: Path) -> None:
     found = [line.strip() for line in path.read_text().splitlines() if NAME_BRANCH.search(line)]
     assert not found, found
+
+
+def test_statements_still_print_with_sqlalchemys_string_compiler() -> None:
+    """``str(statement)`` compiles for no backend: the column types fall back to the portable forms."""
+    when = dt.datetime(2025, 2, 25, tzinfo=dt.UTC)
+    stmt = select(SessionSummary.session_id).where(SessionSummary.source_ip == "1.2.3.4")
+    assert "session_summaries.source_ip" in str(stmt)
+    printed = str(update(IPInventory).values(first_seen=when).compile(compile_kwargs={"literal_binds": True}))
+    assert "2025-02-25 00:00:00" in printed
+    assert dialects.of_or_portable("default") is dialects.DIALECTS["sqlite"]

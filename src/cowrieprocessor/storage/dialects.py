@@ -477,3 +477,10 @@ def of(where: Any) -> Dialect:
         return DIALECTS[str(name)]
     except KeyError:
         raise ValueError(f"unsupported database {name!r}: use sqlite or postgresql") from None
+
+
+def of_or_portable(where: Any) -> Dialect:
+    """:func:`of`, except that another dialect - SQLAlchemy's string compiler (``str(statement)``) above all -
+    gets the portable forms (SQLite's: text addresses, naive UTC times, JSON lists) instead of an error."""
+    name = getattr(getattr(where, "dialect", where), "name", where)
+    return DIALECTS.get(str(name)) or DIALECTS[SQLite.name]

@@ -17,7 +17,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from cowrieprocessor.storage import dialects
-from cowrieprocessor.storage.dialects import DIALECTS
 
 #: JSON everywhere, JSONB on PostgreSQL (never plain ``json``: it has no operators or indexes worth having).
 JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -50,7 +49,7 @@ class IPAddress(TypeDecorator[str]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(dialects.of(dialect).ip_type())
+        return dialect.type_descriptor(dialects.of_or_portable(dialect).ip_type())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
         if value is None:
@@ -73,7 +72,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(dialects.of(dialect).utc_time_type())
+        return dialect.type_descriptor(dialects.of_or_portable(dialect).utc_time_type())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -84,7 +83,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             raise ValueError("naive datetime: every timestamp stored must be timezone-aware")
         utc: dt.datetime = value.astimezone(dt.UTC)
         # SQLite stores text; dropping tzinfo keeps the ISO form sortable (all values are UTC).
-        return utc if DIALECTS[dialect.name].aware_times else utc.replace(tzinfo=None)
+        return utc if dialects.of_or_portable(dialect).aware_times else utc.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -102,7 +101,7 @@ class StringList(TypeDecorator[list[str]]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(dialects.of(dialect).string_list_type())
+        return dialect.type_descriptor(dialects.of_or_portable(dialect).string_list_type())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> list[str] | None:
         if value is None:
