@@ -18,9 +18,6 @@ from sqlalchemy import JSON, DateTime, Engine, String, Text, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
-#: Path steps into a JSON value: object keys and array positions.
-Path = Sequence[str | int]
-
 
 class Dialect:
     """What differs between backends; one subclass per backend, one shared instance each (see :func:`of`)."""
