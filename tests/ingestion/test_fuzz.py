@@ -171,5 +171,5 @@ def test_a_whole_ingest_of_hostile_lines_accounts_for_every_line(
         b"example %d: a first line of its own, a file identity of its own\n" % number + b"\n".join(lines) + b"\n"
     )
     for _ in range(rounds):
-        stats, _ = ingest(engine, [str(path)])
+        stats = ingest(engine, [str(path)])
     assert stats.events_read + stats.dead_letters == len(lines) + 1

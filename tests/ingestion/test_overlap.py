@@ -75,7 +75,7 @@ def test_new_logs_go_the_optimistic_way_and_match_one_big_batch(
     path = write(tmp_path / "cowrie.json", lines(interleaved(30)))
     ref = reference(tmp_path, path)
     spy = Spy(monkeypatch)
-    stats, _ = ingest(engine, [str(path)], batch_events=7)
+    stats = ingest(engine, [str(path)], batch_events=7)
     assert spy.careful == 0 and spy.conflicts == 0  # nothing was known: every batch was prepared ahead
     assert stats.sessions_new == 30 and stats.events_duplicate == 0
     assert snapshot(engine) == snapshot(ref)
@@ -96,7 +96,7 @@ def test_a_copy_with_more_lines_conflicts_then_goes_the_careful_way(
     ref = reference(tmp_path, first, grown)
     spy = Spy(monkeypatch)
     monkeypatch.setattr(overlap, "CAREFUL_BATCHES", 2)
-    stats, _ = ingest(engine, [str(first), str(grown)], batch_events=5)
+    stats = ingest(engine, [str(first), str(grown)], batch_events=5)
     assert spy.conflicts >= 1 and spy.careful >= 2  # the conflicting batch and the one prepared on it
     assert stats.events_new == len(events) and stats.events_duplicate == 60
     assert stats.sessions_new == 4
@@ -114,7 +114,7 @@ def test_sessions_the_database_has_go_the_careful_way(
     ref = reference(tmp_path, early, late)
     ingest(engine, [str(early)], batch_events=6)
     spy = Spy(monkeypatch)
-    stats, _ = ingest(engine, [str(late)], batch_events=6)
+    stats = ingest(engine, [str(late)], batch_events=6)
     assert spy.careful >= 1 and stats.sessions_updated > 0
     assert summaries(engine) == summaries(ref) and counts(engine) == counts(ref)
     ref.dispose()
@@ -141,7 +141,7 @@ def test_a_session_another_loader_created_meanwhile_is_summarised_from_all_its_e
 
     monkeypatch.setattr(Store, "existing_sessions", too_early)
     monkeypatch.setattr(PostgresStore, "existing_sessions", too_early)
-    stats, _ = ingest(engine, [str(tail)])
+    stats = ingest(engine, [str(tail)])
     assert len(calls) >= 2 and calls[0] == 3  # asked too early, then again the careful way
     assert stats.events_new == len(events[1::2]) and stats.sessions_new == 0
     assert snapshot(engine) == snapshot(ref)
@@ -170,7 +170,7 @@ def test_a_session_in_memory_that_another_loader_added_to_is_read_again(
         return write_batch(writer, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(BatchWriter, "_write", other_loader_between_batches)
-    stats, _ = ingest(engine, [str(path)], batch_events=4)
+    stats = ingest(engine, [str(path)], batch_events=4)
     assert calls["n"] >= 3 and stats.events_duplicate == 2  # 2 written by the other loader's run (its own calls)
     assert summaries(engine) == summaries(ref) and counts(engine) == counts(ref)
     ref.dispose()
@@ -218,7 +218,7 @@ def test_a_session_in_memory_that_another_loader_extended_with_other_events_is_r
             hand_over(ow, *args)  # type: ignore[arg-type]
 
         monkeypatch.setattr(overlap.OverlappedWriter, "write", after_first_commit)
-    stats, _ = ingest(engine, [str(path)], batch_events=4)
+    stats = ingest(engine, [str(path)], batch_events=4)
     assert calls["n"] >= 2 and stats.events_new == 6 and stats.events_duplicate == 0
     if way == "optimistic":
         assert spy.conflicts == 1  # found at the batch's commit, then written the careful way
@@ -244,7 +244,7 @@ def test_a_failing_batch_in_flight_stops_the_run_and_keeps_what_was_committed(
     with pytest.raises(RuntimeError, match="disk on fire"):
         ingest(engine, [str(path)], batch_events=10)
     monkeypatch.setattr(BatchWriter, "apply_details", apply)
-    stats, _ = ingest(engine, [str(path)])  # resumes from the last committed checkpoint
+    stats = ingest(engine, [str(path)])  # resumes from the last committed checkpoint
     ref = reference(tmp_path, path)
     assert stats.events_duplicate == 0 and stats.events_new == len(interleaved(20)) - 20
     assert snapshot(engine) == snapshot(ref)
@@ -256,7 +256,7 @@ def test_an_in_memory_sqlite_database_is_written_from_its_own_thread(tmp_path: P
     path = write(tmp_path / "cowrie.json", lines(interleaved(6)))
     memory = make_engine("sqlite://")
     schema.upgrade(memory)
-    stats, _ = ingest(memory, [str(path)], batch_events=5)
+    stats = ingest(memory, [str(path)], batch_events=5)
     ref = reference(tmp_path, path)
     assert stats.sessions_new == 6 and summaries(memory) == summaries(ref)
     memory.dispose()

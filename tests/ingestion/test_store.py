@@ -105,7 +105,7 @@ def test_sqlite_wal_is_copied_back_and_restarted(tmp_path: Path, monkeypatch: py
                 for i in range(600)]  # fmt: skip
     log = write(tmp_path / "cowrie.json", lines([e for s in sessions for e in s.events]))
     monkeypatch.setattr(store_module, "RESTART_FRAMES", 1)
-    stats, _ = ingest(engine, [str(log)], batch_events=100)
+    stats = ingest(engine, [str(log)], batch_events=100)
     assert stats.events_new == 1800
     frames_per_batch_bound = 200  # pages one 100-event batch can dirty, far below 18 batches' worth
     with sqlite3.connect(db) as conn:

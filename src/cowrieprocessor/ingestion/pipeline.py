@@ -70,9 +70,12 @@ class IngestStats:
     lines_pending: int = 0
     lines_joined: int = 0
     seconds: float = 0.0
+    #: The sessions created or changed (for the enrichment hook), None when too many to list; not reported.
+    session_ids: list[str] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["session_ids"]
         data["files_unreadable"] = len(self.unreadable)
         data["events_per_second"] = round(self.events_read / self.seconds) if self.seconds else 0
         data["mb_per_second"] = round(self.bytes_on_disk / 1e6 / self.seconds, 2) if self.seconds else 0.0
@@ -163,7 +166,6 @@ class Ingestor:
         self.limit = 0  # events per batch, set by ``run``: ``batch_events``, else the store's own size
         self.progress = progress
         self.stats = IngestStats()
-        self.session_ids: list[str] | None = []
         self._batches = 0
 
     def run(self, paths: list[str]) -> IngestStats:
@@ -208,7 +210,7 @@ class Ingestor:
         s.sessions_mixed_sensors = len(totals.mixed_sensor_ids)
         s.mixed_sensor_examples = sorted(totals.mixed_sensor_ids)[:MIXED_EXAMPLES]
         s.seconds = round(time.monotonic() - started, 3)
-        self.session_ids = totals.session_ids()
+        s.session_ids = totals.session_ids()
         return s
 
     def _ingest_file(self, store: Store, writer: OverlappedWriter, path: Path) -> None:
@@ -414,8 +416,8 @@ class Ingestor:
 def ingest(
     engine: Engine, paths: list[str], *, sensor: str | None = None, progress: Progress | None = None,
     batch_events: int | None = None, snapshot_hours: float | None = None,
-) -> tuple[IngestStats, list[str] | None]:  # fmt: skip
-    """Ingest ``paths``; return the statistics and the ids of sessions created or changed (None: too many).
+) -> IngestStats:  # fmt: skip
+    """Ingest ``paths``; return the statistics, with the ids of sessions created or changed (``session_ids``).
 
     ``snapshot_hours``: new sessions this recent, of IPs already enriched, get their snapshot as they are
     written (``None``: all snapshots are left to the enrichment pass).
@@ -423,5 +425,4 @@ def ingest(
     ingestor = Ingestor(
         engine, sensor=sensor, progress=progress, batch_events=batch_events, snapshot_hours=snapshot_hours
     )
-    stats = ingestor.run(paths)
-    return stats, ingestor.session_ids
+    return ingestor.run(paths)
