@@ -21,8 +21,8 @@ import typer
 from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.fit import cell, fit
+from cowrieprocessor.cli.options import Since, Until, parse_time
 from cowrieprocessor.cli.output import FormatOption, OutputFormat, json_default, print_json, print_rows, safe_text
-from cowrieprocessor.cli.query import parse_time
 
 if TYPE_CHECKING:
     from cowrieprocessor.analysis.campaigns import KeyRow
@@ -51,8 +51,6 @@ LABELS = {
 }  # fmt: skip
 #: A command script shown in a table view is cut here (free text; JSON and CSV have it whole).
 SCRIPT_CHARS = 200
-Since = Annotated[str | None, typer.Option("--since", help="Only from this time on (ISO-8601, UTC).")]
-Until = Annotated[str | None, typer.Option("--until", help="Only before this time (ISO-8601, UTC).")]
 AsnOption = Annotated[int | None, typer.Option("--asn", help="Only sessions from this ASN (at attack time).")]
 Limit = Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")]
 Columns = Annotated[

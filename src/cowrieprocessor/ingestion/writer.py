@@ -22,10 +22,11 @@ through every index, by the pass. Older sessions are left to the pass, which can
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cowrieprocessor.clock import Now, utcnow
 from cowrieprocessor.ingestion.activity import summarise_activity
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.live import LiveSession, LiveSessions
@@ -172,12 +173,7 @@ def by_session(events: list[Event]) -> dict[str, list[Event]]:
     return groups
 
 
-Clock = Callable[[], dt.datetime]
 NO_SNAPSHOT = (None,) * len(SNAPSHOT_COLUMNS)
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class BatchWriter:
@@ -187,7 +183,7 @@ class BatchWriter:
         live: LiveSessions | None = None,
         *,
         snapshot_hours: float | None = None,
-        clock: Clock = _utcnow,
+        clock: Now = utcnow,
     ) -> None:
         self.store = store
         self.totals = WriteTotals()
