@@ -72,6 +72,20 @@ KEY_COLUMNS = (
     "fingerprint_md5", "how_seen",
 )  # fmt: skip
 
+# Positions other modules read in these rows (plain tuples, as executemany and COPY take them): named here,
+# next to the column order they depend on.
+SUMMARY_SESSION_ID = SUMMARY_COLUMNS.index("session_id")
+SUMMARY_SOURCE_IP = SUMMARY_COLUMNS.index("source_ip")
+SUMMARY_FIRST_EVENT_AT = SUMMARY_COLUMNS.index("first_event_at")
+SUMMARY_LAST_EVENT_AT = SUMMARY_COLUMNS.index("last_event_at")
+#: The time columns of a summary row (stored by the database's own time format).
+SUMMARY_TIMES = (SUMMARY_FIRST_EVENT_AT, SUMMARY_LAST_EVENT_AT)
+COMMAND_UID = COMMAND_COLUMNS.index("event_uid")
+COMMAND_SEQUENCE = COMMAND_COLUMNS.index("sequence")
+COMMAND_KNOWN = COMMAND_COLUMNS.index("known")
+#: Every detail row (auth, command, transfer, key, forward, exploit) starts with uid, session, event time.
+DETAIL_TIME = 2
+
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
 _IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b")
 _HEX = re.compile(r"\b[0-9a-fA-F]{16,}\b")
