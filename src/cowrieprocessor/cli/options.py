@@ -7,6 +7,10 @@ Nothing heavy is imported here: ``--help`` builds every command's options.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
+import typing
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -85,3 +89,32 @@ def campaign_key(
         )
     value, make = given[0]
     return make(value)
+
+
+#: The campaign-key options, in the order ``--help`` shows them and :func:`campaign_key` takes them.
+KEY_OPTIONS: dict[str, Any] = {
+    "ssh_key": SshKey, "password": Password, "password_hash": PasswordHash, "command_sig": CommandSig,
+    "username": Username, "credentials": Credentials,
+}  # fmt: skip
+
+
+def takes_campaign_key(command: Callable[..., None]) -> Callable[..., None]:
+    """``command(ctx, key: CampaignKey, ...)`` as a typer command with the campaign-key options in place of
+    ``key`` (exactly one must be given): the options are declared once, for every command that takes a key."""
+    hints = typing.get_type_hints(command, localns={"CampaignKey": object}, include_extras=True)
+    params = [p.replace(annotation=hints[p.name]) for p in inspect.signature(command).parameters.values()]
+    at = [p.name for p in params].index("key")
+    keys = [
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=alias)
+        for name, alias in KEY_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        key = campaign_key(*(kwargs.pop(name) for name in KEY_OPTIONS))
+        command(*args, key=key, **kwargs)
+
+    shown = [*params[:at], *keys, *params[at + 1 :]]
+    run.__signature__ = inspect.Signature(shown)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in shown}  # what typer reads, resolved
+    return run

@@ -10,7 +10,7 @@ import dataclasses
 import enum
 import math
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,14 +18,13 @@ from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.options import (
     AsnOption,
     CommandSig,
-    Credentials,
     Password,
     PasswordHash,
     SshKey,
     Username,
-    campaign_key,
     limit_option,
     parse_time,
+    takes_campaign_key,
 )
 from cowrieprocessor.cli.output import (
     ColumnsOption,
@@ -37,6 +36,9 @@ from cowrieprocessor.cli.output import (
     print_rows,
     safe_text,
 )
+
+if TYPE_CHECKING:
+    from cowrieprocessor.analysis import CampaignKey
 
 app = typer.Typer(help="Ask the database: campaigns, their IPs and networks, then and now.", no_args_is_help=True)
 
@@ -143,14 +145,10 @@ def sessions(
 
 
 @app.command()
+@takes_campaign_key
 def campaign(
     ctx: typer.Context,
-    ssh_key: SshKey = None,
-    password: Password = None,
-    password_hash: PasswordHash = None,
-    command_sig: CommandSig = None,
-    username: Username = None,
-    credentials: Credentials = None,
+    key: CampaignKey,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -160,7 +158,6 @@ def campaign(
     """
     from cowrieprocessor import analysis
 
-    key = campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     report = analysis.campaign_summary(state(ctx).engine, key)
     groups = _records(report.groups)
     names = [f.name for f in dataclasses.fields(analysis.CampaignGroup)]
@@ -184,14 +181,10 @@ def campaign(
 
 
 @app.command()
+@takes_campaign_key
 def attribution(
     ctx: typer.Context,
-    ssh_key: SshKey = None,
-    password: Password = None,
-    password_hash: PasswordHash = None,
-    command_sig: CommandSig = None,
-    username: Username = None,
-    credentials: Credentials = None,
+    key: CampaignKey,
     limit: Annotated[int, limit_option()] = 1000,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -203,7 +196,6 @@ def attribution(
     """
     from cowrieprocessor import analysis
 
-    key = campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     rows = analysis.attribution(state(ctx).engine, key, limit=limit)
     _show(
         rows, fmt, "attribution: attack time vs now", f"No session has this {key.kind.value}.",
@@ -212,14 +204,10 @@ def attribution(
 
 
 @app.command()
+@takes_campaign_key
 def infrastructure(
     ctx: typer.Context,
-    ssh_key: SshKey = None,
-    password: Password = None,
-    password_hash: PasswordHash = None,
-    command_sig: CommandSig = None,
-    username: Username = None,
-    credentials: Credentials = None,
+    key: CampaignKey,
     limit: Annotated[int, limit_option()] = 1000,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -231,7 +219,6 @@ def infrastructure(
     """
     from cowrieprocessor import analysis
 
-    key = campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     rows = analysis.infrastructure(state(ctx).engine, key, limit=limit)
     _show(
         rows, fmt, "infrastructure at attack time", f"No session has this {key.kind.value}.",
@@ -240,14 +227,10 @@ def infrastructure(
 
 
 @app.command()
+@takes_campaign_key
 def related(
     ctx: typer.Context,
-    ssh_key: SshKey = None,
-    password: Password = None,
-    password_hash: PasswordHash = None,
-    command_sig: CommandSig = None,
-    username: Username = None,
-    credentials: Credentials = None,
+    key: CampaignKey,
     kind: Annotated[
         list[Kind] | None, typer.Option("--kind", help="Only these kinds of other campaigns (repeatable).")
     ] = None,
@@ -262,7 +245,6 @@ def related(
     from cowrieprocessor import analysis
     from cowrieprocessor.analysis.keys import LISTED_KINDS, KeyKind
 
-    key = campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     kinds = tuple(KeyKind(k.value) for k in kind) if kind else LISTED_KINDS
     try:
         rows = analysis.related(state(ctx).engine, key, kinds=kinds, limit=limit)
