@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from cowrieprocessor.ingestion import ingest
 from cowrieprocessor.ingestion.events import Event, Rejection, parse_line
-from cowrieprocessor.ingestion.sessions import summarise
+from cowrieprocessor.ingestion.summaries import summarise
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "cowrie.session.connect": ("src_port", "dst_ip", "dst_port", "protocol"),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cowrieprocessor.ingestion.sessions import (
+from cowrieprocessor.ingestion.store import DETAIL_TABLES, NEW_SUMMARY_COLUMNS, SESSION_COLUMNS
+from cowrieprocessor.ingestion.summaries import (
     COMMAND_COLUMNS,
     COMMAND_KNOWN,
     COMMAND_SEQUENCE,
@@ -11,7 +12,6 @@ from cowrieprocessor.ingestion.sessions import (
     SUMMARY_COLUMNS,
     SUMMARY_TIMES,
 )
-from cowrieprocessor.ingestion.store import DETAIL_TABLES, NEW_SUMMARY_COLUMNS, SESSION_COLUMNS
 
 
 def test_every_detail_row_has_its_event_time_at_the_same_place() -> None:

@@ -12,8 +12,8 @@ from cowrieprocessor.ingestion import ingest
 from cowrieprocessor.ingestion import store as store_module
 from cowrieprocessor.ingestion.activity import NO_ACTIVITY
 from cowrieprocessor.ingestion.events import Event, parse_line
-from cowrieprocessor.ingestion.sessions import summarise
 from cowrieprocessor.ingestion.store import Conflict, Store, open_store
+from cowrieprocessor.ingestion.summaries import summarise
 from cowrieprocessor.ingestion.writer import NO_SNAPSHOT
 from tests.ingestion.builders import Session, lines, summary, write
 

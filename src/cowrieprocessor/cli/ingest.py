@@ -48,14 +48,14 @@ def ingest_command(
     Then enriches the new sessions' IPs (unless --no-enrich) and prints what it did, where the database is,
     and what to ask next. Exit 1 when an argument matched no file (the others are still read).
     """
-    from cowrieprocessor.ingestion import sources
+    from cowrieprocessor.ingestion import logfiles
     from cowrieprocessor.ingestion.pipeline import ingest
     from cowrieprocessor.samples import sample_paths
 
     paths = list(paths or []) + ([str(p) for p in sample_paths()] if sample else [])
     if not paths:
         raise InputNotFound("give log files, directories or globs (or --sample)", "e.g. ingest /var/log/cowrie")
-    found = sources.discover_all(paths)
+    found = logfiles.discover_all(paths)
     files = found.files
     if not files:  # before a database is created or opened: nothing to read is a usage error
         problems = [_missing(m) for m in found.missing] + [f"{arg}: {why}" for arg, why in found.unreadable]

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from cowrieprocessor.ingestion.activity import ACTIVITY_COLUMNS, EXPLOIT_COLUMNS, FORWARD_COLUMNS
 from cowrieprocessor.ingestion.events import Event, parse_line
-from cowrieprocessor.ingestion.sessions import (
+from cowrieprocessor.ingestion.summaries import (
     AUTH_COLUMNS,
     COMMAND_COLUMNS,
     COMMAND_KNOWN,

@@ -28,7 +28,6 @@ from typing import Any
 import psycopg
 
 from cowrieprocessor.ingestion.events import Event
-from cowrieprocessor.ingestion.sessions import COMMAND_KNOWN, COMMAND_SEQUENCE, COMMAND_UID, Row
 from cowrieprocessor.ingestion.store import (
     DETAIL_TABLES,
     NEW_SUMMARY_COLUMNS,
@@ -39,6 +38,7 @@ from cowrieprocessor.ingestion.store import (
     Snapshot,
     Store,
 )
+from cowrieprocessor.ingestion.summaries import COMMAND_KNOWN, COMMAND_SEQUENCE, COMMAND_UID, Row
 from cowrieprocessor.storage.generated import snapshot_country_sql
 
 _TABLES = {

@@ -30,7 +30,8 @@ from cowrieprocessor.clock import Now, utcnow
 from cowrieprocessor.ingestion.activity import summarise_activity
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.live import LiveSession, LiveSessions
-from cowrieprocessor.ingestion.sessions import (
+from cowrieprocessor.ingestion.store import Conflict, Store
+from cowrieprocessor.ingestion.summaries import (
     COMMAND_KNOWN,
     COMMAND_SEQUENCE,
     COMMAND_UID,
@@ -42,7 +43,6 @@ from cowrieprocessor.ingestion.sessions import (
     Row,
     summarise,
 )
-from cowrieprocessor.ingestion.store import Conflict, Store
 
 KNOWN_EVENTIDS = frozenset(
     {

@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine, select, text
 
 from cowrieprocessor.ingestion import ingest
-from cowrieprocessor.ingestion.sessions import command_signature
 from cowrieprocessor.ingestion.sshkeys import fingerprint_sha256
+from cowrieprocessor.ingestion.summaries import command_signature
 from cowrieprocessor.storage.models import AuthAttempt, CommandRecord, FileTransfer, IPInventory, RawEvent, SSHKey
 from cowrieprocessor.storage.textsafe import unescape_text
 from tests.ingestion.builders import Session, count, lines, ssh_key_line, summaries, summary, table_rows, write

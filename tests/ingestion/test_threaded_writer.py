@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from cowrieprocessor.ingestion import ingest, overlap
+from cowrieprocessor.ingestion import ingest, threaded_writer
 from cowrieprocessor.ingestion.store import Store
 from cowrieprocessor.ingestion.store_pg import PostgresStore
 from cowrieprocessor.ingestion.writer import BatchWriter
@@ -54,19 +54,19 @@ class Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.careful = 0
         self.conflicts = 0
-        write, land = BatchWriter.write, overlap.OverlappedWriter._land
+        write, land = BatchWriter.write, threaded_writer.OverlappedWriter._land
 
         def careful(writer: BatchWriter, *args: object) -> int:
             self.careful += 1
             return write(writer, *args)  # type: ignore[arg-type]
 
-        def landed(ow: overlap.OverlappedWriter) -> bool:
+        def landed(ow: threaded_writer.OverlappedWriter) -> bool:
             ok = land(ow)
             self.conflicts += not ok
             return ok
 
         monkeypatch.setattr(BatchWriter, "write", careful)
-        monkeypatch.setattr(overlap.OverlappedWriter, "_land", landed)
+        monkeypatch.setattr(threaded_writer.OverlappedWriter, "_land", landed)
 
 
 def test_new_logs_go_the_optimistic_way_and_match_one_big_batch(
@@ -95,7 +95,7 @@ def test_a_copy_with_more_lines_conflicts_then_goes_the_careful_way(
     grown = write(tmp_path / "copy-of-grown.json", lines(events))
     ref = reference(tmp_path, first, grown)
     spy = Spy(monkeypatch)
-    monkeypatch.setattr(overlap, "CAREFUL_BATCHES", 2)
+    monkeypatch.setattr(threaded_writer, "CAREFUL_BATCHES", 2)
     stats = ingest(engine, [str(first), str(grown)], batch_events=5)
     assert spy.conflicts >= 1 and spy.careful >= 2  # the conflicting batch and the one prepared on it
     assert stats.events_new == len(events) and stats.events_duplicate == 60
@@ -157,7 +157,7 @@ def test_a_session_in_memory_that_another_loader_added_to_is_read_again(
     path = write(tmp_path / "cowrie.json", lines(events))
     other_log = write(tmp_path / "other" / "cowrie.json", lines(events[4:6]))
     ref = reference(tmp_path, path)
-    monkeypatch.setattr(overlap.OverlappedWriter, "_prepare", lambda *_args: None)  # the careful way only
+    monkeypatch.setattr(threaded_writer.OverlappedWriter, "_prepare", lambda *_args: None)  # the careful way only
     write_batch = BatchWriter._write
     calls = {"n": 0}
 
@@ -197,7 +197,7 @@ def test_a_session_in_memory_that_another_loader_extended_with_other_events_is_r
         other.dispose()
 
     if way == "careful":
-        monkeypatch.setattr(overlap.OverlappedWriter, "_prepare", lambda *_args: None)
+        monkeypatch.setattr(threaded_writer.OverlappedWriter, "_prepare", lambda *_args: None)
         write_batch = BatchWriter._write
 
         def between_batches(writer: BatchWriter, *args: object) -> int:
@@ -208,16 +208,16 @@ def test_a_session_in_memory_that_another_loader_extended_with_other_events_is_r
 
         monkeypatch.setattr(BatchWriter, "_write", between_batches)
     else:
-        hand_over = overlap.OverlappedWriter.write
+        hand_over = threaded_writer.OverlappedWriter.write
 
-        def after_first_commit(ow: overlap.OverlappedWriter, *args: object) -> None:
+        def after_first_commit(ow: threaded_writer.OverlappedWriter, *args: object) -> None:
             calls["n"] += 1
             if calls["n"] == 2:
                 ow.flush()  # the first batch is committed and its session held in memory
                 other_loader()
             hand_over(ow, *args)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(overlap.OverlappedWriter, "write", after_first_commit)
+        monkeypatch.setattr(threaded_writer.OverlappedWriter, "write", after_first_commit)
     stats = ingest(engine, [str(path)], batch_events=4)
     assert calls["n"] >= 2 and stats.events_new == 6 and stats.events_duplicate == 0
     if way == "optimistic":

@@ -25,8 +25,8 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
-from cowrieprocessor.ingestion.sessions import SUMMARY_SESSION_ID
 from cowrieprocessor.ingestion.store import Conflict, Store
+from cowrieprocessor.ingestion.summaries import SUMMARY_SESSION_ID
 from cowrieprocessor.ingestion.writer import Batch, BatchWriter, Checkpoint, Prepared, WriteTotals, by_session, distinct
 
 #: After a conflict, this many batches go the careful way (a file read twice conflicts in every batch).
