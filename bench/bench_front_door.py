@@ -28,7 +28,7 @@ from cowrieprocessor.analysis.overview import overview  # noqa: E402
 from cowrieprocessor.analysis.tunnels import tunnel_asns, tunnel_destinations  # noqa: E402
 from cowrieprocessor.ingestion.activity import summarise_activity  # noqa: E402
 from cowrieprocessor.ingestion.events import Event, parse_line  # noqa: E402
-from cowrieprocessor.ingestion.sessions import summarise  # noqa: E402
+from cowrieprocessor.ingestion.summaries import summarise  # noqa: E402
 from cowrieprocessor.ingestion.writer import by_session  # noqa: E402
 from cowrieprocessor.storage import schema  # noqa: E402
 from cowrieprocessor.storage.engine import make_engine  # noqa: E402

@@ -135,7 +135,7 @@ def _child(url: str, path: str) -> None:
         close(self)
 
     store_module.Store.close = close_and_measure  # type: ignore[method-assign]
-    stats, _ = ingest(engine, [path])
+    stats = ingest(engine, [path])
     print(json.dumps({**stats.as_dict(), "server_cpu": sum(server_cpu) if server_cpu else None}))
 
 

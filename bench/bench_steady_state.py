@@ -43,7 +43,7 @@ LIVE_HOURS = 24.0 * 365 * 20
 def _ingest(url: str, files: list[Path], snapshot_hours: float | None) -> dict[str, Any]:
     engine = make_engine(url)
     started = time.perf_counter()
-    stats, _ = ingest(engine, [str(f) for f in files], snapshot_hours=snapshot_hours)
+    stats = ingest(engine, [str(f) for f in files], snapshot_hours=snapshot_hours)
     seconds = time.perf_counter() - started
     engine.dispose()
     return {

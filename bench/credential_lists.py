@@ -90,7 +90,7 @@ def main() -> int:
         engine = make_engine(args.db or f"sqlite:///{Path(tmp) / 'lists.sqlite'}")
         if schema.current_revision(engine) is None:
             schema.upgrade(engine)
-        stats, _ = ingest(engine, args.paths)
+        stats = ingest(engine, args.paths)
         print(f"ingested {stats.events_new:,} new events, {stats.sessions_new:,} new sessions")
         with engine.connect() as conn:
             sensors = [r[0] for r in conn.execute(text("SELECT DISTINCT sensor FROM session_summaries ORDER BY 1"))]

@@ -85,7 +85,7 @@ def pg_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "v16.sqlite"
+    path = tmp_path_factory.mktemp("template") / "head.sqlite"
     engine = make_engine(f"sqlite:///{path}")
     schema.upgrade(engine)
     engine.dispose()
@@ -108,7 +108,7 @@ def empty_db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 @pytest.fixture
 def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """URL of a database at the head revision (v16) on the test's backend."""
+    """URL of a database at the head revision (``schema.HEAD``) on the test's backend."""
     if backend == "sqlite":
         path = tmp_path / "db.sqlite"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
@@ -119,7 +119,7 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
-    """An engine on a fresh v16 database."""
+    """An engine on a fresh database at the head revision."""
     eng = make_engine(db_url)
     yield eng
     eng.dispose()

@@ -23,7 +23,7 @@ from cowrieprocessor.analysis import (
     related,
     top_asns,
 )
-from cowrieprocessor.analysis.sessions import SessionFilter
+from cowrieprocessor.analysis.session_search import SessionFilter
 from cowrieprocessor.storage.types import UTCDateTime
 from tests.analysis.conftest import K1, Dataset
 

@@ -33,7 +33,7 @@ def test_every_kind_of_bad_line_is_kept_and_the_run_goes_on(engine: Engine, tmp_
         body += raw.replace(b"\n", b" ") + b"\n"
     body += lines(good[1:])
     path = write(tmp_path / "cowrie.json", body)
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.events_new == len(good) and stats.dead_letters == len(bad)
     got = {d["reason"]: d for d in dead_letters(engine)}
     assert set(got) == set(bad)
@@ -59,7 +59,7 @@ def test_truncated_gzip_keeps_complete_lines_and_dead_letters_the_rest(engine: E
     packed = gzip.compress(data)
     path = tmp_path / "cowrie.json.gz"
     path.write_bytes(packed[: len(packed) * 2 // 3])
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     (letter,) = dead_letters(engine)
     assert letter["reason"] == "truncated_compressed"
     assert stats.events_new == data[: letter["source_offset"]].count(b"\n") > 0

@@ -52,7 +52,7 @@ DURATIONS = {
 def test_every_duration_shape_and_no_absurd_one(engine: Engine, tmp_path: Path) -> None:
     log = tmp_path / "cowrie.json"
     log.write_text("\n".join(line for sid, (text, _) in DURATIONS.items() for line in _session(sid, text)) + "\n")
-    stats, _ = ingest(engine, [str(log)])
+    stats = ingest(engine, [str(log)])
     assert (stats.events_new, stats.dead_letters) == (2 * len(DURATIONS), 0)  # kept, not dead letters
     with engine.connect() as conn:
         got = dict(conn.execute(select(SessionSummary.session_id, SessionSummary.duration_ms)).all())

@@ -29,7 +29,7 @@ def test_formats_rotated_names_give_same_result(engine: Engine, tmp_path: Path, 
     suffix = {"none": "", "gzip": ".gz", "bzip2": ".bz2"}[compression]
     write(tmp_path / "logs" / f"cowrie.json.2025-02-24{suffix}", lines(events[:20]), compression)
     write(tmp_path / "logs" / "nested" / f"cowrie.json.2025-02-25{suffix}", lines(events[20:]), compression)
-    stats, _ = ingest(engine, [str(tmp_path / "logs")])
+    stats = ingest(engine, [str(tmp_path / "logs")])
     assert (stats.files_read, stats.events_new, stats.dead_letters) == (2, len(events), 0)
     assert count(engine, "session_summaries") == 6
     assert all(s["login_success"] and s["login_attempts"] == 2 for s in summaries(engine).values())
@@ -38,7 +38,7 @@ def test_formats_rotated_names_give_same_result(engine: Engine, tmp_path: Path, 
 def test_globs_and_missing_paths(engine: Engine, tmp_path: Path) -> None:
     write(tmp_path / "cowrie.json.1", lines(sessions(1)))
     write(tmp_path / "cowrie.json.2", lines(sessions(1, 1)))
-    stats, _ = ingest(engine, [str(tmp_path / "cowrie.json.*"), str(tmp_path / "nothing-here*")])
+    stats = ingest(engine, [str(tmp_path / "cowrie.json.*"), str(tmp_path / "nothing-here*")])
     assert stats.files_read == 2 and stats.missing == [str(tmp_path / "nothing-here*")]
     assert count(engine, "session_summaries") == 2
 
@@ -51,7 +51,7 @@ def test_idempotent_same_file_renamed_copy_and_gz_copy(engine: Engine, tmp_path:
     shutil.copy(path, tmp_path / "renamed.json")
     with path.open("rb") as src, gzip.open(tmp_path / "copy.json.gz", "wb") as dst:
         shutil.copyfileobj(src, dst)
-    stats, _ = ingest(engine, [str(tmp_path / "renamed.json"), str(tmp_path / "copy.json.gz")])
+    stats = ingest(engine, [str(tmp_path / "renamed.json"), str(tmp_path / "copy.json.gz")])
     assert stats.events_new == 0 and stats.sessions_new == 0 and stats.sessions_updated == 0
     assert summaries(engine) == before
     assert counts(engine) == rows_before
@@ -63,7 +63,7 @@ def test_incremental_growth_reads_from_checkpoint(engine: Engine, tmp_path: Path
     ingest(engine, [str(path)])
     with path.open("ab") as out:
         out.write(second)
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.bytes_read == len(second)  # never from the start
     assert stats.events_new == second.count(b"\n") and stats.events_duplicate == 0
     assert count(engine, "session_summaries") == 5
@@ -75,7 +75,7 @@ def test_session_continuing_in_grown_file_is_recomputed(engine: Engine, tmp_path
     ingest(engine, [str(path)])
     with path.open("ab") as out:
         out.write(lines(s.events[3:]))
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert (stats.sessions_new, stats.sessions_updated) == (0, 1)
     row = summaries(engine)["abcabcabcabc"]
     assert (row["login_attempts"], row["command_count"], row["event_count"]) == (2, 2, len(s.events))
@@ -85,16 +85,16 @@ def test_replaced_and_truncated_files_are_read_as_new(engine: Engine, tmp_path: 
     path = write(tmp_path / "cowrie.json", lines(sessions(3)))
     ingest(engine, [str(path)])
     write(path, lines(sessions(2, 10)))  # replaced: other content under the same name
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.events_new == len(sessions(2, 10))
     full = lines(sessions(4, 20))
     write(path, full)
     ingest(engine, [str(path)])
     write(path, full[: full.index(b"\n", 200) + 1])  # truncated: same first line, shorter
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.files_restarted == 1 and stats.events_new == 0
     write(path, full[: full.index(b"\n", 200) + 1] + lines(sessions(1, 40)))  # and written again after
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.events_new == len(sessions(1, 40))
     assert count(engine, "session_summaries") == 3 + 2 + 4 + 1
 
@@ -119,7 +119,7 @@ def test_half_line_alone_is_a_dead_letter_with_location(engine: Engine, tmp_path
     data = lines(sessions(1))
     cut = len(data) - 30
     path = write(tmp_path / "cowrie.json.2025-02-25", data[:cut])
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     (dl,) = dead_letters(engine)
     assert (dl["reason"], dl["source_path"], dl["source_offset"]) == (
         "partial_line",
@@ -129,7 +129,7 @@ def test_half_line_alone_is_a_dead_letter_with_location(engine: Engine, tmp_path
     assert bytes(dl["raw"]) == data[dl["source_offset"] : cut]
     with path.open("ab") as out:  # the live file is completed later: the line is read, the letter resolved
         out.write(data[cut:])
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.events_new == 1
     assert [d["status"] for d in dead_letters(engine)] == ["resolved"]
 
@@ -141,7 +141,7 @@ def test_compressed_resume_and_sqlite_and_pg_agree(backend: str, tmp_path: Path,
     path = write(tmp_path / "cowrie.json", first)
     ingest(engine, [str(path)])
     full = first + lines(sessions(2, 2))
-    stats, _ = ingest(engine, [str(write(tmp_path / "cowrie.json.2025-02-26.bz2", full, "bzip2"))])
+    stats = ingest(engine, [str(write(tmp_path / "cowrie.json.2025-02-26.bz2", full, "bzip2"))])
     assert stats.bytes_read == len(full) - len(first)
     assert count(engine, "session_summaries") == 4
     engine.dispose()

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from cowrieprocessor.ingestion import ingest
 from cowrieprocessor.ingestion.events import Event, Rejection, parse_line
-from cowrieprocessor.ingestion.sessions import summarise
+from cowrieprocessor.ingestion.summaries import summarise
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "cowrie.session.connect": ("src_port", "dst_ip", "dst_port", "protocol"),
@@ -171,5 +171,5 @@ def test_a_whole_ingest_of_hostile_lines_accounts_for_every_line(
         b"example %d: a first line of its own, a file identity of its own\n" % number + b"\n".join(lines) + b"\n"
     )
     for _ in range(rounds):
-        stats, _ = ingest(engine, [str(path)])
+        stats = ingest(engine, [str(path)])
     assert stats.events_read + stats.dead_letters == len(lines) + 1

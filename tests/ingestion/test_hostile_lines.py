@@ -40,14 +40,14 @@ def test_hostile_lines_are_dead_letters_with_reasons_and_the_run_goes_on(engine:
     }
     first = write(tmp_path / "a" / "cowrie.json.2024-01-01", lines(good[:1]) + b"\n".join(hostile) + b"\n")
     later = write(tmp_path / "a" / "cowrie.json", lines(good[1:]))
-    stats, _ = ingest(engine, [str(first), str(later)])
+    stats = ingest(engine, [str(first), str(later)])
     assert stats.events_new == len(good) and stats.dead_letters == len(hostile)
     letters = dead_letters(engine)
     assert sorted(d["reason"] for d in letters) == sorted(hostile.values())
     assert {bytes(d["raw"]) for d in letters} == set(hostile)
     assert all(d["detail"] for d in letters)
     assert summary(engine, "beefbeefbeef")["login_failures"] == 1
-    again, _ = ingest(engine, [str(first), str(later)])  # a re-run neither crashes nor counts again
+    again = ingest(engine, [str(first), str(later)])  # a re-run neither crashes nor counts again
     assert again.events_new == 0 and count(engine, "dead_letters") == len(hostile)
 
 
@@ -56,7 +56,7 @@ def test_scoped_ipv6_source_is_stored_without_its_zone(engine: Engine, tmp_path:
     for event in events:
         event["dst_ip"] = "fe80::2%2"
     path = write(tmp_path / "cowrie.json", lines(events))
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.events_new == len(events) and stats.dead_letters == 0
     stored = summary(engine, "5c0bed5c0bed")
     assert (str(stored["source_ip"]), str(stored["destination_ip"])) == ("fe80::1", "fe80::2")
@@ -68,7 +68,7 @@ def test_scoped_ipv6_source_is_stored_without_its_zone(engine: Engine, tmp_path:
 
 def test_redrive_of_a_600000_deep_line_keeps_it_pending(engine: Engine, tmp_path: Path) -> None:
     path = write(tmp_path / "cowrie.json", _deep(600_000) + b"\n" + lines(Session("beefbeefbeef").connect().events))
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.dead_letters == 1 and stats.events_new == 1
     result = redrive(engine)
     assert result.examined == 1 and result.still_pending == 1 and result.redriven == 0
@@ -99,7 +99,7 @@ def test_a_re_encoded_copy_counts_nothing_twice(engine: Engine, tmp_path: Path) 
         tmp_path / "redumped" / "cowrie.json",
         b"".join(json.dumps(e, sort_keys=True, indent=None).encode() + b"\n" for e in events),
     )
-    stats, _ = ingest(engine, [str(crlf), str(redumped)])
+    stats = ingest(engine, [str(crlf), str(redumped)])
     assert stats.events_read == 2 * len(events) and stats.events_new == 0
     assert summaries(engine) == before and counts(engine) == totals
     with engine.connect() as conn:
@@ -119,7 +119,7 @@ def test_a_rewritten_file_padded_to_the_checkpoint_is_read_again(engine: Engine,
     body += b" " * (len(original) - len(body) - 1) + b"\n"  # padded: the byte before the checkpoint is '\n'
     c = Session("cccccccccccc", start=200.0).connect().close()
     write(path, body + lines(c.events))
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.files_restarted == 1
     sessions = summaries(engine)
     assert {"bbbbbbbbbbbb", "cccccccccccc"} <= set(sessions)
@@ -130,9 +130,9 @@ def test_a_grown_file_is_still_read_from_its_checkpoint(engine: Engine, tmp_path
     path = write(tmp_path / "cowrie.json", lines(events[:20]))
     ingest(engine, [str(path)])
     write(path, lines(events))
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.files_restarted == 0 and stats.events_read == len(events) - 20
-    again, _ = ingest(engine, [str(path)])
+    again = ingest(engine, [str(path)])
     assert again.files_unchanged == 1
 
 
@@ -164,7 +164,7 @@ def test_migration_re_keys_stored_events_both_ways(engine: Engine, tmp_path: Pat
     schema.upgrade(engine)
     assert keys() == content and detail_keys() == details and counts(engine) == totals
     crlf = write(tmp_path / "crlf" / "cowrie.json", original.replace(b"\n", b"\r\n"))
-    stats, _ = ingest(engine, [str(crlf)])
+    stats = ingest(engine, [str(crlf)])
     assert stats.events_new == 0 and counts(engine) == totals
 
 
@@ -182,7 +182,7 @@ def test_a_truncated_archive_s_dead_letter_is_resolved_once_the_complete_file_is
     (letter,) = dead_letters(engine)
     assert (letter["reason"], letter["status"]) == ("truncated_compressed", "pending")
     path.write_bytes(packed)  # the copy completed
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.files_restarted == 0
     (letter,) = dead_letters(engine)
     assert letter["status"] == "resolved"

@@ -53,7 +53,7 @@ def test_memory_bound_and_batches_do_not_change_the_result(
     schema.upgrade(ref)
     ingest(ref, [str(path)])  # one batch: everything summarised at once
     monkeypatch.setattr(live, "MAX_LIVE_EVENTS", held)
-    stats, _ = ingest(engine, [str(path)], batch_events=4)
+    stats = ingest(engine, [str(path)], batch_events=4)
     assert stats.events_new == len(events) and stats.sessions_new == 12
     assert snapshot(engine) == snapshot(ref)
     ref.dispose()

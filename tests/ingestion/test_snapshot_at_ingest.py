@@ -36,7 +36,7 @@ def _session(sid: str, ip: str, start: float, commands: int = 1) -> list[dict[st
 
 
 def _ingest(engine: Engine, path: Path, events: list[dict[str, Any]], hours: float | None) -> Any:
-    stats, _ = ingest(engine, [str(write(path, lines(events)))], snapshot_hours=hours)
+    stats = ingest(engine, [str(write(path, lines(events)))], snapshot_hours=hours)
     return stats
 
 

@@ -12,8 +12,8 @@ from cowrieprocessor.ingestion import ingest
 from cowrieprocessor.ingestion import store as store_module
 from cowrieprocessor.ingestion.activity import NO_ACTIVITY
 from cowrieprocessor.ingestion.events import Event, parse_line
-from cowrieprocessor.ingestion.sessions import summarise
 from cowrieprocessor.ingestion.store import Conflict, Store, open_store
+from cowrieprocessor.ingestion.summaries import summarise
 from cowrieprocessor.ingestion.writer import NO_SNAPSHOT
 from tests.ingestion.builders import Session, lines, summary, write
 
@@ -105,7 +105,7 @@ def test_sqlite_wal_is_copied_back_and_restarted(tmp_path: Path, monkeypatch: py
                 for i in range(600)]  # fmt: skip
     log = write(tmp_path / "cowrie.json", lines([e for s in sessions for e in s.events]))
     monkeypatch.setattr(store_module, "RESTART_FRAMES", 1)
-    stats, _ = ingest(engine, [str(log)], batch_events=100)
+    stats = ingest(engine, [str(log)], batch_events=100)
     assert stats.events_new == 1800
     frames_per_batch_bound = 200  # pages one 100-event batch can dirty, far below 18 batches' worth
     with sqlite3.connect(db) as conn:

@@ -8,10 +8,10 @@ import json
 import paramiko
 import pytest
 
-from cowrieprocessor.ingestion import sources
+from cowrieprocessor.ingestion import logfiles
 from cowrieprocessor.ingestion.events import Event, Rejection, parse_line
-from cowrieprocessor.ingestion.sessions import command_signature, normalise_command
 from cowrieprocessor.ingestion.sshkeys import find_keys, parse_key
+from cowrieprocessor.ingestion.summaries import command_signature, normalise_command
 from cowrieprocessor.storage.textsafe import escape_json, escape_text, unescape_text
 from tests.ingestion.builders import ssh_key_line
 
@@ -63,12 +63,12 @@ def test_command_signature_clusters_same_script_from_different_servers() -> None
 
 def test_iter_lines_offsets_long_lines_and_tail() -> None:
     data = b'{"a":1}\n' + b"x" * 50 + b"\n\n" + b'{"b":2}\n' + b"tail-no-newline"
-    pieces = list(sources.iter_lines(io.BytesIO(data), 0, max_line=20))
+    pieces = list(logfiles.iter_lines(io.BytesIO(data), 0, max_line=20))
     kinds = [(p[0], p[2]) for p in pieces]
-    assert kinds == [(0, sources.LINE), (8, sources.TOO_LONG), (59, sources.LINE), (60, sources.LINE),
-                     (68, sources.TAIL)]  # fmt: skip
+    assert kinds == [(0, logfiles.LINE), (8, logfiles.TOO_LONG), (59, logfiles.LINE), (60, logfiles.LINE),
+                     (68, logfiles.TAIL)]  # fmt: skip
     for offset, raw, kind, _detail, end in pieces:
-        if kind == sources.LINE:
+        if kind == logfiles.LINE:
             assert data[offset:end] == raw + b"\n"
     assert pieces[-1][1] == b"tail-no-newline"
 

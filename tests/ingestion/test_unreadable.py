@@ -70,7 +70,7 @@ def test_unreadable_file_and_directory_are_reported_and_the_run_goes_on(engine: 
         with without_dac_override():
             with pytest.raises(PermissionError):
                 locked.read_bytes()  # the kernel really refuses
-            stats, _ = ingest(engine, [str(logs)])
+            stats = ingest(engine, [str(logs)])
     finally:
         locked.chmod(0o644)
         closed_dir.chmod(0o755)
@@ -83,7 +83,7 @@ def test_unreadable_file_and_directory_are_reported_and_the_run_goes_on(engine: 
 
 def test_an_io_error_is_reported_and_the_run_goes_on(engine: Engine, tmp_path: Path) -> None:
     later = _log(tmp_path, "cowrie.json", "cccccccccccc")
-    stats, _ = ingest(engine, ["/proc/self/mem", str(later)])
+    stats = ingest(engine, ["/proc/self/mem", str(later)])
     assert [item["error"] for item in stats.unreadable] == ["Input/output error (OSError)"]
     assert set(summaries(engine)) == {"cccccccccccc"}
 
@@ -95,7 +95,7 @@ def test_fifo_and_symlink_loop_are_named_as_what_they_are(engine: Engine, tmp_pa
     loop.symlink_to(tmp_path / "loop.json")
     dangling = tmp_path / "gone.json"
     dangling.symlink_to(tmp_path / "nowhere.json")
-    stats, _ = ingest(engine, [str(fifo), str(loop), str(dangling)])
+    stats = ingest(engine, [str(fifo), str(loop), str(dangling)])
     assert stats.missing == []
     assert {item["path"]: item["error"] for item in stats.unreadable} == {
         str(fifo): "not a regular file: a FIFO (named pipe)",

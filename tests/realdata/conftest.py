@@ -62,7 +62,7 @@ def real_db(
         server: PostgresServer = request.getfixturevalue("pg_server")
         url = server.migrated_database()
     engine = make_engine(url)
-    stats, _ = ingest(engine, [str(real_dir)])
+    stats = ingest(engine, [str(real_dir)])
     yield Ingested(engine, url, stats)
     engine.dispose()
 

@@ -105,7 +105,7 @@ def test_credential_lists_are_a_campaign_key(real_db: Ingested, real_lines: dict
 
 
 def test_reingesting_unchanged_compressed_files_reports_them_unchanged(real_db: Ingested, real_dir: Path) -> None:
-    stats, _ = ingest(real_db.engine, [str(real_dir)])
+    stats = ingest(real_db.engine, [str(real_dir)])
     report = stats.as_dict()
     assert (report["files_read"], report["files_unchanged"]) == (0, 76)
     assert (report["bytes_on_disk"], report["mb_per_second"], report["events_new"]) == (0, 0.0, 0)
@@ -120,7 +120,7 @@ def test_a_line_still_being_written_is_pending_not_dead(engine: Engine, real_dir
     reports = []
     for grown in (last[:40], last[:90], last + b"\n"):
         live.write_bytes(whole[: -len(last) - 1] + grown)
-        stats, _ = ingest(engine, [str(live)])
+        stats = ingest(engine, [str(live)])
         reports.append((stats.dead_letters, stats.lines_pending, stats.events_new))
     assert reports == [(0, 1, 33), (0, 1, 0), (0, 0, 1)]
     with engine.connect() as conn:

@@ -67,6 +67,6 @@ def hostile_log(path: Path) -> Path:
 @pytest.fixture
 def report_data(engine: Engine, tmp_path: Path) -> ReportData:
     load(engine)
-    stats, _ = ingest(engine, [str(hostile_log(tmp_path / "cowrie.json"))])
+    stats = ingest(engine, [str(hostile_log(tmp_path / "cowrie.json"))])
     assert stats.sessions_new == len(HOSTILE) + 2 and stats.dead_letters == 0
     return ReportData(engine, PERIOD)

@@ -33,7 +33,7 @@ from cowrieprocessor.analysis.inventory import (
 )
 from cowrieprocessor.analysis.keys import CampaignKey, KeyKind, hash_password
 from cowrieprocessor.analysis.related import RelatedRow, related
-from cowrieprocessor.analysis.sessions import (
+from cowrieprocessor.analysis.session_search import (
     CampaignGroup,
     CampaignReport,
     SessionFilter,

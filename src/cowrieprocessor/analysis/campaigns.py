@@ -18,7 +18,7 @@ from sqlalchemy import Engine, Select, bindparam, distinct, func, null, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from cowrieprocessor.analysis.sessions import _commands_statement
+from cowrieprocessor.analysis.session_search import _commands_statement
 from cowrieprocessor.analysis.sql import AUTH, IPS, KEYS, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect, utc
 
 

@@ -13,20 +13,19 @@ from sqlalchemy import (
     Integer,
     Interval,
     Select,
-    and_,
     bindparam,
     case,
     cast,
     distinct,
     func,
-    literal_column,
     select,
     true,
 )
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import TableValuedAlias
 
+from cowrieprocessor.analysis.provenance import entry_field, provenance_entries, stale_where
 from cowrieprocessor.analysis.sql import ASNS, HISTORY, IPS, dialect_of, fetch, per_dialect, utc
+from cowrieprocessor.clock import stored_time
 from cowrieprocessor.config import FreshnessSettings
 from cowrieprocessor.tiers.freshness import EXPIRING, FreshnessPolicy, format_time
 
@@ -242,30 +241,6 @@ def movements(engine: Engine, *, limit: int = 100, ip: str | None = None, asn: i
 # -------------------------------------------------------------------------------------- staleness ---
 
 
-def _provenance_entries(dialect: str) -> TableValuedAlias:
-    """One row (key, value) per source in ``ip_inventory.provenance`` (jsonb_each / json_each)."""
-    name = "jsonb_each" if dialect == "postgresql" else "json_each"
-    entries: TableValuedAlias = getattr(func, name)(IPS.c.provenance).table_valued("key", "value").alias("p")
-    return entries
-
-
-def _field(dialect: str, entry: TableValuedAlias, name: str) -> ColumnElement[Any]:
-    if dialect == "postgresql":
-        return entry.c.value.op("->>")(literal_column(f"'{name}'"))
-    return func.json_extract(entry.c.value, f"$.{name}")
-
-
-def _stale_where(
-    dialect: str, entry: TableValuedAlias, freshness: FreshnessSettings | None, moment: dt.datetime
-) -> Any:
-    """Stale by the TTLs in force (``tiers.freshness``); bogons never are (they are never re-checked)."""
-    policy = FreshnessPolicy(freshness or FreshnessSettings())
-    return and_(
-        IPS.c.is_bogon.is_(False),
-        policy.stale_condition(moment, entry.c.key, lambda name: _field(dialect, entry, name)),
-    )
-
-
 def stale(
     engine: Engine, *, as_of: dt.datetime | None = None, freshness: FreshnessSettings | None = None
 ) -> list[StaleRow]:
@@ -273,19 +248,19 @@ def stale(
     force; default settings when not given); plus IPs and ASNs never enriched at all."""
     dialect, moment = dialect_of(engine), utc(as_of) or dt.datetime.now(dt.UTC)
     policy = FreshnessPolicy(freshness or FreshnessSettings())
-    entry = _provenance_entries(dialect)
-    fields = [_field(dialect, entry, name) for name in ("class", "status")]
+    entry = provenance_entries(dialect)
+    fields = [entry_field(dialect, entry, name) for name in ("class", "status")]
     stmt = (
         select(
             entry.c.key.label("source"),
             fields[0].label("ip_class"),
             fields[1].label("status"),
             func.count().label("count"),
-            func.min(_field(dialect, entry, "fetched_at")).label("fetched"),
-            func.min(_field(dialect, entry, "expires_at")).label("expires"),
+            func.min(entry_field(dialect, entry, "fetched_at")).label("fetched"),
+            func.min(entry_field(dialect, entry, "expires_at")).label("expires"),
         )
         .select_from(IPS.join(entry, true()))
-        .where(_stale_where(dialect, entry, freshness, moment))
+        .where(stale_where(dialect, entry, freshness, moment))
         .group_by(entry.c.key, *fields)
     )
     counts: dict[str, int] = {}
@@ -293,9 +268,9 @@ def stale(
     for r in fetch(engine, stmt, {}):
         source = str(r["source"])
         counts[source] = counts.get(source, 0) + int(r["count"])
-        expiry = _parse_time(r["expires"])
+        expiry = stored_time(r["expires"])
         ttl = policy.ttl(source, str(r["ip_class"])) if r["ip_class"] in EXPIRING and r["status"] != "error" else None
-        fetched = _parse_time(r["fetched"])
+        fetched = stored_time(r["fetched"])
         if ttl is not None and fetched is not None:
             expiry = fetched + ttl
         if expiry is not None and (oldest.get(source) is None or expiry < oldest[source]):  # type: ignore[operator]
@@ -329,41 +304,31 @@ def stale_ips(
     ``expires_at`` is when today's TTL made (or makes) the answer stale."""
     dialect, moment = dialect_of(engine), utc(as_of) or dt.datetime.now(dt.UTC)
     policy = FreshnessPolicy(freshness or FreshnessSettings())
-    entry = _provenance_entries(dialect)
+    entry = provenance_entries(dialect)
     i = IPS.c
     stmt = (
         select(
             i.ip_address.label("ip"),
             entry.c.key.label("source"),
-            _field(dialect, entry, "status").label("status"),
-            _field(dialect, entry, "fetched_at").label("fetched_at"),
-            _field(dialect, entry, "expires_at").label("expires_at"),
-            _field(dialect, entry, "class").label("ip_class"),
+            entry_field(dialect, entry, "status").label("status"),
+            entry_field(dialect, entry, "fetched_at").label("fetched_at"),
+            entry_field(dialect, entry, "expires_at").label("expires_at"),
+            entry_field(dialect, entry, "class").label("ip_class"),
             i.last_seen,
             i.session_count,
         )
         .select_from(IPS.join(entry, true()))
         .where(entry.c.key == source)
-        .where(_stale_where(dialect, entry, freshness, moment))
+        .where(stale_where(dialect, entry, freshness, moment))
         .order_by(i.last_seen.desc(), i.ip_address)
         .limit(limit)
     )
     rows = []
     for r in fetch(engine, stmt, {}):
         ip_class = r.pop("ip_class")
-        fetched = _parse_time(r["fetched_at"])
+        fetched = stored_time(r["fetched_at"])
         ttl = policy.ttl(source, str(ip_class)) if ip_class in EXPIRING and r["status"] != "error" else None
         if ttl is not None and fetched is not None:
             r["expires_at"] = format_time(fetched + ttl)
         rows.append(StaleIPRow(**r))
     return rows
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)

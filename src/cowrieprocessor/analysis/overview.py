@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, Select, distinct, func, select, true
 
 from cowrieprocessor.analysis.campaigns import By, KeyRow, top_keys
-from cowrieprocessor.analysis.inventory import AsnRow, _field, _provenance_entries, stale, top_asns
+from cowrieprocessor.analysis.inventory import AsnRow, stale, top_asns
+from cowrieprocessor.analysis.provenance import entry_field, provenance_entries
 from cowrieprocessor.analysis.sql import ASNS, IPS, RAW, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.storage.models import Base
 
@@ -119,8 +120,8 @@ def _sensors_statement(dialect: str) -> Select[Any]:
 
 @per_dialect
 def _sources_statement(dialect: str) -> Select[Any]:
-    entry = _provenance_entries(dialect)
-    fetched = _field(dialect, entry, "fetched_at")
+    entry = provenance_entries(dialect)
+    fetched = entry_field(dialect, entry, "fetched_at")
     return (
         select(entry.c.key.label("source"), func.count().label("ips"), func.max(fetched).label("last_fetched"))
         .select_from(IPS.join(entry, true()))

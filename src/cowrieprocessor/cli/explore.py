@@ -2,9 +2,9 @@
 
 ``overview`` says what the database holds, ``campaigns --by KIND`` lists the keys worth asking about,
 ``session ID`` shows one session in full, ``tunnels`` and ``exploits`` the honeypot used as a proxy and
-the exploits it saw. Tables fit the terminal (see :mod:`~cowrieprocessor.cli.fit`); long values (keys,
-hashes, timelines) are printed as lines that wrap between words, never cut; ``--format json|csv`` is
-complete.
+the exploits it saw. Tables fit the terminal (``output.print_rows``, as every list command); long values
+(keys, hashes, timelines) are printed as lines that wrap between words, never cut; ``--format json|csv``
+is complete.
 """
 
 from __future__ import annotations
@@ -20,9 +20,17 @@ import typer
 
 from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.fit import cell, fit
-from cowrieprocessor.cli.output import FormatOption, OutputFormat, json_default, print_json, print_rows, safe_text
-from cowrieprocessor.cli.query import parse_time
+from cowrieprocessor.cli.options import Since, Until, parse_time
+from cowrieprocessor.cli.output import (
+    ColumnsOption,
+    FormatOption,
+    OutputFormat,
+    json_default,
+    parse_columns,
+    print_json,
+    print_rows,
+    safe_text,
+)
 
 if TYPE_CHECKING:
     from cowrieprocessor.analysis.campaigns import KeyRow
@@ -49,16 +57,10 @@ LABELS = {
     "unique_ip_count": "ips", "organization_country": "cc", "is_known_hosting": "hosting",
     "is_known_vpn": "vpn", "first_seen": "first", "last_seen": "last", "destination_port": "port",
 }  # fmt: skip
-#: A command script shown in a table view is cut here (free text; JSON and CSV have it whole).
+#: A command script shown in the campaign list is cut here (free text; JSON and CSV have it whole).
 SCRIPT_CHARS = 200
-Since = Annotated[str | None, typer.Option("--since", help="Only from this time on (ISO-8601, UTC).")]
-Until = Annotated[str | None, typer.Option("--until", help="Only before this time (ISO-8601, UTC).")]
 AsnOption = Annotated[int | None, typer.Option("--asn", help="Only sessions from this ASN (at attack time).")]
 Limit = Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")]
-Columns = Annotated[
-    str | None,
-    typer.Option("--columns", help="Comma-separated columns to show, in this order (default: all that fit)."),
-]
 
 
 def _say(text: str) -> None:
@@ -72,6 +74,19 @@ def _warn(text: str) -> None:
 def _when(value: dt.datetime | None) -> str:
     """A time as one word, so a wrapped line never splits it."""
     return value.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if value else "-"
+
+
+def cell(value: Any) -> str:
+    """A value as these views show it: times to the second in UTC, days as dates, lists comma-separated."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 def _day(value: dt.datetime | None) -> str:
@@ -89,35 +104,21 @@ def _machine(records: list[dict[str, Any]], fmt: OutputFormat, columns: Sequence
 
 
 def _table(
-    rows: Sequence[Any],
-    kind: type,
-    fmt: OutputFormat,
-    title: str,
-    empty: str,
-    *,
-    free: Sequence[str] = (),
-    columns: str | None = None,
+    rows: Sequence[Any], kind: type, fmt: OutputFormat, title: str, empty: str, *, columns: str | None = None
 ) -> None:
-    """A list of dataclass rows (of type ``kind``): fitted table for people, every column for machines;
-    ``columns`` (comma-separated field names) picks and orders them for either."""
+    """A list of dataclass rows (of type ``kind``): a table that fits for people (``print_rows``, headers
+    from ``LABELS``, times to the second), every column for machines; ``columns`` picks them for either."""
     records = _records(rows)
     names = [f.name for f in dataclasses.fields(kind)]
-    if columns is not None:
-        wanted = [c.strip() for c in columns.split(",") if c.strip()]
-        unknown = [c for c in wanted if c not in names]
-        if unknown or not wanted:
-            raise typer.BadParameter(f"choose from {', '.join(names)}", param_hint="--columns")
-        names = wanted
+    names = parse_columns(columns, names) or names
     if fmt is not OutputFormat.table:
         _machine(records, fmt, names, empty)
         return
-    labelled = [{LABELS.get(c, c): r[c] for c in names} for r in records]
-    shown, chosen = fit(labelled, [LABELS.get(c, c) for c in names], free=[LABELS.get(c, c) for c in free])
-    print_rows(shown, fmt, title=safe_text(title), columns=chosen, empty_message=empty)
-    if len(chosen) < len(names):
-        chosen = [c for c in names if LABELS.get(c, c) in chosen]
-        left = ", ".join(c for c in names if c not in chosen)
-        _warn(f"[dim]not shown for the width: {safe_text(left)} (--columns picks; --format json|csv has all)[/dim]")
+    shown = [{c: cell(v) if isinstance(v, dt.datetime) else v for c, v in r.items()} for r in records]
+    print_rows(
+        shown, fmt, title=safe_text(title), columns=names, empty_message=empty, pick=names if columns else None,
+        labels=LABELS,
+    )  # fmt: skip
 
 
 # -------------------------------------------------------------------------------------------- overview ---
@@ -154,13 +155,13 @@ def overview(
         f"dead letters: {dead}"
     )
     if o.per_sensor:
-        _table(o.per_sensor, SensorRow, fmt, "sensors", "", free=("sensor",))
+        _table(o.per_sensor, SensorRow, fmt, "sensors", "")
     for kind, keys in o.busiest.items():
         if keys:
             _say(f"\n[bold]busiest by {kind}[/bold] (query campaigns --by {kind})")
             _key_lines(By(kind), keys)
     if o.top_asns:
-        _table(o.top_asns, AsnRow, fmt, "top ASNs", "", free=("organization_name",))
+        _table(o.top_asns, AsnRow, fmt, "top ASNs", "")
     if o.sources:
         _table(o.sources, SourceRow, fmt, "enrichment sources (due: IPs whose answer has expired)", "")
     if o.sessions:
@@ -301,8 +302,9 @@ def _session_text(d: SessionDetail) -> None:
     ]
     rows.append({"": "as of", "attack time": cell(d.at_attack.get("taken_at")), "now": cell(d.now.get("enriched_at"))})
     rows.append({"": "taken by", "attack time": cell(d.at_attack.get("source")), "now": ""})
-    shown, chosen = fit(rows, ["", "attack time", "now"], free=("attack time", "now"))
-    print_rows(shown, OutputFormat.table, title=f"{safe_text(s['source_ip'])}: attack time vs now", columns=chosen)
+    print_rows(
+        rows, OutputFormat.table, title=f"{safe_text(s['source_ip'])}: attack time vs now", columns=list(rows[0])
+    )
     _say(f"[bold]timeline[/bold] ({len(d.timeline):,} entries from {d.events:,} events)")
     for e in d.timeline:
         _say(f"  {_when(e.time)} [bold]{safe_text(e.kind)}[/bold] {safe_text(e.summary)}")
@@ -320,7 +322,7 @@ def tunnels(
     since: Since = None,
     until: Until = None,
     limit: Limit = 20,
-    columns: Columns = None,
+    columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """``query tunnels``."""
@@ -338,7 +340,6 @@ def tunnels(
             fmt,
             "port forwarding by source ASN",
             "No port forwarding recorded.",
-            free=("organization_name",),
             columns=columns,
         )
         return
@@ -349,7 +350,6 @@ def tunnels(
         fmt,
         "port forwarding destinations",
         "No port forwarding recorded.",
-        free=("destination",),
         columns=columns,
     )
 
@@ -360,7 +360,7 @@ def exploits(
     since: Since = None,
     until: Until = None,
     limit: Limit = 20,
-    columns: Columns = None,
+    columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """``query exploits``."""
@@ -380,7 +380,6 @@ def exploits(
         fmt,
         "exploit attempts",
         "No exploit attempt recorded.",
-        free=("name", "value"),
         columns=columns,
     )
 

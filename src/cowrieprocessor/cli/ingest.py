@@ -48,14 +48,14 @@ def ingest_command(
     Then enriches the new sessions' IPs (unless --no-enrich) and prints what it did, where the database is,
     and what to ask next. Exit 1 when an argument matched no file (the others are still read).
     """
-    from cowrieprocessor.ingestion import sources
+    from cowrieprocessor.ingestion import logfiles
     from cowrieprocessor.ingestion.pipeline import ingest
     from cowrieprocessor.samples import sample_paths
 
     paths = list(paths or []) + ([str(p) for p in sample_paths()] if sample else [])
     if not paths:
         raise InputNotFound("give log files, directories or globs (or --sample)", "e.g. ingest /var/log/cowrie")
-    found = sources.discover_all(paths)
+    found = logfiles.discover_all(paths)
     files = found.files
     if not files:  # before a database is created or opened: nothing to read is a usage error
         problems = [_missing(m) for m in found.missing] + [f"{arg}: {why}" for arg, why in found.unreadable]
@@ -65,12 +65,12 @@ def ingest_command(
     app_state.ready_engine(create=True)
     show_progress = fmt is OutputFormat.table and output.err_console.is_terminal and not quiet
     if show_progress:
-        stats, session_ids = _with_progress(app_state, paths, sensor, batch, files)
+        stats = _with_progress(app_state, paths, sensor, batch, files)
     else:
-        stats, session_ids = ingest(
+        stats = ingest(
             app_state.engine, paths, sensor=sensor, batch_events=batch, snapshot_hours=_snapshot_hours(app_state)
         )
-    enrichment = None if no_enrich else enrich.enrich_after_ingest(app_state, session_ids)
+    enrichment = None if no_enrich else enrich.enrich_after_ingest(app_state, stats.session_ids)
     from cowrieprocessor.cli import first_look
 
     attribution = None if enrichment is None else first_look.summary(app_state.engine)
@@ -99,7 +99,7 @@ def _missing(arg: str) -> str:
 
 def _with_progress(
     app_state: AppState, paths: list[str], sensor: str | None, batch: int | None, files: list[Path]
-) -> tuple[IngestStats, list[str] | None]:
+) -> IngestStats:
     from rich.progress import (
         BarColumn,
         DownloadColumn,

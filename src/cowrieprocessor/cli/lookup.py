@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
         unknown = sorted(set(source or []) - set(ORDER))
         if unknown:
             raise typer.BadParameter(f"unknown source(s): {', '.join(unknown)}", param_hint="--source")
-        from cowrieprocessor.cli.query import parse_time
+        from cowrieprocessor.cli.options import parse_time
 
         when = parse_time(at, "--at")
         app_state = state(ctx)

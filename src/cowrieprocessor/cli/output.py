@@ -144,12 +144,14 @@ def print_rows(
     empty_message: str = "No results.",
     pick: str | Sequence[str] | None = None,
     priority: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> None:
     """One list of records in the chosen format.
 
     ``columns`` are every column in display order (default: the first row's keys; give them so that an
     empty CSV still has its header). ``pick`` is the user's ``--columns`` (a string is parsed and checked).
-    ``priority`` names the columns a narrow table keeps first (then the rest in display order).
+    ``priority`` names the columns a narrow table keeps first (then the rest in display order). ``labels``
+    are shorter headers for people (JSON, CSV and ``--columns`` keep the field names).
     """
     cols = list(columns) if columns is not None else (list(rows[0].keys()) if rows else [])
     chosen = parse_columns(pick, cols) if isinstance(pick, str) or pick is None else list(pick)
@@ -164,7 +166,7 @@ def print_rows(
     if not rows:
         console.print(f"[yellow]{safe_text(empty_message)}[/yellow]")
         return
-    render_table(rows, cols, title=title, explicit=chosen is not None, priority=priority)
+    render_table(rows, cols, title=title, explicit=chosen is not None, priority=priority, labels=labels)
 
 
 def write_csv(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> None:
@@ -236,16 +238,19 @@ ATOMIC_MAX = 72
 _TEXT_MIN = 16
 
 
-def _layout(cells: dict[str, list[str]], cols: Sequence[str]) -> dict[str, tuple[int, int, bool]]:
+def _layout(
+    cells: dict[str, list[str]], cols: Sequence[str], labels: Mapping[str, str] | None = None
+) -> dict[str, tuple[int, int, bool]]:
     """Per column: (least width, natural width, atomic)."""
     sizes = {}
     for col in cols:
         values = cells[col]
+        header = labels.get(col, col) if labels else col
         longest = max((len(v) for v in values), default=0)
         atomic = all(len(v) <= ATOMIC_MAX and not any(ch.isspace() for ch in v) for v in values)
-        parts = col.split("_")
+        parts = header.split("_")
         header_least = max([len(parts[0]), *(len(p) + 1 for p in parts[1:])])  # "_country" on its own line
-        natural = max(longest, len(col))
+        natural = max(longest, len(header))
         # text wraps between words, never inside one (up to ATOMIC_MAX: an address, a prefix, a URL)
         word = max((len(w) for v in values for w in v.split()), default=0)
         least = max(longest if atomic else max(min(longest, _TEXT_MIN), min(word, ATOMIC_MAX)), header_least, 1)
@@ -258,10 +263,14 @@ def _overhead(n: int) -> int:
 
 
 def fit_columns(
-    cells: dict[str, list[str]], cols: Sequence[str], width: int, priority: Sequence[str] = ()
+    cells: dict[str, list[str]],
+    cols: Sequence[str],
+    width: int,
+    priority: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> list[str]:
     """The columns that fit ``width`` at their least widths: ``priority`` first, then display order."""
-    sizes = _layout(cells, cols)
+    sizes = _layout(cells, cols, labels)
     order = [c for c in priority if c in sizes] + [c for c in cols if c not in priority]
     kept: list[str] = []
     used = 0
@@ -293,6 +302,7 @@ def render_table(
     title: str | None = None,
     explicit: bool = False,
     priority: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> None:
     """A table that fits the console; one record (or chosen columns too wide for a table) as fields."""
     from rich import box
@@ -300,11 +310,11 @@ def render_table(
 
     cells = {c: [plain_text(display(r.get(c))) for r in rows] for c in cols}
     width = console.width
-    shown = fit_columns(cells, cols, width, priority)
+    shown = fit_columns(cells, cols, width, priority, labels)
     if (len(rows) == 1 and len(cols) > 3) or (explicit and len(shown) < len(cols)):
         render_records(rows, cols, title=title)
         return
-    sizes = _layout(cells, shown)
+    sizes = _layout(cells, shown, labels)
     spare = width - _overhead(len(shown)) - sum(sizes[c][0] for c in shown)
     widths = {c: sizes[c][0] for c in shown}
     for col in sorted(shown, key=lambda c: priority.index(c) if c in priority else len(priority)):
@@ -317,7 +327,7 @@ def render_table(
     for col in shown:
         atomic = sizes[col][2]
         table.add_column(
-            _header(col, widths[col]),
+            _header(labels.get(col, col) if labels else col, widths[col]),
             width=widths[col],
             no_wrap=atomic,
             overflow="fold",

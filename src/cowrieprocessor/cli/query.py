@@ -7,7 +7,6 @@ through ``print_rows`` (attacker-controlled text escaped); ``--format json|csv``
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import enum
 import math
 from collections.abc import Sequence
@@ -16,6 +15,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cowrieprocessor.cli.context import state
+from cowrieprocessor.cli.options import (
+    AsnOption,
+    CommandSig,
+    Password,
+    PasswordHash,
+    SshKey,
+    Username,
+    limit_option,
+    parse_time,
+    takes_campaign_key,
+)
 from cowrieprocessor.cli.output import (
     ColumnsOption,
     FormatOption,
@@ -42,77 +52,10 @@ class Kind(enum.StrEnum):
     credentials = "credentials"
 
 
-#: Largest --limit: more rows than a terminal or a pipeline wants in one answer.
-MAX_LIMIT = 10_000_000
-AsnOption = Annotated[
-    int | None, typer.Option("--asn", min=0, max=4_294_967_295, help="ASN at the time of the attack.")
-]
-SshKey = Annotated[str | None, typer.Option("--ssh-key", help="SSH key fingerprint (e.g. SHA256:...).")]
-Password = Annotated[
-    str | None,
-    typer.Option("--password", help="Sessions that tried this password (plain text, hashed with SHA-256 to look up)."),
-]
-Username = Annotated[str | None, typer.Option("--username", help="Sessions that tried this username.")]
-Credentials = Annotated[
-    str | None,
-    typer.Option("--credentials", help="Sessions that tried this credential list (its credential_list_hash)."),
-]
-PasswordHash = Annotated[str | None, typer.Option("--password-hash", help="SHA-256 hex of the password.")]
-CommandSig = Annotated[str | None, typer.Option("--command-sig", help="Command signature of the session.")]
-
-
-def _limit() -> Any:
-    return typer.Option("--limit", min=1, max=MAX_LIMIT, help=f"At most this many rows (1 to {MAX_LIMIT:,}).")
-
-
-def parse_time(value: str | None, name: str) -> dt.datetime | None:
-    """ISO-8601 date or time; without a zone it is UTC (the analyst's times are UTC, like every stored one)."""
-    if value is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"not an ISO-8601 date/time: {value!r}", param_hint=name) from exc
-    try:
-        return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-    except OverflowError as exc:
-        raise typer.BadParameter(f"{value!r} is out of range in UTC (years 1 to 9999)", param_hint=name) from exc
-
-
 def _finite_days(value: float) -> float:
     if math.isnan(value) or not 0 <= value <= 36_525:
         raise typer.BadParameter("give a number of days from 0 to 36,525 (a hundred years)")
     return value
-
-
-def _campaign_key(
-    ssh_key: str | None,
-    password: str | None,
-    password_hash: str | None,
-    sig: str | None,
-    username: str | None = None,
-    credentials: str | None = None,
-) -> CampaignKey:
-    from cowrieprocessor.analysis import CampaignKey
-
-    given = [
-        (v, make)
-        for v, make in (
-            (ssh_key, CampaignKey.ssh_key),
-            (password, CampaignKey.password),
-            (password_hash, CampaignKey.password_hash),
-            (sig, CampaignKey.command_sig),
-            (username, CampaignKey.username),
-            (credentials, CampaignKey.credentials),
-        )
-        if v is not None
-    ]
-    if len(given) != 1:
-        raise typer.BadParameter(
-            "give exactly one of --ssh-key, --password, --password-hash, --command-sig, --username, --credentials"
-        )
-    value, make = given[0]
-    return make(value)
 
 
 def _records(rows: Sequence[Any]) -> list[dict[str, Any]]:
@@ -157,7 +100,7 @@ def sessions(
     since: Annotated[str | None, typer.Option("--since", help="First event at or after (ISO-8601, UTC).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="First event before (ISO-8601, UTC).")] = None,
     commands: Annotated[bool, typer.Option("--commands", help="Add each session's shell input.")] = False,
-    limit: Annotated[int, _limit()] = 100,
+    limit: Annotated[int, limit_option()] = 100,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -202,14 +145,10 @@ def sessions(
 
 
 @app.command()
+@takes_campaign_key
 def campaign(
     ctx: typer.Context,
-    ssh_key: SshKey = None,
-    password: Password = None,
-    password_hash: PasswordHash = None,
-    command_sig: CommandSig = None,
-    username: Username = None,
-    credentials: Credentials = None,
+    key: CampaignKey,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -219,7 +158,6 @@ def campaign(
     """
     from cowrieprocessor import analysis
 
-    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     report = analysis.campaign_summary(state(ctx).engine, key)
     groups = _records(report.groups)
     names = [f.name for f in dataclasses.fields(analysis.CampaignGroup)]
@@ -243,15 +181,11 @@ def campaign(
 
 
 @app.command()
+@takes_campaign_key
 def attribution(
     ctx: typer.Context,
-    ssh_key: SshKey = None,
-    password: Password = None,
-    password_hash: PasswordHash = None,
-    command_sig: CommandSig = None,
-    username: Username = None,
-    credentials: Credentials = None,
-    limit: Annotated[int, _limit()] = 1000,
+    key: CampaignKey,
+    limit: Annotated[int, limit_option()] = 1000,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -262,7 +196,6 @@ def attribution(
     """
     from cowrieprocessor import analysis
 
-    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     rows = analysis.attribution(state(ctx).engine, key, limit=limit)
     _show(
         rows, fmt, "attribution: attack time vs now", f"No session has this {key.kind.value}.",
@@ -271,15 +204,11 @@ def attribution(
 
 
 @app.command()
+@takes_campaign_key
 def infrastructure(
     ctx: typer.Context,
-    ssh_key: SshKey = None,
-    password: Password = None,
-    password_hash: PasswordHash = None,
-    command_sig: CommandSig = None,
-    username: Username = None,
-    credentials: Credentials = None,
-    limit: Annotated[int, _limit()] = 1000,
+    key: CampaignKey,
+    limit: Annotated[int, limit_option()] = 1000,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -290,7 +219,6 @@ def infrastructure(
     """
     from cowrieprocessor import analysis
 
-    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     rows = analysis.infrastructure(state(ctx).engine, key, limit=limit)
     _show(
         rows, fmt, "infrastructure at attack time", f"No session has this {key.kind.value}.",
@@ -299,18 +227,14 @@ def infrastructure(
 
 
 @app.command()
+@takes_campaign_key
 def related(
     ctx: typer.Context,
-    ssh_key: SshKey = None,
-    password: Password = None,
-    password_hash: PasswordHash = None,
-    command_sig: CommandSig = None,
-    username: Username = None,
-    credentials: Credentials = None,
+    key: CampaignKey,
     kind: Annotated[
         list[Kind] | None, typer.Option("--kind", help="Only these kinds of other campaigns (repeatable).")
     ] = None,
-    limit: Annotated[int, _limit()] = 100,
+    limit: Annotated[int, limit_option()] = 100,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -321,7 +245,6 @@ def related(
     from cowrieprocessor import analysis
     from cowrieprocessor.analysis.keys import LISTED_KINDS, KeyKind
 
-    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
     kinds = tuple(KeyKind(k.value) for k in kind) if kind else LISTED_KINDS
     try:
         rows = analysis.related(state(ctx).engine, key, kinds=kinds, limit=limit)
@@ -339,7 +262,7 @@ def top_asns(
         str | None, typer.Option("--type", help="Only ASNs of this type (see `query asn-types`; any case).")
     ] = None,
     country: Annotated[str | None, typer.Option("--country", help="Only organisations of this country.")] = None,
-    limit: Annotated[int, _limit()] = 20,
+    limit: Annotated[int, limit_option()] = 20,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -393,7 +316,7 @@ def persistent_ips(
         float,
         typer.Option("--min-days", callback=_finite_days, help="Active at least this many days (0 to 36,525)."),
     ] = 30,
-    limit: Annotated[int, _limit()] = 100,
+    limit: Annotated[int, limit_option()] = 100,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -418,7 +341,7 @@ def movements(
     asn: Annotated[
         int | None, typer.Option("--asn", min=0, max=4_294_967_295, help="Only IPs that were ever in this ASN.")
     ] = None,
-    limit: Annotated[int, _limit()] = 100,
+    limit: Annotated[int, limit_option()] = 100,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -443,7 +366,7 @@ def stale(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Option("--source", help="List the IPs to refresh from this source.")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Judge freshness at this time (default now).")] = None,
-    limit: Annotated[int, _limit()] = 100,
+    limit: Annotated[int, limit_option()] = 100,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:

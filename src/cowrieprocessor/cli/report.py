@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cowrieprocessor.cli.context import state
+from cowrieprocessor.cli.options import parse_time
 from cowrieprocessor.cli.output import console, err_console, print_json, safe_text
-from cowrieprocessor.cli.query import parse_time
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

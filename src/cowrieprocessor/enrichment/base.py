@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from cowrieprocessor.clock import utcnow as utcnow  # re-exported: where sources look for it
+
 
 class LookupStatus(enum.StrEnum):
     """What a source said about one IP (``skipped``: it was not asked - budget, breaker, not applicable)."""
@@ -17,10 +19,6 @@ class LookupStatus(enum.StrEnum):
     NOT_FOUND = "not_found"
     ERROR = "error"
     SKIPPED = "skipped"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -21,25 +20,14 @@ from sqlalchemy import Engine, case, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from cowrieprocessor.enrichment.base import utcnow
+from cowrieprocessor.clock import SYSTEM_CLOCK as SYSTEM_CLOCK  # re-exported: where sources look for it
+from cowrieprocessor.clock import Clock as Clock
 from cowrieprocessor.storage.models import ProviderBudgetUsage
 
 if TYPE_CHECKING:
     from cowrieprocessor.enrichment.breaker import CircuitBreaker
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Clock:
-    """Monotonic time, sleeping and the wall clock (aware UTC), replaceable in tests."""
-
-    monotonic: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    now: Callable[[], dt.datetime] = utcnow
-
-
-SYSTEM_CLOCK = Clock()
 
 
 class RateLimiter:

@@ -1,6 +1,6 @@
 """Port forwarding, exploit attempts and how a file arrived: what a session did besides logins and commands.
 
-Kept apart from :func:`~cowrieprocessor.ingestion.sessions.summarise` (which computes the v15 summary) so
+Kept apart from :func:`~cowrieprocessor.ingestion.summaries.summarise` (which computes the v15 summary) so
 each can change without the other; the writer appends :data:`ACTIVITY_COLUMNS` to every summary row.
 
 Rules (exact eventids only):

@@ -2,7 +2,7 @@
 
 A session is *live* when this run holds every stored event of it: it was created by this run, or it was
 re-read from ``raw_events`` once. A live session's summary is recomputed from its events in memory (the
-same :func:`~cowrieprocessor.ingestion.sessions.summarise` over the same set of events, so the result is
+same :func:`~cowrieprocessor.ingestion.summaries.summarise` over the same set of events, so the result is
 identical); any other session falls back to re-reading its stored raw lines.
 
 Memory stays bounded: a session leaves when its ``cowrie.session.closed`` event has been written, and the
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from cowrieprocessor.ingestion.activity import ACTIVITY_FIELDS
 from cowrieprocessor.ingestion.events import Event
-from cowrieprocessor.ingestion.sessions import SUMMARY_FIELDS
+from cowrieprocessor.ingestion.summaries import SUMMARY_FIELDS
 
 MAX_LIVE_EVENTS = 100_000
 KEPT_FIELDS = SUMMARY_FIELDS | ACTIVITY_FIELDS

@@ -22,11 +22,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from cowrieprocessor.ingestion import live, sources
+from cowrieprocessor.ingestion import live, logfiles
 from cowrieprocessor.ingestion.events import Event, Rejection, parse_line
 from cowrieprocessor.ingestion.live import KEPT_FIELDS, LiveSessions
-from cowrieprocessor.ingestion.overlap import OverlappedWriter
 from cowrieprocessor.ingestion.store import Store, open_store
+from cowrieprocessor.ingestion.threaded_writer import OverlappedWriter
 from cowrieprocessor.ingestion.writer import Batch, BatchWriter, Checkpoint
 
 Progress = Callable[[int, int], None]  # (bytes on disk read since last call, new events since last call)
@@ -70,9 +70,12 @@ class IngestStats:
     lines_pending: int = 0
     lines_joined: int = 0
     seconds: float = 0.0
+    #: The sessions created or changed (for the enrichment hook), None when too many to list; not reported.
+    session_ids: list[str] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["session_ids"]
         data["files_unreadable"] = len(self.unreadable)
         data["events_per_second"] = round(self.events_read / self.seconds) if self.seconds else 0
         data["mb_per_second"] = round(self.bytes_on_disk / 1e6 / self.seconds, 2) if self.seconds else 0.0
@@ -92,7 +95,7 @@ class Part:
     lines: int = 0
     bytes_read: int = 0
     disk_pos: int = 0
-    before: str | None = None  # hash of the bytes before ``offset`` (``sources.window_hash``)
+    before: str | None = None  # hash of the bytes before ``offset`` (``logfiles.window_hash``)
 
 
 def _in_thread(parts: Iterator[Part]) -> Generator[Part, None, None]:
@@ -163,12 +166,11 @@ class Ingestor:
         self.limit = 0  # events per batch, set by ``run``: ``batch_events``, else the store's own size
         self.progress = progress
         self.stats = IngestStats()
-        self.session_ids: list[str] | None = []
         self._batches = 0
 
     def run(self, paths: list[str]) -> IngestStats:
         started = time.monotonic()
-        found = sources.discover_all(paths)
+        found = logfiles.discover_all(paths)
         files, self.stats.missing = found.files, found.missing
         self.stats.unreadable = [{"path": path, "error": why} for path, why in found.unreadable]
         store = open_store(self.engine)
@@ -187,7 +189,7 @@ class Ingestor:
                     self.stats.files_seen += 1
                     try:
                         self._ingest_file(store, writer, path)
-                    except sources.Unreadable as exc:
+                    except logfiles.Unreadable as exc:
                         self.stats.unreadable.append({"path": str(path), "error": str(exc)})
                 writer.flush()
             finally:
@@ -208,39 +210,39 @@ class Ingestor:
         s.sessions_mixed_sensors = len(totals.mixed_sensor_ids)
         s.mixed_sensor_examples = sorted(totals.mixed_sensor_ids)[:MIXED_EXAMPLES]
         s.seconds = round(time.monotonic() - started, 3)
-        self.session_ids = totals.session_ids()
+        s.session_ids = totals.session_ids()
         return s
 
     def _ingest_file(self, store: Store, writer: OverlappedWriter, path: Path) -> None:
-        """Read one file from its checkpoint; :class:`sources.Unreadable` if it cannot be opened or read."""
-        with sources.reading(path):
-            ident = sources.identity(path)
+        """Read one file from its checkpoint; :class:`logfiles.Unreadable` if it cannot be opened or read."""
+        with logfiles.reading(path):
+            ident = logfiles.identity(path)
         if ident is None:
             self.stats.files_empty += 1
             return
         writer.flush()  # the connection is the writing thread's while a batch is in flight
         row = store.file_row(ident)
-        with sources.reading(path):
-            opened = sources.open_log(path)
+        with logfiles.reading(path):
+            opened = logfiles.open_log(path)
         before: str | None = None
         if row is None:
             file_id, start, tail = store.create_file(str(path), ident, opened.compression), 0, None
         else:
             file_id, start, _size, tail, before = row
         try:
-            with sources.reading(path):
+            with logfiles.reading(path):
                 disk_size = path.stat().st_size
             unchanged = opened.compression == "none" and row is not None and disk_size == start + len(tail or b"")
-            if unchanged and (start == 0 or sources.same_before(opened, start, before)):
+            if unchanged and (start == 0 or logfiles.same_before(opened, start, before)):
                 self.stats.files_unchanged += 1
                 self._report(disk_size, 0)
                 return
-            if start and not sources.same_before(opened, start, before):
+            if start and not logfiles.same_before(opened, start, before):
                 self.stats.files_restarted += 1
                 opened.stream.close()
                 opened.raw.close()
-                with sources.reading(path):
-                    opened = sources.open_log(path)
+                with logfiles.reading(path):
+                    opened = logfiles.open_log(path)
                 start, tail, before = 0, None, None
             self._read(store, writer, opened, path, file_id, start, tail, row is not None, before)
         finally:
@@ -248,7 +250,7 @@ class Ingestor:
             opened.raw.close()
 
     def _read(
-        self, store: Store, writer: OverlappedWriter, opened: sources.Opened, path: Path, file_id: int,
+        self, store: Store, writer: OverlappedWriter, opened: logfiles.Opened, path: Path, file_id: int,
         start: int, tail: bytes | None, known: bool, before: str | None = None,
     ) -> None:  # fmt: skip
         """Write the batches :meth:`_parse` makes, as a second thread makes the next ones.
@@ -293,7 +295,7 @@ class Ingestor:
         self.stats.events_read += len(batch.events)
 
     def _parse(
-        self, opened: sources.Opened, src: str, file_id: int, start: int, tail: bytes | None,
+        self, opened: logfiles.Opened, src: str, file_id: int, start: int, tail: bytes | None,
         raw_row: Callable[[Event], tuple[Any, ...]], before: str | None = None,
     ) -> Iterator[Part]:  # fmt: skip
         """The file's batches, each with the checkpoint to commit with it; runs in the reading thread."""
@@ -303,14 +305,14 @@ class Ingestor:
         events, dead = part.batch.events, part.batch.dead
         size = 0
         whole: list[bytes] = []  # the last lines read whole: the bytes before the checkpoint, to hash
-        for pos, data, kind, detail, end in sources.iter_lines(opened.stream, start):
+        for pos, data, kind, detail, end in logfiles.iter_lines(opened.stream, start):
             part.lines += 1
-            if kind == sources.LINE:
+            if kind == logfiles.LINE:
                 whole.append(data)
-            elif kind == sources.TOO_LONG:
+            elif kind == logfiles.TOO_LONG:
                 whole.clear()
             part.bytes_read += end - pos
-            if kind == sources.LINE:
+            if kind == logfiles.LINE:
                 if data.strip():
                     event = parse_line(data, sensor=sensor, file_id=file_id, offset=pos)
                     if type(event) is Event:
@@ -328,11 +330,11 @@ class Ingestor:
                         part.batch.resolved.append((file_id, pos))
                 part.offset = part.size = end
                 part.tail = None
-            elif kind == sources.TOO_LONG:
+            elif kind == logfiles.TOO_LONG:
                 dead.append((file_id, src, pos, "line_too_long", detail, data))
                 part.offset = part.size = end
                 part.tail = None
-            elif kind == sources.TAIL:
+            elif kind == logfiles.TAIL:
                 if not (pos == start and data == tail):
                     part.tails.append((pos, data))
                 part.offset, part.size, part.tail = pos, end, data
@@ -343,13 +345,13 @@ class Ingestor:
             size += len(data)
             if len(events) + len(dead) >= limit or size >= BATCH_BYTES:
                 part.disk_pos = opened.raw.tell()
-                part.before = sources.window_hash(whole) if whole else (before if part.offset == start else None)
+                part.before = logfiles.window_hash(whole) if whole else (before if part.offset == start else None)
                 yield part
                 part = Part(Batch(), part.offset, part.size, part.tail, before=part.before)
                 events, dead = part.batch.events, part.batch.dead
                 size = 0
         part.disk_pos = opened.raw.tell()
-        part.before = sources.window_hash(whole) if whole else (before if part.offset == start else None)
+        part.before = logfiles.window_hash(whole) if whole else (before if part.offset == start else None)
         yield part
 
     def _collect(self) -> None:
@@ -414,8 +416,8 @@ class Ingestor:
 def ingest(
     engine: Engine, paths: list[str], *, sensor: str | None = None, progress: Progress | None = None,
     batch_events: int | None = None, snapshot_hours: float | None = None,
-) -> tuple[IngestStats, list[str] | None]:  # fmt: skip
-    """Ingest ``paths``; return the statistics and the ids of sessions created or changed (None: too many).
+) -> IngestStats:  # fmt: skip
+    """Ingest ``paths``; return the statistics, with the ids of sessions created or changed (``session_ids``).
 
     ``snapshot_hours``: new sessions this recent, of IPs already enriched, get their snapshot as they are
     written (``None``: all snapshots are left to the enrichment pass).
@@ -423,5 +425,4 @@ def ingest(
     ingestor = Ingestor(
         engine, sensor=sensor, progress=progress, batch_events=batch_events, snapshot_hours=snapshot_hours
     )
-    stats = ingestor.run(paths)
-    return stats, ingestor.session_ids
+    return ingestor.run(paths)

@@ -24,12 +24,17 @@ from sqlalchemy import Engine
 
 from cowrieprocessor.ingestion.activity import ACTIVITY_COLUMNS, EXPLOIT_COLUMNS, FORWARD_COLUMNS
 from cowrieprocessor.ingestion.events import Event, parse_line
-from cowrieprocessor.ingestion.sessions import (
+from cowrieprocessor.ingestion.summaries import (
     AUTH_COLUMNS,
     COMMAND_COLUMNS,
+    COMMAND_KNOWN,
+    COMMAND_SEQUENCE,
+    COMMAND_UID,
+    DETAIL_TIME,
     KEY_COLUMNS,
     SNAPSHOT_COLUMNS,
     SUMMARY_COLUMNS,
+    SUMMARY_TIMES,
     TRANSFER_COLUMNS,
     Row,
 )
@@ -505,7 +510,7 @@ class Store:
         with _duplicates_conflict():
             self.insert_values(
                 f"INSERT INTO session_summaries ({', '.join(NEW_SUMMARY_COLUMNS)})", len(NEW_SUMMARY_COLUMNS), "",
-                self._timed(rows, (7, 8)),
+                self._timed(rows, SUMMARY_TIMES),
             )  # fmt: skip
 
     def enriched_states(self, ips: Sequence[str]) -> dict[str, Snapshot]:
@@ -540,7 +545,7 @@ class Store:
         found = self.insert_values(
             f"INSERT INTO session_summaries ({', '.join(SESSION_COLUMNS)})", len(SESSION_COLUMNS),
             f"ON CONFLICT (session_id) DO UPDATE SET {updates}, updated_at = CURRENT_TIMESTAMP {SNAPSHOT_SPAN}",
-            self._timed(rows, (7, 8)), returning=True,
+            self._timed(rows, SUMMARY_TIMES), returning=True,
         )  # fmt: skip
         return [r for r in found if r[0] is not None]
 
@@ -550,13 +555,14 @@ class Store:
             f"INSERT INTO {table} ({', '.join(cols)})",
             len(cols),
             "ON CONFLICT (event_uid) DO NOTHING",
-            self._timed(rows, (2,)),
+            self._timed(rows, (DETAIL_TIME,)),
         )
 
     def update_command_order(self, rows: Sequence[Row]) -> None:
         """Sequence and known-ness depend on the whole session: rewrite them when it was recomputed."""
         self.executemany(
-            "UPDATE commands SET sequence = ?, known = ? WHERE event_uid = ?", [(r[3], r[5], r[0]) for r in rows]
+            "UPDATE commands SET sequence = ?, known = ? WHERE event_uid = ?",
+            [(r[COMMAND_SEQUENCE], r[COMMAND_KNOWN], r[COMMAND_UID]) for r in rows],
         )
 
     def bump_ip_counters(self, rows: Sequence[tuple[Any, ...]]) -> None:

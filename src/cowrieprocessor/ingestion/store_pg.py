@@ -28,7 +28,6 @@ from typing import Any
 import psycopg
 
 from cowrieprocessor.ingestion.events import Event
-from cowrieprocessor.ingestion.sessions import Row
 from cowrieprocessor.ingestion.store import (
     DETAIL_TABLES,
     IP_COUNTERS,
@@ -41,6 +40,7 @@ from cowrieprocessor.ingestion.store import (
     Store,
     last_or_first,
 )
+from cowrieprocessor.ingestion.summaries import COMMAND_KNOWN, COMMAND_SEQUENCE, COMMAND_UID, Row
 from cowrieprocessor.storage.generated import snapshot_country_sql
 
 _TABLES = {
@@ -327,7 +327,7 @@ class PostgresStore(Store):
                 "UPDATE commands c SET sequence = u.seq, known = u.known FROM "
                 "(SELECT unnest(%s::text[]) AS uid, unnest(%s::int[]) AS seq, unnest(%s::bool[]) AS known) u "
                 "WHERE c.event_uid = u.uid",
-                ([r[0] for r in rows], [r[3] for r in rows], [r[5] for r in rows]),
+                ([r[COMMAND_UID] for r in rows], [r[COMMAND_SEQUENCE] for r in rows], [r[COMMAND_KNOWN] for r in rows]),
             )
 
     def bump_ip_counters(self, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -22,15 +22,27 @@ through every index, by the pass. Older sessions are left to the pass, which can
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cowrieprocessor.clock import Now, utcnow
 from cowrieprocessor.ingestion.activity import summarise_activity
 from cowrieprocessor.ingestion.events import Event
 from cowrieprocessor.ingestion.live import LiveSession, LiveSessions
-from cowrieprocessor.ingestion.sessions import SNAPSHOT_COLUMNS, Row, summarise
 from cowrieprocessor.ingestion.store import Conflict, Store
+from cowrieprocessor.ingestion.summaries import (
+    COMMAND_KNOWN,
+    COMMAND_SEQUENCE,
+    COMMAND_UID,
+    SNAPSHOT_COLUMNS,
+    SUMMARY_FIRST_EVENT_AT,
+    SUMMARY_LAST_EVENT_AT,
+    SUMMARY_SESSION_ID,
+    SUMMARY_SOURCE_IP,
+    Row,
+    summarise,
+)
 
 KNOWN_EVENTIDS = frozenset(
     {
@@ -172,12 +184,7 @@ def by_session(events: list[Event]) -> dict[str, list[Event]]:
     return groups
 
 
-Clock = Callable[[], dt.datetime]
 NO_SNAPSHOT = (None,) * len(SNAPSHOT_COLUMNS)
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class BatchWriter:
@@ -187,7 +194,7 @@ class BatchWriter:
         live: LiveSessions | None = None,
         *,
         snapshot_hours: float | None = None,
-        clock: Clock = _utcnow,
+        clock: Now = utcnow,
     ) -> None:
         self.store = store
         self.totals = WriteTotals()
@@ -304,17 +311,18 @@ class BatchWriter:
             written = held.commands if held is not None else None
             order: dict[str, tuple[int, bool]] = {}
             for row in result.commands:
-                uid = row[0]
-                order[uid] = (row[3], row[5])
+                uid = row[COMMAND_UID]
+                order[uid] = (row[COMMAND_SEQUENCE], row[COMMAND_KNOWN])
                 if is_new or uid in fresh_uids:
                     p.commands.append(row)
                 elif written is None or written.get(uid) != order[uid]:
                     p.command_updates.append(row)
-            ip = summary[3]
+            ip = summary[SUMMARY_SOURCE_IP]
+            first, last = summary[SUMMARY_FIRST_EVENT_AT], summary[SUMMARY_LAST_EVENT_AT]
             if is_new:
-                _bump(p.bumps, ip, 1, summary[7], summary[8])
+                _bump(p.bumps, ip, 1, first, last)
             elif held is not None and held.source_ip == ip:
-                _bump(p.bumps, ip, 0, summary[7], summary[8])
+                _bump(p.bumps, ip, 0, first, last)
             else:
                 old_ip = held.source_ip if held is not None else existing[sid]
                 p.recount.update(i for i in (old_ip, ip) if i is not None)
@@ -324,7 +332,7 @@ class BatchWriter:
     def apply_sessions(self, p: Prepared) -> None:
         """The inventory rows and summaries of ``p``, in the open transaction; the last step that can conflict."""
         store = self.store
-        ips = sorted({s[3] for s in p.summaries if s[3] is not None} | p.recount)
+        ips = sorted({s[SUMMARY_SOURCE_IP] for s in p.summaries if s[SUMMARY_SOURCE_IP] is not None} | p.recount)
         new_set = set(p.new_ids)
         known = self.known_ips
         store.ensure_ips([ip for ip in ips if ip not in known])
@@ -332,7 +340,7 @@ class BatchWriter:
         self._check_unchanged(p)
         per_asn: dict[int, tuple[int, Any, Any]] = {}  # AS -> (sessions it gains, first, last), as stored
         store.insert_summaries(self._with_snapshots(p, per_asn))
-        updated = [s for s in p.summaries if s[0] not in new_set] if p.created else p.summaries
+        updated = [s for s in p.summaries if s[SUMMARY_SESSION_ID] not in new_set] if p.created else p.summaries
         for asn, first, last in store.upsert_summaries(updated):  # those that grew and carry a snapshot
             _bump(per_asn, asn, 0, first, last)
         store.count_asn_sessions([(asn, *v) for asn, v in sorted(per_asn.items())])
@@ -363,15 +371,18 @@ class BatchWriter:
             return [s + NO_SNAPSHOT for s in p.created]
         now = self.clock()
         live_since = now - dt.timedelta(hours=self.snapshot_hours)
-        live = [s[3] is not None and s[7] is not None and s[7] >= live_since for s in p.created]
+        ip_at, first_at, last_at = SUMMARY_SOURCE_IP, SUMMARY_FIRST_EVENT_AT, SUMMARY_LAST_EVENT_AT
+        live = [s[ip_at] is not None and s[first_at] is not None and s[first_at] >= live_since for s in p.created]
         store = self.store
-        states = store.enriched_states(sorted({s[3] for s, is_live in zip(p.created, live, strict=True) if is_live}))
+        states = store.enriched_states(
+            sorted({s[ip_at] for s, is_live in zip(p.created, live, strict=True) if is_live})
+        )
         if not states:
             return [s + NO_SNAPSHOT for s in p.created]
         at, t = store.time(now), store.time
         rows: list[Row] = []
         for s, is_live in zip(p.created, live, strict=True):
-            state = states.get(s[3]) if is_live else None
+            state = states.get(s[ip_at]) if is_live else None
             if state is None:
                 rows.append(s + NO_SNAPSHOT)
                 continue
@@ -379,7 +390,8 @@ class BatchWriter:
             rows.append((*s, asn, country, types, "ingest", enrichment, at))
             p.snapshotted += 1
             if asn is not None:
-                _bump(per_asn, asn, 1, t(s[7]), t(s[8] if s[8] is not None else s[7]))
+                last = s[last_at] if s[last_at] is not None else s[first_at]
+                _bump(per_asn, asn, 1, t(s[first_at]), t(last))
         return rows
 
     def apply_details(self, p: Prepared) -> None:
@@ -414,7 +426,7 @@ class BatchWriter:
         totals.updated_ids.update(p.existing)
         if len(self.known_ips) > MAX_KNOWN_IPS:
             self.known_ips.clear()
-        self.known_ips.update(s[3] for s in p.summaries if s[3] is not None)
+        self.known_ips.update(s[SUMMARY_SOURCE_IP] for s in p.summaries if s[SUMMARY_SOURCE_IP] is not None)
 
 
 def _bump(bumps: dict[Any, tuple[int, Any, Any]], key: Any, n: int, first: Any, last: Any) -> None:

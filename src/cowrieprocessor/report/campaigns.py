@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from cowrieprocessor.analysis.sql import COMMANDS, IPS, SESSIONS, dialect_of, fetch, per_dialect
+from cowrieprocessor.clock import parse_utc
 from cowrieprocessor.report.networks import asn_names
 from cowrieprocessor.report.period import Period
 from cowrieprocessor.report.sql import AUTH, FILES, KEYS, in_period, never_before, period_first
@@ -284,7 +285,7 @@ def _aware(value: Any) -> Any:
     import datetime as dt
 
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
+        return parse_utc(value)
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value

@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from cowrieprocessor.clock import as_utc, parse_utc
 from cowrieprocessor.report.build import Report, ip_id
 
 MAX_TEXT = 300
@@ -65,10 +66,9 @@ def _when(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
+        value = parse_utc(value)
     if isinstance(value, dt.datetime):
-        moment: dt.datetime = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+        return as_utc(value).strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, bindparam, case, func, select, true
 
-from cowrieprocessor.analysis.inventory import _field, _parse_time, _provenance_entries, _stale_where
+from cowrieprocessor.analysis.provenance import entry_field, provenance_entries, stale_where
 from cowrieprocessor.analysis.sql import ASNS, IPS, SESSIONS, dialect_of, fetch, per_dialect
+from cowrieprocessor.clock import stored_time
 from cowrieprocessor.report.period import Period
 from cowrieprocessor.report.sql import CALLS, INGEST_FILES, in_period
 
@@ -87,15 +88,15 @@ def _freshness_statement(dialect: str, sensors: bool, as_of: dt.datetime) -> Sel
     """Per source, the provenance of the period's IPs: how many it answered for, how many of those answers
     are stale by the TTLs in force (``analysis.inventory``'s rule, as ``query stale`` and ``enrich
     --refresh-stale`` judge), the earliest recorded expiry. Only the IPs behind this report are read."""
-    entry = _provenance_entries(dialect)
+    entry = provenance_entries(dialect)
     ips = select(SESSIONS.c.source_ip).where(*in_period(sensors)).distinct()
-    expired = case((_stale_where(dialect, entry, None, as_of), 1), else_=0)
+    expired = case((stale_where(dialect, entry, None, as_of), 1), else_=0)
     return (
         select(
             entry.c.key.label("source"),
             func.count().label("ips"),
             func.sum(expired).label("expired"),
-            func.min(_field(dialect, entry, "expires_at")).label("oldest_expiry"),
+            func.min(entry_field(dialect, entry, "expires_at")).label("oldest_expiry"),
         )
         .select_from(IPS.join(entry, true()))
         .where(IPS.c.ip_address.in_(ips))
@@ -121,7 +122,7 @@ def sources(engine: Engine, period: Period, *, as_of: dt.datetime) -> dict[str, 
             "source": name,
             "ips": int(fresh[name]["ips"]) if name in fresh else 0,
             "expired": int(fresh[name]["expired"]) if name in fresh else 0,
-            "oldest_expiry": _parse_time(fresh[name]["oldest_expiry"]) if name in fresh else None,
+            "oldest_expiry": stored_time(fresh[name]["oldest_expiry"]) if name in fresh else None,
             **{k: by_source.get(name, {}).get(k) for k in ("calls", "answered", "errors", "last_call")},
         }
         for name in sorted({*fresh, *by_source})

@@ -42,7 +42,7 @@ def bytes_uid(raw: bytes) -> str:
 
 
 def sub_uid(uid: str, index: int) -> str:
-    """The key of an event's ``index``-th SSH key row (as ``ingestion.sessions`` makes it)."""
+    """The key of an event's ``index``-th SSH key row (as ``ingestion.summaries`` makes it)."""
     return uid if index == 0 else hashlib.sha256(f"{uid}:{index}".encode()).hexdigest()[:32]
 
 

@@ -22,7 +22,7 @@ from typing import IO, Literal, Protocol
 
 from cowrieprocessor.synthetic.addresses import AddressPool
 from cowrieprocessor.synthetic.campaigns import Campaign, make_campaigns
-from cowrieprocessor.synthetic.sessions import Event, Sensor, SessionFactory
+from cowrieprocessor.synthetic.session_events import Event, Sensor, SessionFactory
 
 Compression = Literal["none", "gz", "bz2"]
 DEFAULT_START = dt.datetime(2025, 2, 20, tzinfo=dt.UTC)

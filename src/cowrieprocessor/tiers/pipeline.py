@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from cowrieprocessor.clock import Now, utcnow
 from cowrieprocessor.config import EnrichSettings
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, Source
 from cowrieprocessor.tiers import documents, leases, merge, store
@@ -69,16 +70,9 @@ class EnrichReport:
         }
 
 
-Clock = Callable[[], dt.datetime]
-
-
 def _answered(res: LookupResult | None) -> bool:
     """A source said something new about the IP (an answer, positive or negative; not a skip or an error)."""
     return res is not None and res.status in (LookupStatus.FOUND, LookupStatus.NOT_FOUND)
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class EnrichmentPass:
@@ -90,7 +84,7 @@ class EnrichmentPass:
         settings: EnrichSettings,
         *,
         worker: str | None = None,
-        clock: Clock = _utcnow,
+        clock: Now = utcnow,
         on_batch: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine

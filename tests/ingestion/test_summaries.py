@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine, select, text
 
 from cowrieprocessor.ingestion import ingest
-from cowrieprocessor.ingestion.sessions import command_signature
 from cowrieprocessor.ingestion.sshkeys import fingerprint_sha256
+from cowrieprocessor.ingestion.summaries import command_signature
 from cowrieprocessor.storage.models import AuthAttempt, CommandRecord, FileTransfer, IPInventory, RawEvent, SSHKey
 from cowrieprocessor.storage.textsafe import unescape_text
 from tests.ingestion.builders import Session, count, lines, ssh_key_line, summaries, summary, table_rows, write
@@ -39,9 +39,9 @@ def test_session_fields(engine: Engine, tmp_path: Path) -> None:
     brute = Session("0000aaaa1111", "2001:db8::7", protocol="telnet", dst_port=23).connect()
     brute.fail("root", "first").fail("root", "last").ev("cowrie.session.closed", duration=1.5)
     scanner = Session("ffff00001111", "2001:db8::7").offer_key(OFFERED).close()
-    stats, ids = ingest(engine, [str(write(tmp_path / "cowrie.json", lines(s.events + brute.events + scanner.events)))])
+    stats = ingest(engine, [str(write(tmp_path / "cowrie.json", lines(s.events + brute.events + scanner.events)))])
     assert stats.unknown_eventids == 1 and stats.dead_letters == 0
-    assert sorted(ids or []) == ["0000aaaa1111", "a1b2c3d4e5f6", "ffff00001111"]
+    assert sorted(stats.session_ids or []) == ["0000aaaa1111", "a1b2c3d4e5f6", "ffff00001111"]
     row = summary(engine, "a1b2c3d4e5f6")
     assert row["sensor"] == "sensor-a" and row["protocol"] == "ssh"
     assert (row["source_ip"], row["source_port"], row["destination_port"]) == ("203.0.113.7", 40000, 22)
@@ -115,7 +115,7 @@ def test_same_result_whatever_file_and_batch_order(engine: Engine, tmp_path: Pat
 def test_nul_in_attacker_text_is_kept_exactly(engine: Engine, tmp_path: Path) -> None:
     s = Session("0123456789ab").connect().login("ro\x00ot", "pa\x00ss\u2400").cmd("echo \x00\ud800 done").close()
     path = write(tmp_path / "cowrie.json", lines(s.events))
-    stats, _ = ingest(engine, [str(path)])
+    stats = ingest(engine, [str(path)])
     assert stats.dead_letters == 0 and stats.events_new == len(s.events)
     row = summary(engine, "0123456789ab")
     assert unescape_text(row["login_username"]) == "ro\x00ot"
@@ -145,7 +145,7 @@ def _two_sensors_one_id(sid: str) -> tuple[Session, Session]:
 def test_sessions_from_two_sensors_under_one_id_are_reported(engine: Engine, tmp_path: Path) -> None:
     a, b = _two_sensors_one_id("c0ffee000001")
     other = Session("c0ffee000002", "203.0.113.8", sensor="sensor-b").connect().close()
-    stats, _ = ingest(engine, [str(write(tmp_path / "a.json", lines(a.events + b.events + other.events)))])
+    stats = ingest(engine, [str(write(tmp_path / "a.json", lines(a.events + b.events + other.events)))])
     assert (stats.sessions_mixed_sensors, stats.mixed_sensor_examples) == (1, ["c0ffee000001"])
     assert stats.as_dict()["sessions_mixed_sensors"] == 1  # in the JSON summary too
     # nothing is dropped: the one summary holds both sensors' events, as stored
@@ -154,8 +154,8 @@ def test_sessions_from_two_sensors_under_one_id_are_reported(engine: Engine, tmp
 
 def test_a_collision_across_runs_is_reported_by_the_run_that_meets_it(engine: Engine, tmp_path: Path) -> None:
     a, b = _two_sensors_one_id("c0ffee000003")
-    first, _ = ingest(engine, [str(write(tmp_path / "a.json", lines(a.events)))])
-    second, _ = ingest(engine, [str(write(tmp_path / "b.json", lines(b.events)))])
+    first = ingest(engine, [str(write(tmp_path / "a.json", lines(a.events)))])
+    second = ingest(engine, [str(write(tmp_path / "b.json", lines(b.events)))])
     assert (first.sessions_mixed_sensors, second.sessions_mixed_sensors) == (0, 1)
     assert second.mixed_sensor_examples == ["c0ffee000003"]
 
@@ -163,5 +163,5 @@ def test_a_collision_across_runs_is_reported_by_the_run_that_meets_it(engine: En
 def test_one_sensor_per_session_reports_nothing(engine: Engine, tmp_path: Path) -> None:
     a = Session("c0ffee000004", sensor="sensor-a").connect().close()
     b = Session("c0ffee000005", sensor="sensor-b").connect().close()
-    stats, _ = ingest(engine, [str(write(tmp_path / "a.json", lines(a.events + b.events)))])
+    stats = ingest(engine, [str(write(tmp_path / "a.json", lines(a.events + b.events)))])
     assert (stats.sessions_mixed_sensors, stats.mixed_sensor_examples) == (0, [])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from cowrieprocessor.ingestion import ingest, overlap
+from cowrieprocessor.ingestion import ingest, threaded_writer
 from cowrieprocessor.ingestion.store import Store
 from cowrieprocessor.ingestion.store_pg import PostgresStore
 from cowrieprocessor.ingestion.writer import BatchWriter
@@ -54,19 +54,19 @@ class Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.careful = 0
         self.conflicts = 0
-        write, land = BatchWriter.write, overlap.OverlappedWriter._land
+        write, land = BatchWriter.write, threaded_writer.OverlappedWriter._land
 
         def careful(writer: BatchWriter, *args: object) -> int:
             self.careful += 1
             return write(writer, *args)  # type: ignore[arg-type]
 
-        def landed(ow: overlap.OverlappedWriter) -> bool:
+        def landed(ow: threaded_writer.OverlappedWriter) -> bool:
             ok = land(ow)
             self.conflicts += not ok
             return ok
 
         monkeypatch.setattr(BatchWriter, "write", careful)
-        monkeypatch.setattr(overlap.OverlappedWriter, "_land", landed)
+        monkeypatch.setattr(threaded_writer.OverlappedWriter, "_land", landed)
 
 
 def test_new_logs_go_the_optimistic_way_and_match_one_big_batch(
@@ -75,7 +75,7 @@ def test_new_logs_go_the_optimistic_way_and_match_one_big_batch(
     path = write(tmp_path / "cowrie.json", lines(interleaved(30)))
     ref = reference(tmp_path, path)
     spy = Spy(monkeypatch)
-    stats, _ = ingest(engine, [str(path)], batch_events=7)
+    stats = ingest(engine, [str(path)], batch_events=7)
     assert spy.careful == 0 and spy.conflicts == 0  # nothing was known: every batch was prepared ahead
     assert stats.sessions_new == 30 and stats.events_duplicate == 0
     assert snapshot(engine) == snapshot(ref)
@@ -95,8 +95,8 @@ def test_a_copy_with_more_lines_conflicts_then_goes_the_careful_way(
     grown = write(tmp_path / "copy-of-grown.json", lines(events))
     ref = reference(tmp_path, first, grown)
     spy = Spy(monkeypatch)
-    monkeypatch.setattr(overlap, "CAREFUL_BATCHES", 2)
-    stats, _ = ingest(engine, [str(first), str(grown)], batch_events=5)
+    monkeypatch.setattr(threaded_writer, "CAREFUL_BATCHES", 2)
+    stats = ingest(engine, [str(first), str(grown)], batch_events=5)
     assert spy.conflicts >= 1 and spy.careful >= 2  # the conflicting batch and the one prepared on it
     assert stats.events_new == len(events) and stats.events_duplicate == 60
     assert stats.sessions_new == 4
@@ -114,7 +114,7 @@ def test_sessions_the_database_has_go_the_careful_way(
     ref = reference(tmp_path, early, late)
     ingest(engine, [str(early)], batch_events=6)
     spy = Spy(monkeypatch)
-    stats, _ = ingest(engine, [str(late)], batch_events=6)
+    stats = ingest(engine, [str(late)], batch_events=6)
     assert spy.careful >= 1 and stats.sessions_updated > 0
     assert summaries(engine) == summaries(ref) and counts(engine) == counts(ref)
     ref.dispose()
@@ -141,7 +141,7 @@ def test_a_session_another_loader_created_meanwhile_is_summarised_from_all_its_e
 
     monkeypatch.setattr(Store, "existing_sessions", too_early)
     monkeypatch.setattr(PostgresStore, "existing_sessions", too_early)
-    stats, _ = ingest(engine, [str(tail)])
+    stats = ingest(engine, [str(tail)])
     assert len(calls) >= 2 and calls[0] == 3  # asked too early, then again the careful way
     assert stats.events_new == len(events[1::2]) and stats.sessions_new == 0
     assert snapshot(engine) == snapshot(ref)
@@ -157,7 +157,7 @@ def test_a_session_in_memory_that_another_loader_added_to_is_read_again(
     path = write(tmp_path / "cowrie.json", lines(events))
     other_log = write(tmp_path / "other" / "cowrie.json", lines(events[4:6]))
     ref = reference(tmp_path, path)
-    monkeypatch.setattr(overlap.OverlappedWriter, "_prepare", lambda *_args: None)  # the careful way only
+    monkeypatch.setattr(threaded_writer.OverlappedWriter, "_prepare", lambda *_args: None)  # the careful way only
     write_batch = BatchWriter._write
     calls = {"n": 0}
 
@@ -170,7 +170,7 @@ def test_a_session_in_memory_that_another_loader_added_to_is_read_again(
         return write_batch(writer, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(BatchWriter, "_write", other_loader_between_batches)
-    stats, _ = ingest(engine, [str(path)], batch_events=4)
+    stats = ingest(engine, [str(path)], batch_events=4)
     assert calls["n"] >= 3 and stats.events_duplicate == 2  # 2 written by the other loader's run (its own calls)
     assert summaries(engine) == summaries(ref) and counts(engine) == counts(ref)
     ref.dispose()
@@ -197,7 +197,7 @@ def test_a_session_in_memory_that_another_loader_extended_with_other_events_is_r
         other.dispose()
 
     if way == "careful":
-        monkeypatch.setattr(overlap.OverlappedWriter, "_prepare", lambda *_args: None)
+        monkeypatch.setattr(threaded_writer.OverlappedWriter, "_prepare", lambda *_args: None)
         write_batch = BatchWriter._write
 
         def between_batches(writer: BatchWriter, *args: object) -> int:
@@ -208,17 +208,17 @@ def test_a_session_in_memory_that_another_loader_extended_with_other_events_is_r
 
         monkeypatch.setattr(BatchWriter, "_write", between_batches)
     else:
-        hand_over = overlap.OverlappedWriter.write
+        hand_over = threaded_writer.OverlappedWriter.write
 
-        def after_first_commit(ow: overlap.OverlappedWriter, *args: object) -> None:
+        def after_first_commit(ow: threaded_writer.OverlappedWriter, *args: object) -> None:
             calls["n"] += 1
             if calls["n"] == 2:
                 ow.flush()  # the first batch is committed and its session held in memory
                 other_loader()
             hand_over(ow, *args)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(overlap.OverlappedWriter, "write", after_first_commit)
-    stats, _ = ingest(engine, [str(path)], batch_events=4)
+        monkeypatch.setattr(threaded_writer.OverlappedWriter, "write", after_first_commit)
+    stats = ingest(engine, [str(path)], batch_events=4)
     assert calls["n"] >= 2 and stats.events_new == 6 and stats.events_duplicate == 0
     if way == "optimistic":
         assert spy.conflicts == 1  # found at the batch's commit, then written the careful way
@@ -244,7 +244,7 @@ def test_a_failing_batch_in_flight_stops_the_run_and_keeps_what_was_committed(
     with pytest.raises(RuntimeError, match="disk on fire"):
         ingest(engine, [str(path)], batch_events=10)
     monkeypatch.setattr(BatchWriter, "apply_details", apply)
-    stats, _ = ingest(engine, [str(path)])  # resumes from the last committed checkpoint
+    stats = ingest(engine, [str(path)])  # resumes from the last committed checkpoint
     ref = reference(tmp_path, path)
     assert stats.events_duplicate == 0 and stats.events_new == len(interleaved(20)) - 20
     assert snapshot(engine) == snapshot(ref)
@@ -256,7 +256,7 @@ def test_an_in_memory_sqlite_database_is_written_from_its_own_thread(tmp_path: P
     path = write(tmp_path / "cowrie.json", lines(interleaved(6)))
     memory = make_engine("sqlite://")
     schema.upgrade(memory)
-    stats, _ = ingest(memory, [str(path)], batch_events=5)
+    stats = ingest(memory, [str(path)], batch_events=5)
     ref = reference(tmp_path, path)
     assert stats.sessions_new == 6 and summaries(memory) == summaries(ref)
     memory.dispose()

@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +71,20 @@ KEY_COLUMNS = (
     "event_uid", "session_id", "event_time", "key_type", "key_data", "key_comment", "fingerprint_sha256",
     "fingerprint_md5", "how_seen",
 )  # fmt: skip
+
+# Positions other modules read in these rows (plain tuples, as executemany and COPY take them): named here,
+# next to the column order they depend on.
+SUMMARY_SESSION_ID = SUMMARY_COLUMNS.index("session_id")
+SUMMARY_SOURCE_IP = SUMMARY_COLUMNS.index("source_ip")
+SUMMARY_FIRST_EVENT_AT = SUMMARY_COLUMNS.index("first_event_at")
+SUMMARY_LAST_EVENT_AT = SUMMARY_COLUMNS.index("last_event_at")
+#: The time columns of a summary row (stored by the database's own time format).
+SUMMARY_TIMES = (SUMMARY_FIRST_EVENT_AT, SUMMARY_LAST_EVENT_AT)
+COMMAND_UID = COMMAND_COLUMNS.index("event_uid")
+COMMAND_SEQUENCE = COMMAND_COLUMNS.index("sequence")
+COMMAND_KNOWN = COMMAND_COLUMNS.index("known")
+#: Every detail row (auth, command, transfer, key, forward, exploit) starts with uid, session, event time.
+DETAIL_TIME = 2
 
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
 _IPV4 = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?\b")
@@ -154,6 +168,147 @@ def sort_key(event: Event) -> tuple[dt.datetime, int, str]:
     return (event.time, event.offset or 0, event.uid)
 
 
+@dataclass(slots=True)
+class _Tally:
+    """What a session's events add up to so far, as :func:`summarise` walks them in order."""
+
+    result: SessionResult
+    client_version: str | None = None
+    version_logged: Any = None
+    hassh: str | None = None
+    duration: int | None = None
+    attempts: int = 0
+    failures: int = 0
+    downloads: int = 0
+    uploads: int = 0
+    success: bool = False
+    username: str | None = None
+    success_password: str | None = None
+    last_password: str | None = None
+    tried: list[tuple[str | None, str]] = field(default_factory=list)
+    inputs: list[tuple[Event, str]] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)
+    planted: str | None = None
+    accepted: str | None = None
+    offered: str | None = None
+
+
+def _login(t: _Tally, ev: Event, d: dict[str, Any], emit: bool) -> None:
+    ok = ev.eventid == "cowrie.login.success"
+    t.attempts += 1
+    user = text_or_none(d.get("username"))
+    password = d.get("password")
+    pw_text = password if isinstance(password, str) else text_or_none(password)
+    pw_hash = password_hash(pw_text) if pw_text is not None else None
+    key = parse_key(d["key"]) if isinstance(d.get("key"), str) else None
+    key_fp = key.fingerprint_sha256 if key else _clip(_str(d.get("fingerprint")), 128)
+    if ok:
+        if not t.success:
+            t.username = user
+        t.success = True
+        if pw_text is not None and t.success_password is None:
+            t.success_password = pw_hash
+        if key is not None and emit:
+            t.result.keys.append(_key_row(ev, 0, key, "accepted"))
+            t.accepted = t.accepted or key.fingerprint_sha256
+    else:
+        t.failures += 1
+    if pw_hash is not None:
+        t.last_password = pw_hash
+    if password is not None:
+        t.tried.append((fields.plain(d.get("username")), fields.plain(password) or ""))
+    if key_fp is not None:
+        t.offered = t.offered or key_fp
+    if emit:
+        t.result.auth.append(
+            (ev.uid, ev.session, ev.time, user,
+             escape_text(pw_text) if pw_text is not None else None, pw_hash, key_fp, ok)
+        )  # fmt: skip
+
+
+def _planted_keys(t: _Tally, ev: Event, line: str, emit: bool) -> None:
+    for i, key in enumerate(find_keys(line)):
+        if emit:
+            t.result.keys.append(_key_row(ev, i, key, "planted"))
+        t.planted = t.planted or key.fingerprint_sha256
+
+
+def _command_input(t: _Tally, ev: Event, d: dict[str, Any], emit: bool) -> None:
+    line = d.get("input")
+    line = line if isinstance(line, str) else (text_or_none(line) or "")
+    t.inputs.append((ev, line))
+    if "authorized_keys" in line:
+        _planted_keys(t, ev, line, emit)
+
+
+def _command_failed(t: _Tally, ev: Event, d: dict[str, Any], emit: bool) -> None:
+    line = d.get("input")
+    if isinstance(line, str):
+        t.failed.add(line.strip())
+
+
+def _session_input(t: _Tally, ev: Event, d: dict[str, Any], emit: bool) -> None:
+    line = d.get("input")
+    if isinstance(line, str):
+        _planted_keys(t, ev, line, emit)
+
+
+def _client_fingerprint(t: _Tally, ev: Event, d: dict[str, Any], emit: bool) -> None:
+    key = parse_key(d["key"]) if isinstance(d.get("key"), str) else None
+    if key is not None and emit:
+        t.result.keys.append(_key_row(ev, 0, key, "offered"))
+    t.offered = t.offered or (key.fingerprint_sha256 if key else _clip(_str(d.get("fingerprint")), 128))
+
+
+def _transfer(t: _Tally, ev: Event, d: dict[str, Any], emit: bool) -> None:
+    eid = ev.eventid
+    direction, outcome = _TRANSFERS[eid]
+    if eid == "cowrie.session.file_download":
+        t.downloads += 1
+    elif eid == "cowrie.session.file_upload":
+        t.uploads += 1
+    dup = d.get("duplicate")
+    if emit:
+        t.result.transfers.append(
+            (ev.uid, ev.session, ev.time, direction, outcome, text_or_none(d.get("url")),
+             _clip(_str(d.get("shasum")), 64), text_or_none(d.get("destfile")),
+             text_or_none(d.get("outfile")), text_or_none(d.get("filename")),
+             dup if isinstance(dup, bool) else None, text_or_none(d.get("error")), transfer_method(eid, d))
+        )  # fmt: skip
+
+
+def _client_version(t: _Tally, ev: Event, d: dict[str, Any], emit: bool) -> None:
+    if t.client_version is None:
+        t.version_logged = d.get("version")
+        t.client_version = text_or_none(t.version_logged)
+
+
+def _client_kex(t: _Tally, ev: Event, d: dict[str, Any], emit: bool) -> None:
+    if t.hassh is None:
+        t.hassh = _clip(_str(d.get("hassh")), 64)
+
+
+def _session_closed(t: _Tally, ev: Event, d: dict[str, Any], emit: bool) -> None:
+    ms = fields.duration_ms(d)
+    if ms is not None:
+        t.duration = ms if t.duration is None else max(t.duration, ms)
+
+
+#: What each kind of event adds to a session (``emit``: make its detail rows); other events only count.
+_HANDLERS: dict[str, Callable[[_Tally, Event, dict[str, Any], bool], None]] = {
+    "cowrie.login.success": _login,
+    "cowrie.login.failed": _login,
+    "cowrie.command.input": _command_input,
+    "cowrie.command.failed": _command_failed,
+    "cowrie.session.input": _session_input,
+    "cowrie.client.fingerprint": _client_fingerprint,
+    **dict.fromkeys(_TRANSFERS, _transfer),
+    "cowrie.client.version": _client_version,
+    "cowrie.client.kex": _client_kex,
+    "cowrie.session.closed": _session_closed,
+}
+
+
 def summarise(session_id: str, events: list[Event], fresh: Container[str] | None = None) -> SessionResult:
     """Summary and detail rows of one session from all its (distinct) events.
 
@@ -163,26 +318,15 @@ def summarise(session_id: str, events: list[Event], fresh: Container[str] | None
     """
     events = sorted(events, key=sort_key)
     result = SessionResult(summary=())
-    sensor = protocol = inferred = src_ip = dst_ip = client_version = hassh = None
-    version_logged: Any = None
-    tried: list[tuple[str | None, str]] = []
-    src_port = dst_port = duration = None
+    t = _Tally(result)
+    handlers = _HANDLERS
+    sensor = protocol = inferred = src_ip = dst_ip = None
+    src_port = dst_port = None
     connect_seen = False
-    attempts = failures = downloads = uploads = 0
-    success = False
-    username: str | None = None
-    success_password: str | None = None
-    last_password: str | None = None
-    inputs: list[tuple[Event, str]] = []
-    failed: set[str] = set()
-    planted: str | None = None
-    accepted: str | None = None
-    offered: str | None = None
 
-    for ev in events:
+    for ev in events:  # where the session came from and went to is read from every event; the rest by kind
         d = ev.data
         eid = ev.eventid
-        emit = fresh is None or ev.uid in fresh
         if sensor is None:
             sensor = ev.sensor
         elif ev.sensor != sensor and ev.sensor is not None:
@@ -201,98 +345,23 @@ def summarise(session_id: str, events: list[Event], fresh: Container[str] | None
                 src_port = src_port if src_port is not None else _port(d.get("src_port"))
                 if dst_port is None:
                     dst_ip, dst_port = canonical_ip(str(d.get("dst_ip"))), _port(d.get("dst_port"))
-        if eid == "cowrie.login.success" or eid == "cowrie.login.failed":
-            ok = eid == "cowrie.login.success"
-            attempts += 1
-            user = text_or_none(d.get("username"))
-            password = d.get("password")
-            pw_text = password if isinstance(password, str) else text_or_none(password)
-            pw_hash = password_hash(pw_text) if pw_text is not None else None
-            key = parse_key(d["key"]) if isinstance(d.get("key"), str) else None
-            key_fp = key.fingerprint_sha256 if key else _clip(_str(d.get("fingerprint")), 128)
-            if ok:
-                if not success:
-                    username = user
-                success = True
-                if pw_text is not None and success_password is None:
-                    success_password = pw_hash
-                if key is not None and emit:
-                    result.keys.append(_key_row(ev, 0, key, "accepted"))
-                    accepted = accepted or key.fingerprint_sha256
-            else:
-                failures += 1
-            if pw_hash is not None:
-                last_password = pw_hash
-            if password is not None:
-                tried.append((fields.plain(d.get("username")), fields.plain(password) or ""))
-            if key_fp is not None:
-                offered = offered or key_fp
-            if emit:
-                result.auth.append(
-                    (ev.uid, ev.session, ev.time, user,
-                     escape_text(pw_text) if pw_text is not None else None, pw_hash, key_fp, ok)
-                )  # fmt: skip
-        elif eid == "cowrie.command.input":
-            line = d.get("input")
-            line = line if isinstance(line, str) else (text_or_none(line) or "")
-            inputs.append((ev, line))
-            if "authorized_keys" in line:
-                for i, key in enumerate(find_keys(line)):
-                    if emit:
-                        result.keys.append(_key_row(ev, i, key, "planted"))
-                    planted = planted or key.fingerprint_sha256
-        elif eid == "cowrie.command.failed":
-            line = d.get("input")
-            if isinstance(line, str):
-                failed.add(line.strip())
-        elif eid == "cowrie.session.input":
-            line = d.get("input")
-            if isinstance(line, str):
-                for i, key in enumerate(find_keys(line)):
-                    if emit:
-                        result.keys.append(_key_row(ev, i, key, "planted"))
-                    planted = planted or key.fingerprint_sha256
-        elif eid == "cowrie.client.fingerprint":
-            key = parse_key(d["key"]) if isinstance(d.get("key"), str) else None
-            if key is not None and emit:
-                result.keys.append(_key_row(ev, 0, key, "offered"))
-            offered = offered or (key.fingerprint_sha256 if key else _clip(_str(d.get("fingerprint")), 128))
-        elif eid in _TRANSFERS:
-            direction, outcome = _TRANSFERS[eid]
-            if eid == "cowrie.session.file_download":
-                downloads += 1
-            elif eid == "cowrie.session.file_upload":
-                uploads += 1
-            dup = d.get("duplicate")
-            if emit:
-                result.transfers.append(
-                    (ev.uid, ev.session, ev.time, direction, outcome, text_or_none(d.get("url")),
-                     _clip(_str(d.get("shasum")), 64), text_or_none(d.get("destfile")),
-                     text_or_none(d.get("outfile")), text_or_none(d.get("filename")),
-                     dup if isinstance(dup, bool) else None, text_or_none(d.get("error")), transfer_method(eid, d))
-                )  # fmt: skip
-        elif eid == "cowrie.client.version" and client_version is None:
-            version_logged = d.get("version")
-            client_version = text_or_none(version_logged)
-        elif eid == "cowrie.client.kex" and hassh is None:
-            hassh = _clip(_str(d.get("hassh")), 64)
-        elif eid == "cowrie.session.closed":
-            ms = fields.duration_ms(d)
-            if ms is not None:
-                duration = ms if duration is None else max(duration, ms)
+        handler = handlers.get(eid)
+        if handler is not None:
+            handler(t, ev, d, fresh is None or ev.uid in fresh)
 
+    inputs = t.inputs
     for seq, (ev, line) in enumerate(inputs):
         subs = [s for s in _SPLIT.split(line.strip()) if s]
-        known = not any(s in failed for s in subs)
+        known = not any(s in t.failed for s in subs)
         result.commands.append((ev.uid, ev.session, ev.time, seq, escape_text(line), known))
 
-    normalised, non_ssh = fields.client_version(version_logged)
+    normalised, non_ssh = fields.client_version(t.version_logged)
     result.summary = (
         session_id, sensor, protocol or inferred, src_ip, src_port, dst_ip, dst_port,
-        events[0].time, events[-1].time, duration, len(events), client_version, hassh,
-        attempts, failures, success, username, success_password or last_password,
-        len(inputs), command_signature(line for _, line in inputs), downloads, uploads,
-        planted or accepted or offered,
-        text_or_none(normalised), non_ssh, fields.credential_list_hash(tried),
+        events[0].time, events[-1].time, t.duration, len(events), t.client_version, t.hassh,
+        t.attempts, t.failures, t.success, t.username, t.success_password or t.last_password,
+        len(inputs), command_signature(line for _, line in inputs), t.downloads, t.uploads,
+        t.planted or t.accepted or t.offered,
+        text_or_none(normalised), non_ssh, fields.credential_list_hash(t.tried),
     )  # fmt: skip
     return result

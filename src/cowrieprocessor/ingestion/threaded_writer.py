@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from cowrieprocessor.ingestion.store import Conflict, Store
+from cowrieprocessor.ingestion.summaries import SUMMARY_SESSION_ID
 from cowrieprocessor.ingestion.writer import Batch, BatchWriter, Checkpoint, Prepared, WriteTotals, by_session, distinct
 
 #: After a conflict, this many batches go the careful way (a file read twice conflicts in every batch).
@@ -56,7 +57,7 @@ class OverlappedWriter:
         if not self._land():  # the batch in flight conflicted: this one was prepared on a wrong assumption
             self.writer.write(batch, checkpoint)
             return
-        sessions = {summary[0] for summary in prepared.summaries}
+        sessions = {summary[SUMMARY_SESSION_ID] for summary in prepared.summaries}
         self.flight = (self.pool.submit(self._commit, prepared), prepared, sessions)
         self.writer.live.shrink()
 
