@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Engine,
@@ -27,8 +27,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cowrieprocessor.analysis.sql import ASNS, HISTORY, IPS, dialect_of, fetch, per_dialect, utc
-from cowrieprocessor.config import FreshnessSettings
 from cowrieprocessor.tiers.freshness import EXPIRING, FreshnessPolicy, format_time
+
+if TYPE_CHECKING:
+    from cowrieprocessor.config import FreshnessSettings
 
 
 @dataclass(frozen=True)
@@ -255,11 +257,20 @@ def _field(dialect: str, entry: TableValuedAlias, name: str) -> ColumnElement[An
     return func.json_extract(entry.c.value, f"$.{name}")
 
 
+def _policy(freshness: FreshnessSettings | None) -> FreshnessPolicy:
+    """The TTLs in force; the defaults load the configuration module only when a command asks for staleness."""
+    if freshness is None:
+        from cowrieprocessor.config import FreshnessSettings
+
+        freshness = FreshnessSettings()
+    return FreshnessPolicy(freshness)
+
+
 def _stale_where(
     dialect: str, entry: TableValuedAlias, freshness: FreshnessSettings | None, moment: dt.datetime
 ) -> Any:
     """Stale by the TTLs in force (``tiers.freshness``); bogons never are (they are never re-checked)."""
-    policy = FreshnessPolicy(freshness or FreshnessSettings())
+    policy = _policy(freshness)
     return and_(
         IPS.c.is_bogon.is_(False),
         policy.stale_condition(moment, entry.c.key, lambda name: _field(dialect, entry, name)),
@@ -272,7 +283,7 @@ def stale(
     """What needs re-enrichment: per source, IPs whose answer is stale under ``freshness`` (the TTLs in
     force; default settings when not given); plus IPs and ASNs never enriched at all."""
     dialect, moment = dialect_of(engine), utc(as_of) or dt.datetime.now(dt.UTC)
-    policy = FreshnessPolicy(freshness or FreshnessSettings())
+    policy = _policy(freshness)
     entry = _provenance_entries(dialect)
     fields = [_field(dialect, entry, name) for name in ("class", "status")]
     stmt = (
@@ -328,7 +339,7 @@ def stale_ips(
     """The IPs to refresh from one source under the TTLs in force, most recently active first;
     ``expires_at`` is when today's TTL made (or makes) the answer stale."""
     dialect, moment = dialect_of(engine), utc(as_of) or dt.datetime.now(dt.UTC)
-    policy = FreshnessPolicy(freshness or FreshnessSettings())
+    policy = _policy(freshness)
     entry = _provenance_entries(dialect)
     i = IPS.c
     stmt = (
