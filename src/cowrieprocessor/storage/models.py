@@ -30,6 +30,12 @@ from cowrieprocessor.storage.tables import (  # noqa: F401 - re-exported: their 
 class Base(DeclarativeBase):
     metadata = tables.metadata
 
+    def __init_subclass__(cls, **kw: Any) -> None:
+        table = cls.__dict__.get("__table__")
+        if table is not None and "__tablename__" not in cls.__dict__:
+            cls.__tablename__ = table.name  # as a declarative class has it (ratelimit reads it)
+        super().__init_subclass__(**kw)
+
 
 # --------------------------------------------------------------------------------------------- v15 ---
 
