@@ -42,6 +42,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE
 
@@ -182,8 +183,6 @@ def _ranked(own: KeyKind, kinds: tuple[KeyKind, ...], campaign: CTE, on_campaign
 
 @per_dialect
 def _postgresql_statement(own: KeyKind, kinds: tuple[KeyKind, ...]) -> Select[Any]:
-    from sqlalchemy.dialects.postgresql import ARRAY  # here: importing it costs every SQLite query (#21)
-
     campaign = _campaign(own)
     asns = cast(select(func.array_agg(distinct(campaign.c.snapshot_asn))).scalar_subquery(), ARRAY(BigInteger))
     ranked = _ranked(own, kinds, campaign, SESSIONS.c.snapshot_asn == any_(asns))

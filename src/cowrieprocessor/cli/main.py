@@ -4,19 +4,77 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from cowrieprocessor import __version__
-from cowrieprocessor.cli import data, db, enrich, explore, ingest, lookup, output, query
-from cowrieprocessor.cli import report as report_cli
+from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.failures import GuardedGroup
+from cowrieprocessor.cli.lazy import LazyCommands, Register
 
 # Typer validates option values with pydantic, whose first model scans every installed package's entry points
 # for pydantic plugins (~20 ms of each command's start); this CLI uses none. An explicit setting wins.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+
+def _db(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import db
+
+    app.add_typer(db.app, name="db")
+
+
+def _ingest(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import ingest
+
+    ingest.register(app)
+
+
+def _enrich(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import enrich
+
+    enrich.register(app)
+
+
+def _lookup(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import lookup
+
+    lookup.register(app)
+
+
+def _query(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import explore, query
+
+    query.register(app)
+    explore.register(query.app)
+
+
+def _data(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import data
+
+    data.register(app)
+
+
+def _report(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import report
+
+    report.register(app)
+
+
+#: The top-level commands, in the order ``--help`` lists them, and what registers each: a command's module is
+#: imported, and its commands built, when it runs (``cli.lazy``). A command registered on ``app`` directly works too.
+COMMANDS: dict[str, Register] = {
+    "ingest": _ingest, "enrich": _enrich, "lookup": _lookup, "report": _report, "db": _db, "dead-letters": _ingest,
+    "query": _query, "data": _data,
+}  # fmt: skip
+
+
+class RootGroup(GuardedGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.commands, COMMANDS)
+
 
 app = typer.Typer(
     name="cowrieprocessor",
@@ -24,7 +82,7 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,  # plain help: conventional, and rich's help renderer costs ~60 ms per --help
     pretty_exceptions_enable=False,
-    cls=GuardedGroup,
+    cls=RootGroup,
 )
 
 
@@ -74,16 +132,6 @@ def main(
     if ctx.invoked_subcommand and not ctx.resilient_parsing:
         state.load_settings_now()
     ctx.call_on_close(state.close)
-
-
-app.add_typer(db.app, name="db")
-ingest.register(app)
-enrich.register(app)
-lookup.register(app)
-query.register(app)
-explore.register(query.app)
-data.register(app)
-report_cli.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,8 +2,6 @@
 
 PostgreSQL gets INET, JSONB, TIMESTAMPTZ and TEXT[]; SQLite stores the same values as TEXT/JSON, and the
 adapters give Python the same objects back on both backends (str addresses, aware UTC datetimes, lists).
-The PostgreSQL types are named when a PostgreSQL dialect asks for them: importing SQLAlchemy's PostgreSQL
-dialect costs every SQLite command a sixth of its start (#21).
 """
 
 from __future__ import annotations
@@ -14,29 +12,12 @@ import ipaddress
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, String, Text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-
-class _JSONB(TypeDecorator[Any]):
-    """``JSONB``, the PostgreSQL variant of ``JSONType`` (a decorator so that it is resolved on use).
-
-    ``render_bind_cast``: parameters are sent as ``%(x)s::JSONB``, as SQLAlchemy's own JSONB type does on
-    psycopg - the compiler asks the variant, not the type it loads.
-    """
-
-    impl = JSON
-    cache_ok = True
-    render_bind_cast = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        return dialect.type_descriptor(JSONB())
-
-
 #: JSON everywhere, JSONB on PostgreSQL (never plain ``json``: it has no operators or indexes worth having).
-JSONType = JSON().with_variant(_JSONB(), "postgresql")
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def key_string(length: int) -> TypeEngine[str]:
@@ -67,9 +48,7 @@ class IPAddress(TypeDecorator[str]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import INET
-
-            return dialect.type_descriptor(INET())
+            return dialect.type_descriptor(postgresql.INET())
         return dialect.type_descriptor(String(45))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
@@ -94,9 +73,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import TIMESTAMP
-
-            return dialect.type_descriptor(TIMESTAMP(timezone=True))
+            return dialect.type_descriptor(postgresql.TIMESTAMP(timezone=True))
         return dialect.type_descriptor(DateTime(timezone=False))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
@@ -127,9 +104,7 @@ class StringList(TypeDecorator[list[str]]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import ARRAY
-
-            return dialect.type_descriptor(ARRAY(Text()))
+            return dialect.type_descriptor(postgresql.ARRAY(Text()))
         return dialect.type_descriptor(JSON())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> list[str] | None:

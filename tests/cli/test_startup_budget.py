@@ -1,0 +1,88 @@
+"""#21: a small query imports what it needs and nothing else - the start-up budget, module by module.
+
+Each command runs as the console script runs it (a fresh interpreter) on a database holding the bundled
+sample; afterwards the modules it loaded are listed. What is forbidden is what once made a query take twice
+its budget: the ORM and Alembic (queries read Core tables; the revision is one SELECT), the enrichment
+clients, the ingestion pipeline and the configuration (a query that needs no settings reads none), the other
+commands' modules (the CLI builds only the command that runs) and, on SQLite, the PostgreSQL driver.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from cowrieprocessor.cli.main import app
+
+NEVER = (
+    "sqlalchemy.orm", "alembic", "httpx", "jinja2", "rich.progress", "cowrieprocessor.storage.models",
+    "cowrieprocessor.ingestion.pipeline", "cowrieprocessor.enrichment", "cowrieprocessor.tiers.pipeline",
+    "cowrieprocessor.cli.ingest", "cowrieprocessor.cli.enrich", "cowrieprocessor.cli.lookup",
+    "cowrieprocessor.cli.report", "cowrieprocessor.cli.data",
+)  # fmt: skip
+NO_SETTINGS = ("pydantic_settings", "cowrieprocessor.config")
+SQLITE_NEVER = ("psycopg",)
+
+#: The small queries of the issue, and whether each may read the configuration.
+QUERIES: list[tuple[list[str], bool]] = [
+    (["query", "top-asns", "--limit", "5"], False),
+    (["query", "top-asns", "--format", "json"], False),
+    (["query", "asn-types"], False),
+    (["query", "campaign", "--password", "123456"], False),
+    (["query", "sessions", "--password", "123456", "--limit", "5"], False),
+    (["query", "related", "--password", "123456"], False),
+    (["query", "attribution", "--password", "123456"], False),
+    (["query", "overview"], True),  # its staleness counts use the default TTLs, from the configuration module
+    (["db", "status"], False),
+]
+
+SCRIPT = """
+import sys
+from cowrieprocessor.cli.main import app
+try:
+    app(sys.argv[2:])
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+forbidden = tuple(sys.argv[1].split(","))
+below = tuple(f + "." for f in forbidden)
+print(code, sorted(m for m in sys.modules if m in forbidden or m.startswith(below)), file=sys.stderr)
+"""
+
+
+def imported(db_url: str, args: list[str], forbidden: tuple[str, ...]) -> tuple[str, str]:
+    """The exit code and the forbidden modules a fresh interpreter loaded for ``args`` (the last stderr line)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COWRIEPROCESSOR_")}
+    env["COLUMNS"] = "100"
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, ",".join(forbidden), "--db", db_url, *args],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    code, _, modules = done.stderr.strip().splitlines()[-1].partition(" ")
+    return code, modules
+
+
+@pytest.fixture
+def sample_db(db_url: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COWRIEPROCESSOR_")}
+    result = CliRunner().invoke(app, ["--db", db_url, "ingest", "--sample", "--quiet"], env=env)
+    assert result.exit_code == 0, result.output
+    return db_url
+
+
+def test_small_queries_import_only_what_they_need(sample_db: str, backend: str) -> None:
+    for args, reads_settings in QUERIES:
+        forbidden = NEVER + (() if reads_settings else NO_SETTINGS) + (SQLITE_NEVER if backend == "sqlite" else ())
+        code, modules = imported(sample_db, args, forbidden)
+        assert (code, modules) == ("0", "[]"), f"{' '.join(args)}: exit {code}, imported {modules}"
+
+
+def test_the_budget_check_sees_a_heavy_import(sample_db: str) -> None:
+    """The check can fail: ``query stale`` reads the configuration (the TTLs in force)."""
+    code, modules = imported(sample_db, ["query", "stale"], NO_SETTINGS)
+    assert code == "0" and "cowrieprocessor.config" in modules and "pydantic_settings" in modules
