@@ -20,11 +20,13 @@ from cowrieprocessor.cli.main import app
 
 NEVER = (
     "sqlalchemy.orm", "alembic", "httpx", "jinja2", "rich.progress", "cowrieprocessor.storage.models",
-    "cowrieprocessor.ingestion.pipeline", "cowrieprocessor.enrichment", "cowrieprocessor.tiers.pipeline",
+    "cowrieprocessor.ingestion.pipeline", "cowrieprocessor.enrichment.cascade", "cowrieprocessor.enrichment.http",
+    "cowrieprocessor.enrichment.base", "cowrieprocessor.tiers.pipeline",
     "cowrieprocessor.cli.ingest", "cowrieprocessor.cli.enrich", "cowrieprocessor.cli.lookup",
     "cowrieprocessor.cli.report", "cowrieprocessor.cli.data",
 )  # fmt: skip
-NO_SETTINGS = ("pydantic_settings", "cowrieprocessor.config")
+#: The configuration and what it loads (its models: pydantic, the sources' settings); pydantic: cli.coercion.
+NO_SETTINGS = ("pydantic", "pydantic_settings", "cowrieprocessor.config", "cowrieprocessor.enrichment")
 SQLITE_NEVER = ("psycopg",)
 
 #: The small queries of the issue, and whether each may read the configuration.
@@ -42,9 +44,12 @@ QUERIES: list[tuple[list[str], bool]] = [
 
 SCRIPT = """
 import sys
+from cowrieprocessor.cli import coercion
+if sys.argv[2] == "typer-coercion":
+    coercion.install = lambda: False
 from cowrieprocessor.cli.main import app
 try:
-    app(sys.argv[2:])
+    app(sys.argv[3:])
 except SystemExit as exc:
     code = exc.code
 else:
@@ -55,12 +60,12 @@ print(code, sorted(m for m in sys.modules if m in forbidden or m.startswith(belo
 """
 
 
-def imported(db_url: str, args: list[str], forbidden: tuple[str, ...]) -> tuple[str, str]:
+def imported(db_url: str, args: list[str], forbidden: tuple[str, ...], coercion: str = "fast") -> tuple[str, str]:
     """The exit code and the forbidden modules a fresh interpreter loaded for ``args`` (the last stderr line)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COWRIEPROCESSOR_")}
     env["COLUMNS"] = "100"
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, ",".join(forbidden), "--db", db_url, *args],
+        [sys.executable, "-c", SCRIPT, ",".join(forbidden), coercion, "--db", db_url, *args],
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     code, _, modules = done.stderr.strip().splitlines()[-1].partition(" ")
@@ -83,6 +88,9 @@ def test_small_queries_import_only_what_they_need(sample_db: str, backend: str) 
 
 
 def test_the_budget_check_sees_a_heavy_import(sample_db: str) -> None:
-    """The check can fail: ``query stale`` reads the configuration (the TTLs in force)."""
+    """The check can fail: ``query stale`` reads the configuration (the TTLs in force), and without the fast
+    coercion Typer imports pydantic for any command's options."""
     code, modules = imported(sample_db, ["query", "stale"], NO_SETTINGS)
     assert code == "0" and "cowrieprocessor.config" in modules and "pydantic_settings" in modules
+    code, modules = imported(sample_db, ["query", "top-asns"], ("pydantic",), coercion="typer-coercion")
+    assert code == "0" and "'pydantic'" in modules

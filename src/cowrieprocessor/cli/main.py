@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cowrieprocessor import __version__
-from cowrieprocessor.cli import output
+from cowrieprocessor.cli import coercion, output
 from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.failures import GuardedGroup
 from cowrieprocessor.cli.lazy import LazyCommands, Register
@@ -17,6 +17,7 @@ from cowrieprocessor.cli.lazy import LazyCommands, Register
 # Typer validates option values with pydantic, whose first model scans every installed package's entry points
 # for pydantic plugins (~20 ms of each command's start); this CLI uses none. An explicit setting wins.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+coercion.install()  # and plain option values need no pydantic at all (#21)
 
 
 def _db(app: typer.Typer) -> None:
