@@ -20,29 +20,41 @@ Register = Callable[[typer.Typer], None]
 _BUILT: dict[Register, dict[str, Command]] = {}
 
 
-def build(register: Register) -> dict[str, Command]:
-    """The click commands ``register`` adds, built as the root group's own would be (plain help)."""
+def build(register: Register, inner: dict[str, dict[str, Register]] | None = None) -> dict[str, Command]:
+    """The click commands ``register`` adds, built as the root group's own would be (plain help); a group
+    named in ``inner`` gets those subcommands lazily too (after its own, as if registered after them)."""
     if register not in _BUILT:
         import typer.main
 
         holder = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
         register(holder)
-        _BUILT[register] = dict(typer.main.get_group(holder).commands)
+        built = dict(typer.main.get_group(holder).commands)
+        for name, lazy in (inner or {}).items():
+            group = built.get(name)
+            if group is not None and hasattr(group, "commands"):
+                group.commands = LazyCommands(group.commands, lazy)
+        _BUILT[register] = built
     return _BUILT[register]
 
 
 class LazyCommands(MutableMapping[str, Command]):
     """``eager`` commands (registered on the Typer app as usual) and the names ``lazy`` builds on access."""
 
-    def __init__(self, eager: MutableMapping[str, Command], lazy: dict[str, Register]) -> None:
+    def __init__(
+        self,
+        eager: MutableMapping[str, Command],
+        lazy: dict[str, Register],
+        inner: dict[str, dict[str, Register]] | None = None,
+    ) -> None:
         self._eager = eager
         self._lazy = {name: register for name, register in lazy.items() if name not in eager}
+        self._inner = inner or {}
 
     def __getitem__(self, name: str) -> Command:
         if name in self._eager:
             return self._eager[name]
         register = self._lazy[name]  # KeyError: no such command
-        return build(register)[name]
+        return build(register, self._inner)[name]
 
     def __setitem__(self, name: str, command: Command) -> None:
         self._eager[name] = command

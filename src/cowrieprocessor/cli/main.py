@@ -45,10 +45,15 @@ def _lookup(app: typer.Typer) -> None:
 
 
 def _query(app: typer.Typer) -> None:
-    from cowrieprocessor.cli import explore, query
+    from cowrieprocessor.cli import query
 
     query.register(app)
-    explore.register(query.app)
+
+
+def _explore(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import explore
+
+    explore.register(app)
 
 
 def _data(app: typer.Typer) -> None:
@@ -69,12 +74,16 @@ COMMANDS: dict[str, Register] = {
     "ingest": _ingest, "enrich": _enrich, "lookup": _lookup, "report": _report, "db": _db, "dead-letters": _ingest,
     "query": _query, "data": _data,
 }  # fmt: skip
+#: Subcommands of a group that come from another module (``cli.explore`` adds to ``query``), built likewise.
+INNER: dict[str, dict[str, Register]] = {
+    "query": {name: _explore for name in ("overview", "campaigns", "session", "tunnels", "exploits")},
+}
 
 
 class RootGroup(GuardedGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.commands = LazyCommands(self.commands, COMMANDS)
+        self.commands = LazyCommands(self.commands, COMMANDS, INNER)
 
 
 app = typer.Typer(
