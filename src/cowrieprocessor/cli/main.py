@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +20,10 @@ from cowrieprocessor.cli.lazy import LazyCommands, Register
 # for pydantic plugins (~20 ms of each command's start); this CLI uses none. An explicit setting wins.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 coercion.install()  # and plain option values need no pydantic at all (#21)
+# The interpreter's last garbage collections walk every object SQLAlchemy, Typer and rich made: ~70 ms of a
+# small query's 400 (#21). At exit nothing is left to collect that matters - the command closed its engines
+# and files - so those objects are frozen out of the collections (reference counting still frees the rest).
+atexit.register(gc.freeze)
 
 
 def _db(app: typer.Typer) -> None:
