@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Engine,
@@ -23,11 +23,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from cowrieprocessor.analysis.provenance import entry_field, provenance_entries, stale_where
+from cowrieprocessor.analysis.provenance import entry_field, freshness_policy, provenance_entries, stale_where
 from cowrieprocessor.analysis.sql import ASNS, HISTORY, IPS, dialect_of, fetch, per_dialect, utc
 from cowrieprocessor.clock import stored_time
-from cowrieprocessor.config import FreshnessSettings
-from cowrieprocessor.tiers.freshness import EXPIRING, FreshnessPolicy, format_time
+from cowrieprocessor.tiers.freshness import EXPIRING, format_time
+
+if TYPE_CHECKING:
+    from cowrieprocessor.config import FreshnessSettings
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,7 @@ def stale(
     """What needs re-enrichment: per source, IPs whose answer is stale under ``freshness`` (the TTLs in
     force; default settings when not given); plus IPs and ASNs never enriched at all."""
     dialect, moment = dialect_of(engine), utc(as_of) or dt.datetime.now(dt.UTC)
-    policy = FreshnessPolicy(freshness or FreshnessSettings())
+    policy = freshness_policy(freshness)
     entry = provenance_entries(dialect)
     fields = [entry_field(dialect, entry, name) for name in ("class", "status")]
     stmt = (
@@ -303,7 +305,7 @@ def stale_ips(
     """The IPs to refresh from one source under the TTLs in force, most recently active first;
     ``expires_at`` is when today's TTL made (or makes) the answer stale."""
     dialect, moment = dialect_of(engine), utc(as_of) or dt.datetime.now(dt.UTC)
-    policy = FreshnessPolicy(freshness or FreshnessSettings())
+    policy = freshness_policy(freshness)
     entry = provenance_entries(dialect)
     i = IPS.c
     stmt = (

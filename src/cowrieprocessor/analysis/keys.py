@@ -16,7 +16,6 @@ from sqlalchemy import Column, bindparam, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from cowrieprocessor.analysis.sql import AUTH, SESSIONS
-from cowrieprocessor.ingestion.fields import credential_list_hash
 from cowrieprocessor.storage.textsafe import escape_text
 
 
@@ -81,6 +80,8 @@ class CampaignKey:
     @classmethod
     def credential_list(cls, pairs: list[tuple[str | None, str]]) -> CampaignKey:
         """A credential list by its ``(username, password)`` pairs, in the order they were tried."""
+        from cowrieprocessor.ingestion.fields import credential_list_hash  # its regexes: only when asked
+
         digest = credential_list_hash(pairs)
         if digest is None:
             raise ValueError("a credential list has at least one (username, password) pair")

@@ -17,10 +17,10 @@ from cowrieprocessor.analysis.campaigns import By, KeyRow, top_keys
 from cowrieprocessor.analysis.inventory import AsnRow, stale, top_asns
 from cowrieprocessor.analysis.provenance import entry_field, provenance_entries
 from cowrieprocessor.analysis.sql import ASNS, IPS, RAW, SESSIONS, dialect_of, fetch, per_dialect
-from cowrieprocessor.storage.models import Base
+from cowrieprocessor.storage.tables import metadata
 
-DEAD = Base.metadata.tables["dead_letters"]
-FILES = Base.metadata.tables["ingest_files"]
+DEAD = metadata.tables["dead_letters"]
+FILES = metadata.tables["ingest_files"]
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,17 @@ Shared by the analysis questions (``query stale``, ``query overview``) and the r
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cowrieprocessor.analysis.sql import IPS
-from cowrieprocessor.config import FreshnessSettings
 from cowrieprocessor.tiers.freshness import FreshnessPolicy
+
+if TYPE_CHECKING:
+    from cowrieprocessor.config import FreshnessSettings
 
 
 def provenance_entries(dialect: str) -> TableValuedAlias:
@@ -31,9 +33,18 @@ def entry_field(dialect: str, entry: TableValuedAlias, name: str) -> ColumnEleme
     return func.json_extract(entry.c.value, f"$.{name}")
 
 
+def freshness_policy(freshness: FreshnessSettings | None) -> FreshnessPolicy:
+    """The TTLs in force; the defaults load the configuration module only when a command asks for staleness."""
+    if freshness is None:
+        from cowrieprocessor.config import FreshnessSettings
+
+        freshness = FreshnessSettings()
+    return FreshnessPolicy(freshness)
+
+
 def stale_where(dialect: str, entry: TableValuedAlias, freshness: FreshnessSettings | None, moment: dt.datetime) -> Any:
     """Stale by the TTLs in force (``tiers.freshness``); bogons never are (they are never re-checked)."""
-    policy = FreshnessPolicy(freshness or FreshnessSettings())
+    policy = freshness_policy(freshness)
     return and_(
         IPS.c.is_bogon.is_(False),
         policy.stale_condition(moment, entry.c.key, lambda name: entry_field(dialect, entry, name)),

@@ -16,22 +16,22 @@ from sqlalchemy import Engine, Select, Table, func, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from cowrieprocessor.storage.models import Base
+from cowrieprocessor.storage.tables import metadata
 
-SESSIONS: Table = Base.metadata.tables["session_summaries"]
-IPS: Table = Base.metadata.tables["ip_inventory"]
-ASNS: Table = Base.metadata.tables["asn_inventory"]
-HISTORY: Table = Base.metadata.tables["ip_asn_history"]
-COMMANDS: Table = Base.metadata.tables["commands"]
-AUTH: Table = Base.metadata.tables["auth_attempts"]
-TRANSFERS: Table = Base.metadata.tables["file_transfers"]
-KEYS: Table = Base.metadata.tables["ssh_keys"]
-FORWARDS: Table = Base.metadata.tables["port_forwards"]
-EXPLOITS: Table = Base.metadata.tables["exploit_attempts"]
-CALLS: Table = Base.metadata.tables["provider_calls"]
-INGEST_FILES: Table = Base.metadata.tables["ingest_files"]
-DIGESTS: Table = Base.metadata.tables["report_digests"]
-RAW: Table = Base.metadata.tables["raw_events"]
+SESSIONS: Table = metadata.tables["session_summaries"]
+IPS: Table = metadata.tables["ip_inventory"]
+ASNS: Table = metadata.tables["asn_inventory"]
+HISTORY: Table = metadata.tables["ip_asn_history"]
+COMMANDS: Table = metadata.tables["commands"]
+AUTH: Table = metadata.tables["auth_attempts"]
+TRANSFERS: Table = metadata.tables["file_transfers"]
+KEYS: Table = metadata.tables["ssh_keys"]
+FORWARDS: Table = metadata.tables["port_forwards"]
+EXPLOITS: Table = metadata.tables["exploit_attempts"]
+CALLS: Table = metadata.tables["provider_calls"]
+INGEST_FILES: Table = metadata.tables["ingest_files"]
+DIGESTS: Table = metadata.tables["report_digests"]
+RAW: Table = metadata.tables["raw_events"]
 
 SUPPORTED = ("postgresql", "sqlite")
 

@@ -2,21 +2,95 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from cowrieprocessor import __version__
-from cowrieprocessor.cli import data, db, enrich, explore, ingest, lookup, output, query
-from cowrieprocessor.cli import report as report_cli
+from cowrieprocessor.cli import coercion, output
 from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.failures import GuardedGroup
+from cowrieprocessor.cli.lazy import LazyCommands, Register
 
 # Typer validates option values with pydantic, whose first model scans every installed package's entry points
 # for pydantic plugins (~20 ms of each command's start); this CLI uses none. An explicit setting wins.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+coercion.install()  # and plain option values need no pydantic at all (#21)
+# The interpreter's last garbage collections walk every object SQLAlchemy, Typer and rich made: ~70 ms of a
+# small query's 400 (#21). At exit nothing is left to collect that matters - the command closed its engines
+# and files - so those objects are frozen out of the collections (reference counting still frees the rest).
+atexit.register(gc.freeze)
+
+
+def _db(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import db
+
+    app.add_typer(db.app, name="db")
+
+
+def _ingest(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import ingest
+
+    ingest.register(app)
+
+
+def _enrich(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import enrich
+
+    enrich.register(app)
+
+
+def _lookup(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import lookup
+
+    lookup.register(app)
+
+
+def _query(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import query
+
+    query.register(app)
+
+
+def _explore(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import explore
+
+    explore.register(app)
+
+
+def _data(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import data
+
+    data.register(app)
+
+
+def _report(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import report
+
+    report.register(app)
+
+
+#: The top-level commands, in the order ``--help`` lists them, and what registers each: a command's module is
+#: imported, and its commands built, when it runs (``cli.lazy``). A command registered on ``app`` directly works too.
+COMMANDS: dict[str, Register] = {
+    "ingest": _ingest, "enrich": _enrich, "lookup": _lookup, "report": _report, "db": _db, "dead-letters": _ingest,
+    "query": _query, "data": _data,
+}  # fmt: skip
+#: Subcommands of a group that come from another module (``cli.explore`` adds to ``query``), built likewise.
+INNER: dict[str, dict[str, Register]] = {
+    "query": {name: _explore for name in ("overview", "campaigns", "session", "tunnels", "exploits")},
+}
+
+
+class RootGroup(GuardedGroup):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.commands, COMMANDS, INNER)
+
 
 app = typer.Typer(
     name="cowrieprocessor",
@@ -24,7 +98,7 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,  # plain help: conventional, and rich's help renderer costs ~60 ms per --help
     pretty_exceptions_enable=False,
-    cls=GuardedGroup,
+    cls=RootGroup,
 )
 
 
@@ -74,16 +148,6 @@ def main(
     if ctx.invoked_subcommand and not ctx.resilient_parsing:
         state.load_settings_now()
     ctx.call_on_close(state.close)
-
-
-app.add_typer(db.app, name="db")
-ingest.register(app)
-enrich.register(app)
-lookup.register(app)
-query.register(app)
-explore.register(query.app)
-data.register(app)
-report_cli.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,8 @@
-"""SQLAlchemy 2.0 models: the mirror of the Alembic migrations (a test proves they agree).
+"""The ORM classes of the schema, mapped onto the Core tables of ``storage.tables`` (the one definition).
 
-Tables of schema ``v15`` (session level, filled by ingestion) and of ``v16`` (the three enrichment tiers
-of ADR-007: ``asn_inventory`` -> ``ip_inventory`` -> snapshot columns on ``session_summaries``, plus
-``ip_asn_history``, the provider-call ledger and the migration baseline).
+Each class maps its table (``__table__``); the annotations only type the attributes for mypy and editors (a
+test keeps them equal to the table's columns). Ingestion, the tiers and the tests use these entities; the
+read-only queries use ``storage.tables`` alone and never pay for importing the ORM (#21).
 """
 
 from __future__ import annotations
@@ -10,70 +10,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Computed,
-    Date,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Text,
-    UniqueConstraint,
-    text,
-)
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import NullType
 
-from cowrieprocessor.storage import dialects
-from cowrieprocessor.storage.generated import DialectSQL
-from cowrieprocessor.storage.types import IPAddress, JSONType, StringList, UTCDateTime, key_string
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-#: BIGINT ids that are still SQLite's rowid alias (SQLite only auto-increments ``INTEGER PRIMARY KEY``).
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-NOW = text("CURRENT_TIMESTAMP")
+from cowrieprocessor.storage import tables
+from cowrieprocessor.storage.tables import (  # noqa: F401 - re-exported: their home before storage.tables
+    BEHAVIOUR_KEYS,
+    COUNTRY_FALLBACK,
+    NAMING_CONVENTION,
+    NOW,
+    ActiveSpan,
+    BigId,
+    json_path,
+)
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    metadata = tables.metadata
 
-
-#: Behavioural keys of a session (kind -> column), each with a covering index by snapshot ASN (v16).
-BEHAVIOUR_KEYS = {
-    "ssh_key": "ssh_key_fingerprint",
-    "password": "password_hash",
-    "command_sig": "command_signature",
-    "credentials": "credential_list_hash",  # v19
-}
-
-
-class ActiveSpan(ColumnElement[Any]):
-    """How long an IP has been active, indexed for ``persistent-ips`` (v16), as the compiling backend spells it."""
-
-    inherit_cache = True
-    type = NullType()
-
-
-@compiles(ActiveSpan)
-def _compile_active_span(element: ActiveSpan, compiler: Any, **kw: Any) -> str:
-    return dialects.of(compiler.dialect).time_span("last_seen", "first_seen")
+    def __init_subclass__(cls, **kw: Any) -> None:
+        table = cls.__dict__.get("__table__")
+        if table is not None and "__tablename__" not in cls.__dict__:
+            cls.__tablename__ = table.name  # as a declarative class has it (ratelimit reads it)
+        super().__init_subclass__(**kw)
 
 
 # --------------------------------------------------------------------------------------------- v15 ---
@@ -82,239 +42,176 @@ def _compile_active_span(element: ActiveSpan, compiler: Any, **kw: Any) -> str:
 class SessionSummary(Base):
     """One row per Cowrie session; since v16 also the immutable time-of-attack snapshot (tier 3)."""
 
-    __tablename__ = "session_summaries"
+    __table__ = tables.session_summaries
 
-    session_id: Mapped[str] = mapped_column(key_string(64), primary_key=True)
-    sensor: Mapped[str | None] = mapped_column(String(255))
-    protocol: Mapped[str | None] = mapped_column(String(16))
-    source_ip: Mapped[str | None] = mapped_column(IPAddress(), ForeignKey("ip_inventory.ip_address", use_alter=True))
-    source_port: Mapped[int | None] = mapped_column(Integer)
-    destination_ip: Mapped[str | None] = mapped_column(IPAddress())
-    destination_port: Mapped[int | None] = mapped_column(Integer)
-    first_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    last_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
-    event_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    client_version: Mapped[str | None] = mapped_column(Text)
-    hassh: Mapped[str | None] = mapped_column(String(64))
-    login_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    login_failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    login_success: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    login_username: Mapped[str | None] = mapped_column(Text)
-    password_hash: Mapped[str | None] = mapped_column(String(64))
-    command_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    command_signature: Mapped[str | None] = mapped_column(String(64))
-    file_downloads: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    file_uploads: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    ssh_key_fingerprint: Mapped[str | None] = mapped_column(String(128))
-    enrichment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    session_id: Mapped[str]
+    sensor: Mapped[str | None]
+    protocol: Mapped[str | None]
+    source_ip: Mapped[str | None]
+    source_port: Mapped[int | None]
+    destination_ip: Mapped[str | None]
+    destination_port: Mapped[int | None]
+    first_event_at: Mapped[dt.datetime | None]
+    last_event_at: Mapped[dt.datetime | None]
+    duration_ms: Mapped[int | None]
+    event_count: Mapped[int]
+    client_version: Mapped[str | None]
+    hassh: Mapped[str | None]
+    login_attempts: Mapped[int]
+    login_failures: Mapped[int]
+    login_success: Mapped[bool]
+    login_username: Mapped[str | None]
+    password_hash: Mapped[str | None]
+    command_count: Mapped[int]
+    command_signature: Mapped[str | None]
+    file_downloads: Mapped[int]
+    file_uploads: Mapped[int]
+    ssh_key_fingerprint: Mapped[str | None]
+    enrichment: Mapped[dict[str, Any] | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
     # v16: point-in-time snapshot, written once and never changed.
-    snapshot_asn: Mapped[int | None] = mapped_column(BigInteger)
-    snapshot_country: Mapped[str | None] = mapped_column(String(2))
-    snapshot_ip_types: Mapped[list[str] | None] = mapped_column(StringList())
-    snapshot_source: Mapped[str | None] = mapped_column(String(32))
-    enrichment_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    snapshot_asn: Mapped[int | None]
+    snapshot_country: Mapped[str | None]
+    snapshot_ip_types: Mapped[list[str] | None]
+    snapshot_source: Mapped[str | None]
+    enrichment_at: Mapped[dt.datetime | None]
     # v19: the client version as queries group it, whether the client spoke SSH, the credentials it tried.
-    client_version_normalised: Mapped[str | None] = mapped_column(Text)
-    client_non_ssh: Mapped[bool | None] = mapped_column(Boolean)
-    credential_list_hash: Mapped[str | None] = mapped_column(String(64))
+    client_version_normalised: Mapped[str | None]
+    client_non_ssh: Mapped[bool | None]
+    credential_list_hash: Mapped[str | None]
     # v21: port forwarding and exploit attempts (ingestion.activity).
-    forward_requests: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    forward_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    exploit_attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    exploit_success: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-
-    __table_args__ = (
-        Index("ix_session_summaries_source_ip", "source_ip"),
-        Index("ix_session_summaries_client_version_normalised", "client_version_normalised"),  # v19
-        Index("ix_session_summaries_credential_list_hash", "credential_list_hash"),  # v19
-        Index("ix_session_summaries_first_event_at", "first_event_at"),
-        Index("ix_session_summaries_sensor", "sensor"),
-        Index("ix_session_summaries_ssh_key_fingerprint", "ssh_key_fingerprint"),
-        Index("ix_session_summaries_password_hash", "password_hash"),
-        Index("ix_session_summaries_command_signature", "command_signature"),
-        Index("ix_session_summaries_snapshot_asn", "snapshot_asn"),
-        Index("ix_session_summaries_snapshot_country", "snapshot_country"),
-        # Covering, per kind of behavioural key: "other campaigns on the same ASNs" (analysis.related).
-        *(
-            Index(
-                f"ix_session_summaries_asn_{kind}",
-                "snapshot_asn",
-                column,
-                "source_ip",
-                "first_event_at",
-                "last_event_at",
-                postgresql_where=text(f"{column} IS NOT NULL"),
-                sqlite_where=text(f"{column} IS NOT NULL"),
-            )
-            for kind, column in BEHAVIOUR_KEYS.items()
-        ),
-        Index(
-            "ix_session_summaries_pending_snapshot",
-            "source_ip",
-            postgresql_where=text("enrichment_at IS NULL"),
-            sqlite_where=text("enrichment_at IS NULL"),
-        ),
-    )
+    forward_requests: Mapped[int]
+    forward_bytes: Mapped[int]
+    exploit_attempts: Mapped[int]
+    exploit_success: Mapped[bool]
 
 
 class RawEvent(Base):
     """Every event as read, byte-for-byte: ``raw_line`` is the original; ``payload`` is set only where the
     line had to be escaped to be stored as JSON (the ``raw_events_json`` view gives every event's JSON)."""
 
-    __tablename__ = "raw_events"
+    __table__ = tables.raw_events
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(key_string(32))
-    sensor: Mapped[str | None] = mapped_column(String(255))
-    session_id: Mapped[str | None] = mapped_column(key_string(64))
-    eventid: Mapped[str] = mapped_column(String(64))
-    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    source_ip: Mapped[str | None] = mapped_column(IPAddress())
+    id: Mapped[int]
+    event_uid: Mapped[str]
+    sensor: Mapped[str | None]
+    session_id: Mapped[str | None]
+    eventid: Mapped[str]
+    event_time: Mapped[dt.datetime]
+    source_ip: Mapped[str | None]
     # No foreign key to ingest_files: PostgreSQL checks one per row with a trigger, about half the server's
     # cost of a bulk load, and the only writer (ingestion) takes the id from the ingest_files row it holds.
-    source_file_id: Mapped[int | None] = mapped_column(BigId)
-    source_offset: Mapped[int | None] = mapped_column(BigInteger)
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    raw_line: Mapped[bytes] = mapped_column(LargeBinary)
-    ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
-
-    __table_args__ = (
-        # unique per line as event_uid alone would be (the same bytes have the same time), but in time order:
-        # a file's events land at the index's right edge instead of at random places in it
-        UniqueConstraint("event_time", "event_uid", name="uq_raw_events_time_uid"),
-        Index("ix_raw_events_session_id", "session_id"),
-    )
+    source_file_id: Mapped[int | None]
+    source_offset: Mapped[int | None]
+    payload: Mapped[dict[str, Any] | None]
+    raw_line: Mapped[bytes]
+    ingested_at: Mapped[dt.datetime]
 
 
 class AuthAttempt(Base):
     """A login attempt (password or public key) with its outcome."""
 
-    __tablename__ = "auth_attempts"
+    __table__ = tables.auth_attempts
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
-    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    username: Mapped[str | None] = mapped_column(Text)
-    password: Mapped[str | None] = mapped_column(Text)
-    password_hash: Mapped[str | None] = mapped_column(String(64))
-    key_fingerprint: Mapped[str | None] = mapped_column(String(128))
-    success: Mapped[bool] = mapped_column(Boolean)
-
-    __table_args__ = (
-        Index("ix_auth_attempts_session_id", "session_id"),
-        Index("ix_auth_attempts_password_hash", "password_hash"),
-        Index("ix_auth_attempts_username", "username"),  # v19: sessions that tried a username
-    )
+    id: Mapped[int]
+    event_uid: Mapped[str]
+    session_id: Mapped[str]
+    event_time: Mapped[dt.datetime]
+    username: Mapped[str | None]
+    password: Mapped[str | None]
+    password_hash: Mapped[str | None]
+    key_fingerprint: Mapped[str | None]
+    success: Mapped[bool]
 
 
 class CommandRecord(Base):
     """A line the attacker gave the shell, in order, and whether Cowrie knew the command."""
 
-    __tablename__ = "commands"
+    __table__ = tables.commands
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
-    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    sequence: Mapped[int | None] = mapped_column(Integer)
-    input: Mapped[str] = mapped_column(Text)
-    known: Mapped[bool | None] = mapped_column(Boolean)
-
-    __table_args__ = (Index("ix_commands_session_id", "session_id"),)
+    id: Mapped[int]
+    event_uid: Mapped[str]
+    session_id: Mapped[str]
+    event_time: Mapped[dt.datetime]
+    sequence: Mapped[int | None]
+    input: Mapped[str]
+    known: Mapped[bool | None]
 
 
 class FileTransfer(Base):
     """A download (URL fetch or shell redirection) or an upload (SCP/SFTP), with its outcome."""
 
-    __tablename__ = "file_transfers"
+    __table__ = tables.file_transfers
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
-    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    direction: Mapped[str] = mapped_column(String(16))
-    outcome: Mapped[str] = mapped_column(String(16))
-    url: Mapped[str | None] = mapped_column(Text)
-    shasum: Mapped[str | None] = mapped_column(String(64))
-    destfile: Mapped[str | None] = mapped_column(Text)
-    outfile: Mapped[str | None] = mapped_column(Text)
-    filename: Mapped[str | None] = mapped_column(Text)
-    duplicate: Mapped[bool | None] = mapped_column(Boolean)
-    error: Mapped[str | None] = mapped_column(Text)
-    method: Mapped[str | None] = mapped_column(String(16))  # v21: fetch, redirect, stdin, scp, sftp
-
-    __table_args__ = (
-        Index("ix_file_transfers_session_id", "session_id"),
-        Index("ix_file_transfers_shasum", "shasum"),
-    )
+    id: Mapped[int]
+    event_uid: Mapped[str]
+    session_id: Mapped[str]
+    event_time: Mapped[dt.datetime]
+    direction: Mapped[str]
+    outcome: Mapped[str]
+    url: Mapped[str | None]
+    shasum: Mapped[str | None]
+    destfile: Mapped[str | None]
+    outfile: Mapped[str | None]
+    filename: Mapped[str | None]
+    duplicate: Mapped[bool | None]
+    error: Mapped[str | None]
+    method: Mapped[str | None]
 
 
 class SSHKey(Base):
     """An SSH public key seen in a session: offered for login, or planted (e.g. into authorized_keys)."""
 
-    __tablename__ = "ssh_keys"
+    __table__ = tables.ssh_keys
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
-    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    key_type: Mapped[str] = mapped_column(String(64))
-    key_data: Mapped[str] = mapped_column(Text)
-    key_comment: Mapped[str | None] = mapped_column(Text)
-    fingerprint_sha256: Mapped[str] = mapped_column(String(128))
-    fingerprint_md5: Mapped[str | None] = mapped_column(String(64))
-    how_seen: Mapped[str] = mapped_column(String(16))
-
-    __table_args__ = (
-        Index("ix_ssh_keys_session_id", "session_id"),
-        Index("ix_ssh_keys_fingerprint_sha256", "fingerprint_sha256"),
-    )
+    id: Mapped[int]
+    event_uid: Mapped[str]
+    session_id: Mapped[str]
+    event_time: Mapped[dt.datetime]
+    key_type: Mapped[str]
+    key_data: Mapped[str]
+    key_comment: Mapped[str | None]
+    fingerprint_sha256: Mapped[str]
+    fingerprint_md5: Mapped[str | None]
+    how_seen: Mapped[str]
 
 
 class IngestFile(Base):
     """A log file's identity and byte checkpoint, so growth is read incrementally and copies are known."""
 
-    __tablename__ = "ingest_files"
+    __table__ = tables.ingest_files
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    path: Mapped[str] = mapped_column(Text)
-    identity: Mapped[str] = mapped_column(String(128), unique=True)
-    compression: Mapped[str] = mapped_column(String(8))
-    size_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    offset_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    pending_tail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id: Mapped[int]
+    path: Mapped[str]
+    identity: Mapped[str]
+    compression: Mapped[str]
+    size_bytes: Mapped[int]
+    offset_bytes: Mapped[int]
+    pending_tail: Mapped[bytes | None]
     #: SHA-256 of the bytes just before ``offset_bytes`` (v20): a rewritten file is not taken as grown.
-    checkpoint_hash: Mapped[str | None] = mapped_column(String(64))
-    events: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    dead_letters: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    first_ingested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    checkpoint_hash: Mapped[str | None]
+    events: Mapped[int]
+    dead_letters: Mapped[int]
+    first_ingested_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
 
 
 class DeadLetter(Base):
     """Input that could not be read as an event, kept whole with why and where, to fix and re-drive."""
 
-    __tablename__ = "dead_letters"
+    __table__ = tables.dead_letters
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_files.id"))
-    source_path: Mapped[str | None] = mapped_column(Text)
-    source_offset: Mapped[int | None] = mapped_column(BigInteger)
-    reason: Mapped[str] = mapped_column(String(64))
-    detail: Mapped[str | None] = mapped_column(Text)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
-    redriven_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-    __table_args__ = (
-        UniqueConstraint("source_file_id", "source_offset", name="uq_dead_letters_source"),
-        Index("ix_dead_letters_status", "status"),
-    )
+    id: Mapped[int]
+    source_file_id: Mapped[int | None]
+    source_path: Mapped[str | None]
+    source_offset: Mapped[int | None]
+    reason: Mapped[str]
+    detail: Mapped[str | None]
+    raw: Mapped[bytes]
+    status: Mapped[str]
+    created_at: Mapped[dt.datetime]
+    redriven_at: Mapped[dt.datetime | None]
 
 
 # --------------------------------------------------------------------------------------------- v16 ---
@@ -323,69 +220,48 @@ class DeadLetter(Base):
 class ASNInventory(Base):
     """Tier 1: one row per autonomous system - the organisation behind the addresses."""
 
-    __tablename__ = "asn_inventory"
+    __table__ = tables.asn_inventory
 
-    asn_number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    organization_name: Mapped[str | None] = mapped_column(Text)
-    organization_country: Mapped[str | None] = mapped_column(String(2))
-    rir_registry: Mapped[str | None] = mapped_column(String(16))
-    asn_type: Mapped[str | None] = mapped_column(String(16))
-    is_known_hosting: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    is_known_vpn: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
-    first_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    unique_ip_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    total_session_count: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    enrichment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    enrichment_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
-
-    __table_args__ = (
-        Index("ix_asn_inventory_asn_type", "asn_type"),
-        Index("ix_asn_inventory_organization_country", "organization_country"),
-        Index("ix_asn_inventory_total_session_count", "total_session_count"),
-    )
+    asn_number: Mapped[int]
+    organization_name: Mapped[str | None]
+    organization_country: Mapped[str | None]
+    rir_registry: Mapped[str | None]
+    asn_type: Mapped[str | None]
+    is_known_hosting: Mapped[bool]
+    is_known_vpn: Mapped[bool]
+    first_seen: Mapped[dt.datetime | None]
+    last_seen: Mapped[dt.datetime | None]
+    unique_ip_count: Mapped[int]
+    total_session_count: Mapped[int]
+    enrichment: Mapped[dict[str, Any] | None]
+    enrichment_updated_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
 
 
 class IPInventory(Base):
     """Tier 2: one row per source IP - its current enrichment, per-source provenance and counters."""
 
-    __tablename__ = "ip_inventory"
+    __table__ = tables.ip_inventory
 
-    ip_address: Mapped[str] = mapped_column(IPAddress(), primary_key=True)
-    current_asn: Mapped[int | None] = mapped_column(ForeignKey("asn_inventory.asn_number"))
-    asn_last_verified: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    enrichment: Mapped[dict[str, Any]] = mapped_column(JSONType, server_default=text("'{}'"))
-    provenance: Mapped[dict[str, Any]] = mapped_column(JSONType, server_default=text("'{}'"))
-    enrichment_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    first_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    session_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    ip_address: Mapped[str]
+    current_asn: Mapped[int | None]
+    asn_last_verified: Mapped[dt.datetime | None]
+    enrichment: Mapped[dict[str, Any]]
+    provenance: Mapped[dict[str, Any]]
+    enrichment_updated_at: Mapped[dt.datetime | None]
+    first_seen: Mapped[dt.datetime | None]
+    last_seen: Mapped[dt.datetime | None]
+    session_count: Mapped[int]
+    claimed_by: Mapped[str | None]
+    claimed_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
     # Generated from ``enrichment`` by the database; the hybrids below compute the same in Python.
-    geo_country_stored: Mapped[str] = mapped_column(
-        "geo_country", Text, Computed(DialectSQL("geo_country"), persisted=True)
-    )
-    ip_types_stored: Mapped[list[str]] = mapped_column(
-        "ip_types", StringList(), Computed(DialectSQL("ip_types"), persisted=True)
-    )
-    is_scanner_stored: Mapped[bool] = mapped_column(
-        "is_scanner", Boolean, Computed(DialectSQL("is_scanner"), persisted=True)
-    )
-    is_bogon_stored: Mapped[bool] = mapped_column("is_bogon", Boolean, Computed(DialectSQL("is_bogon"), persisted=True))
-
-    __table_args__ = (
-        Index("ix_ip_inventory_current_asn", "current_asn"),
-        Index("ix_ip_inventory_geo_country", "geo_country"),
-        Index("ix_ip_inventory_is_scanner", "is_scanner"),
-        Index("ix_ip_inventory_last_seen", "last_seen"),
-        Index("ix_ip_inventory_enrichment_updated_at", "enrichment_updated_at"),
-        Index("ix_ip_inventory_active_span", ActiveSpan()),
-    )
+    geo_country_stored: Mapped[str] = column_property(tables.ip_inventory.c.geo_country)
+    ip_types_stored: Mapped[list[str]] = column_property(tables.ip_inventory.c.ip_types)
+    is_scanner_stored: Mapped[bool] = column_property(tables.ip_inventory.c.is_scanner)
+    is_bogon_stored: Mapped[bool] = column_property(tables.ip_inventory.c.is_bogon)
 
     @hybrid_property
     def geo_country(self) -> str:
@@ -437,50 +313,43 @@ class IPInventory(Base):
 class IPASNHistory(Base):
     """An IP's ASN over time: windows ``[valid_from, valid_until)`` that never overlap; open = current."""
 
-    __tablename__ = "ip_asn_history"
+    __table__ = tables.ip_asn_history
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    ip_address: Mapped[str] = mapped_column(IPAddress(), ForeignKey("ip_inventory.ip_address", ondelete="CASCADE"))
-    asn_number: Mapped[int] = mapped_column(ForeignKey("asn_inventory.asn_number"))
-    valid_from: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    valid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    observed_by: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
-
-    __table_args__ = (
-        Index("ix_ip_asn_history_ip_address", "ip_address", "valid_from"),
-        Index("ix_ip_asn_history_asn_number", "asn_number"),
-    )
+    id: Mapped[int]
+    ip_address: Mapped[str]
+    asn_number: Mapped[int]
+    valid_from: Mapped[dt.datetime]
+    valid_until: Mapped[dt.datetime | None]
+    observed_by: Mapped[str | None]
+    created_at: Mapped[dt.datetime]
 
 
 class ProviderCall(Base):
     """The ledger: one row per call to (or decision not to call) an enrichment source."""
 
-    __tablename__ = "provider_calls"
+    __table__ = tables.provider_calls
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    source: Mapped[str] = mapped_column(String(32))
-    lookup_key: Mapped[str] = mapped_column(String(128))
-    called_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    duration_ms: Mapped[float | None] = mapped_column(Float)
-    outcome: Mapped[str] = mapped_column(String(24))
-    http_status: Mapped[int | None] = mapped_column(Integer)
-    error_class: Mapped[str | None] = mapped_column(String(128))
-    batch_size: Mapped[int] = mapped_column(Integer, server_default=text("1"))
-
-    __table_args__ = (Index("ix_provider_calls_source_called_at", "source", "called_at"),)
+    id: Mapped[int]
+    source: Mapped[str]
+    lookup_key: Mapped[str]
+    called_at: Mapped[dt.datetime]
+    duration_ms: Mapped[float | None]
+    outcome: Mapped[str]
+    http_status: Mapped[int | None]
+    error_class: Mapped[str | None]
+    batch_size: Mapped[int]
 
 
 class MigrationBaseline(Base):
     """Metrics recorded before a schema upgrade, so ``db verify`` can prove nothing was lost."""
 
-    __tablename__ = "migration_baseline"
+    __table__ = tables.migration_baseline
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    metric: Mapped[str] = mapped_column(String(64))
-    value: Mapped[int] = mapped_column(BigInteger)
-    from_revision: Mapped[str | None] = mapped_column(String(32))
-    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    id: Mapped[int]
+    metric: Mapped[str]
+    value: Mapped[int]
+    from_revision: Mapped[str | None]
+    recorded_at: Mapped[dt.datetime]
 
 
 # --------------------------------------------------------------------------------------------- v17 ---
@@ -490,13 +359,11 @@ class ProviderBudgetUsage(Base):
     """Calls reserved against a source's daily budget, per UTC day: the one counter every process on the
     database spends from (a per-process count let N processes make N times the budget)."""
 
-    __tablename__ = "provider_budget_usage"
+    __table__ = tables.provider_budget_usage
 
-    source: Mapped[str] = mapped_column(String(32), primary_key=True)
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    used: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-
-    __table_args__ = (CheckConstraint("used >= 0", name="used_not_negative"),)
+    source: Mapped[str]
+    day: Mapped[dt.date]
+    used: Mapped[int]
 
 
 # --------------------------------------------------------------------------------------------- v21 ---
@@ -506,44 +373,37 @@ class PortForward(Base):
     """An SSH port-forwarding (``direct-tcpip``) request or the payload sent through it: the honeypot used as
     a proxy. ``destination`` is text, not an address: clients may ask for a host name."""
 
-    __tablename__ = "port_forwards"
+    __table__ = tables.port_forwards
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
-    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    kind: Mapped[str] = mapped_column(String(16))
-    destination: Mapped[str | None] = mapped_column(String(255))
-    destination_port: Mapped[int | None] = mapped_column(Integer)
-    origin_ip: Mapped[str | None] = mapped_column(String(255))
-    origin_port: Mapped[int | None] = mapped_column(Integer)
-    payload: Mapped[str | None] = mapped_column(Text)
-    payload_bytes: Mapped[int | None] = mapped_column(BigInteger)
-
-    __table_args__ = (
-        Index("ix_port_forwards_session_id", "session_id"),
-        Index("ix_port_forwards_destination", "destination", "destination_port"),
-    )
+    id: Mapped[int]
+    event_uid: Mapped[str]
+    session_id: Mapped[str]
+    event_time: Mapped[dt.datetime]
+    kind: Mapped[str]
+    destination: Mapped[str | None]
+    destination_port: Mapped[int | None]
+    origin_ip: Mapped[str | None]
+    origin_port: Mapped[int | None]
+    payload: Mapped[str | None]
+    payload_bytes: Mapped[int | None]
 
 
 class ExploitAttempt(Base):
     """An exploit Cowrie recognised (e.g. the telnet NEW-ENVIRON login bypass), attempted or successful."""
 
-    __tablename__ = "exploit_attempts"
+    __table__ = tables.exploit_attempts
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    event_uid: Mapped[str] = mapped_column(key_string(32), unique=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("session_summaries.session_id", ondelete="CASCADE"))
-    event_time: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    outcome: Mapped[str] = mapped_column(String(16))
-    cve: Mapped[str | None] = mapped_column(String(32))
-    name: Mapped[str | None] = mapped_column(Text)
-    value: Mapped[str | None] = mapped_column(Text)
-    username: Mapped[str | None] = mapped_column(Text)
-    original_username: Mapped[str | None] = mapped_column(Text)
-    attempted_command: Mapped[str | None] = mapped_column(Text)
-
-    __table_args__ = (Index("ix_exploit_attempts_session_id", "session_id"),)
+    id: Mapped[int]
+    event_uid: Mapped[str]
+    session_id: Mapped[str]
+    event_time: Mapped[dt.datetime]
+    outcome: Mapped[str]
+    cve: Mapped[str | None]
+    name: Mapped[str | None]
+    value: Mapped[str | None]
+    username: Mapped[str | None]
+    original_username: Mapped[str | None]
+    attempted_command: Mapped[str | None]
 
 
 # --------------------------------------------------------------------------------------------- v22 ---
@@ -552,35 +412,15 @@ class ExploitAttempt(Base):
 class ReportDigest(Base):
     """One run of a named digest (``report --since-last NAME``): its window and what it reported."""
 
-    __tablename__ = "report_digests"
+    __table__ = tables.report_digests
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(64))
-    run: Mapped[int] = mapped_column(Integer)
-    since: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
-
-    __table_args__ = (UniqueConstraint("name", "run", name="uq_report_digests_name"),)
-
-
-#: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
-COUNTRY_FALLBACK: tuple[tuple[str, ...], ...] = (
-    ("maxmind", "country"),
-    ("cymru", "country"),
-    ("dshield", "ip", "ascountry"),
-    ("embedded", "country"),
-)
-
-
-def json_path(document: Any, path: tuple[str, ...]) -> Any:
-    """The value at ``path`` in a JSON document, or None when any step is missing or not an object."""
-    for key in path:
-        if not isinstance(document, dict):
-            return None
-        document = document.get(key)
-    return document
+    id: Mapped[int]
+    name: Mapped[str]
+    run: Mapped[int]
+    since: Mapped[dt.datetime]
+    until: Mapped[dt.datetime]
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime]
 
 
 def _json_text(value: Any) -> str:

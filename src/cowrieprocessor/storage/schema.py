@@ -1,24 +1,33 @@
-"""Schema revisions: upgrade, downgrade and status, always through Alembic and in one transaction."""
+"""Schema revisions: upgrade, downgrade and status, always through Alembic and in one transaction.
+
+Alembic is imported by the functions that migrate: reading the stored revision (``status``, the check every
+command makes) is one SELECT, and importing Alembic for it cost more than a small query (#21).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
-from cowrieprocessor.storage import dialects, maintenance
+from cowrieprocessor.errors import SchemaRevisionError
+from cowrieprocessor.storage import dialects
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+    from cowrieprocessor.storage import maintenance
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 HEAD = "v26"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -27,13 +36,30 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def known_revisions() -> list[str]:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return stored_revision(connection)
+
+
+def stored_revision(connection: Connection, table_names: list[str] | None = None) -> str | None:
+    """The revision in ``alembic_version`` (None without the table or a row), as Alembic's
+    ``get_current_revision`` reads it; ``table_names`` saves a look-up when the caller has them."""
+    names = table_names if table_names is not None else inspect(connection).get_table_names()
+    if "alembic_version" not in names:
+        return None
+    rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(rows) > 1:
+        raise SchemaRevisionError(
+            f"alembic_version holds {len(rows)} revisions ({', '.join(map(str, rows))}); this schema has one line",
+            "restore the database from a backup: it was changed by something other than cowrieprocessor",
+        )
+    return str(rows[0]) if rows else None
 
 
 @dataclass(frozen=True)
@@ -58,6 +84,11 @@ def downgrade(engine: Engine, to: str) -> str | None:
 def migrate(engine: Engine, to: str, *, down: bool = False, vacuum_sqlite: bool = False) -> Change:
     """Upgrade (or with ``down``, downgrade) in one transaction; after it commits, vacuum and analyse the
     tables the traversed revisions rewrote (:mod:`maintenance`), so no query meets stale statistics."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from cowrieprocessor.storage import maintenance
+
     if down and to not in known_revisions() and to != "base":
         raise ValueError(f"unknown revision {to!r}; known: {', '.join(known_revisions())}")
     before = current_revision(engine)
@@ -100,8 +131,9 @@ class Status:
 
 def status(engine: Engine) -> Status:
     with engine.connect() as connection:
-        revision = MigrationContext.configure(connection).get_current_revision()
-        names = sorted(n for n in inspect(connection).get_table_names() if n != "alembic_version")
+        every = inspect(connection).get_table_names()
+        revision = stored_revision(connection, every)
+        names = sorted(n for n in every if n != "alembic_version")
         counts = {n: int(connection.execute(text(f'SELECT COUNT(*) FROM "{n}"')).scalar_one()) for n in names}
     return Status(
         url=engine.url.render_as_string(hide_password=True),

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cowrieprocessor.storage.models import json_path
+from cowrieprocessor.storage.tables import json_path
 from cowrieprocessor.tiers.known_asns import KNOWN
 
 _CLOUD = re.compile(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 # json_path is the models' own, so the pipeline and the hybrid properties read documents the same way
-from cowrieprocessor.storage.models import COUNTRY_FALLBACK, json_path
+from cowrieprocessor.storage.tables import COUNTRY_FALLBACK, json_path
 
 #: Where the ASN is read, most authoritative first (BGP origin, then databases, then third parties).
 ASN_PRECEDENCE: tuple[tuple[str, ...], ...] = (

@@ -14,13 +14,15 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, or_, true
 
-from cowrieprocessor.config import FreshnessSettings
-from cowrieprocessor.storage.models import json_path
+from cowrieprocessor.storage.tables import json_path
 from cowrieprocessor.tiers.documents import is_bogon
+
+if TYPE_CHECKING:
+    from cowrieprocessor.config import FreshnessSettings
 
 HOSTING_TYPES = {"CLOUD", "HOSTING"}
 HOSTING_IP_TYPES = {"VPN", "DATACENTER", "PROXY", "TOR"}
