@@ -1,0 +1,139 @@
+"""Local destinations that receive real requests and mails: a threading HTTP webhook server and an aiosmtpd
+SMTP server on 127.0.0.1, plus the report dataset (first-seen keys, ASNs, moved IPs, hostile text)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from cowrieprocessor.alerts.ratelimit import BUCKETS
+from cowrieprocessor.alerts.settings import AlertsSettings
+from cowrieprocessor.config import Settings
+from tests.report.conftest import report_data  # noqa: F401 - the dataset fixture, shared
+
+URL_ENV = "CP_TEST_ALERT_WEBHOOK_URL"
+CHAT_ENV = "CP_TEST_ALERT_CHAT_URL"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_buckets() -> Iterator[None]:
+    """Token buckets are per process: each test starts with new ones."""
+    BUCKETS.clear()
+    yield
+    BUCKETS.clear()
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class WebhookServer:
+    """Answers each POST with the next status of ``statuses`` (then 200), after ``delay`` seconds."""
+
+    url: str = ""
+    received: list[Received] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def keys(self) -> list[str]:
+        return [r.headers["idempotency-key"] for r in self.received]
+
+
+def _handler(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            length = int(self.headers.get("Content-Length", "0"))
+            raw = self.rfile.read(length)
+            if server.delay:
+                time.sleep(server.delay)
+            with server.lock:
+                status = server.statuses.pop(0) if server.statuses else 200
+                if 200 <= status < 300:
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    server.received.append(Received(self.path, headers, json.loads(raw)))
+            self.send_response(status)
+            for name, value in server.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    return Handler
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookServer]:
+    state = WebhookServer()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/hook/SECRET-TOKEN"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@dataclass
+class MailServer:
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    auth: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _Handler:
+    def __init__(self, state: MailServer) -> None:
+        self.state = state
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.state.messages.append(message)
+        self.state.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[MailServer]:
+    state = MailServer("127.0.0.1", _free_port())
+    controller = Controller(_Handler(state), hostname=state.host, port=state.port)
+    controller.start()
+    yield state
+    controller.stop()
+
+
+def settings_with(**alerts: Any) -> Settings:
+    """Settings whose ``[alerts]`` section is ``alerts`` (validated as the TOML file would be)."""
+    return Settings(alerts=AlertsSettings.model_validate(alerts))
+
+
+def webhook_destination(**extra: Any) -> dict[str, Any]:
+    return {"type": "webhook", "url_env": URL_ENV, "burst": 1000, "rate_per_second": 1000, **extra}

@@ -1,0 +1,110 @@
+"""A run finds first-seen things, records each once per destination, delivers each once - on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from cowrieprocessor.alerts import run_once
+from cowrieprocessor.alerts.outbox import listing
+from cowrieprocessor.config import Settings
+from cowrieprocessor.storage.models import AlertOutbox, AlertWatermark
+from tests.alerts.conftest import URL_ENV, WebhookServer, settings_with, webhook_destination
+from tests.analysis.conftest import K1, K2, K3, T0
+from tests.report.conftest import HOSTILE, ReportData
+
+DAY = dt.timedelta(days=1)
+RULES = [
+    {"name": "keys", "type": "new_campaign_key", "kinds": ["ssh_key"]},
+    {"name": "asns", "type": "new_asn"},
+    {"name": "moved", "type": "moved_asn"},
+    {"name": "planted", "type": "planted_key_login"},
+    {"name": "files", "type": "download"},
+]
+
+
+def _settings(**extra: object) -> Settings:
+    section: dict[str, object] = {
+        "rules": RULES,
+        "destinations": {"hook": webhook_destination()},
+        "settle_seconds": 0,
+        "first_lookback_hours": 24 * 6,
+    }
+    return settings_with(**{**section, **extra})
+
+
+def _subjects(webhook: WebhookServer, kind: str) -> set[str]:
+    return {r.body["subject"] for r in webhook.received if r.body["kind"] == kind}
+
+
+def test_each_first_seen_thing_is_alerted_once(
+    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(URL_ENV, webhook.url)
+    engine, settings = report_data.engine, _settings()
+    first = run_once(engine, settings, now=T0 + 5.5 * DAY)
+    assert first.errors == [] and first.sent == first.recorded == len(webhook.received) > 0
+    assert {K1, K2} <= _subjects(webhook, "new_campaign_key") and K3 not in _subjects(webhook, "new_campaign_key")
+    assert _subjects(webhook, "new_asn") == {"AS64500", "AS64501", "AS64503"}
+    assert len(_subjects(webhook, "download")) == len(HOSTILE)
+    assert len(_subjects(webhook, "planted_key_login")) == 1
+
+    again = run_once(engine, settings, now=T0 + 5.5 * DAY)
+    assert (again.recorded, again.sent) == (0, 0)
+
+    later = run_once(engine, settings, now=T0 + 14 * DAY)
+    assert later.errors == [] and later.sent == later.recorded > 0
+    assert K3 in _subjects(webhook, "new_campaign_key")
+    moved = [r.body for r in webhook.received if r.body["kind"] == "moved_asn"]
+    assert [(m["subject"], m["details"]["asn_from"], m["details"]["asn_to"]) for m in moved] == [
+        ("198.51.100.2", 64501, 64502)
+    ]
+    keys = webhook.keys()
+    assert len(keys) == len(set(keys)) == len(listing(engine, [], 1000))  # nothing twice
+    stored = {r["alert_id"] for r in listing(engine, ["sent"], 1000)}
+    assert {k.removeprefix("cowrieprocessor-alert-") for k in keys} == stored
+    assert all(r.path == "/hook/SECRET-TOKEN" for r in webhook.received)
+    with engine.connect() as conn:
+        marks = dict(conn.execute(select(AlertWatermark.rule, AlertWatermark.until)).all())
+    assert set(marks) == {r["name"] for r in RULES} and len(set(marks.values())) == 1
+
+
+def test_every_destination_gets_its_own_row(
+    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(URL_ENV, webhook.url)
+    settings = settings_with(
+        rules=[{"name": "keys", "type": "new_campaign_key", "kinds": ["ssh_key"], "destinations": ["a", "b"]}],
+        destinations={"a": webhook_destination(), "b": webhook_destination(), "c": webhook_destination()},
+        settle_seconds=0,
+        first_lookback_hours=24 * 6,
+    )
+    report = run_once(report_data.engine, settings, now=T0 + 5.5 * DAY)
+    with report_data.engine.connect() as conn:
+        per = dict(conn.execute(select(AlertOutbox.destination, func.count()).group_by(AlertOutbox.destination)).all())
+    assert per["a"] == per["b"] == report.recorded // 2 and "c" not in per
+    assert len(webhook.received) == report.recorded  # one request per row; the same key twice, once per row
+    assert len(set(webhook.keys())) == report.recorded // 2
+
+
+def test_the_settle_time_holds_back_young_sessions(
+    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(URL_ENV, webhook.url)
+    engine = report_data.engine
+    # K2's session starts on day 5: at day 5 + 1 min, with a 10-minute settle time, it is not evaluated yet
+    k2_start = T0 + 5 * DAY
+    settings = _settings(settle_seconds=600)
+    with engine.connect() as conn:
+        from cowrieprocessor.analysis.sql import SESSIONS
+
+        first = conn.execute(
+            select(func.min(SESSIONS.c.first_event_at)).where(SESSIONS.c.ssh_key_fingerprint == K2)
+        ).scalar_one()
+    assert first >= k2_start
+    run_once(engine, settings, now=first + dt.timedelta(minutes=1))
+    assert K2 not in _subjects(webhook, "new_campaign_key")
+    run_once(engine, settings, now=first + dt.timedelta(minutes=11))
+    assert K2 in _subjects(webhook, "new_campaign_key")
