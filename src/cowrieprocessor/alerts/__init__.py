@@ -15,12 +15,27 @@ if TYPE_CHECKING:
 
     from cowrieprocessor.alerts.run import AlertRunReport
     from cowrieprocessor.config import Settings
+    from cowrieprocessor.enrichment.ratelimit import Clock
 
 __all__ = ["run_once"]
 
 
-def run_once(engine: Engine, settings: Settings, *, now: dt.datetime | None = None) -> AlertRunReport:
-    """Evaluate every rule over what is new since its watermark, record the alerts, deliver what is due."""
-    from cowrieprocessor.alerts.run import run_once as _run_once
+def run_once(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: dt.datetime | None = None,
+    evaluate_rules: bool = True,
+    deliver: bool = True,
+    clock: Clock | None = None,
+) -> AlertRunReport:
+    """Evaluate every rule over what is new since its watermark, record the alerts, deliver what is due.
 
-    return _run_once(engine, settings, now=now)
+    ``now`` (aware; default the clock) dates the run: the settle time, leases, backoff and silent sensors
+    count from it. ``evaluate_rules`` / ``deliver`` turn either half off. Database errors propagate."""
+    from cowrieprocessor.alerts.run import run_once as _run_once
+    from cowrieprocessor.enrichment.ratelimit import SYSTEM_CLOCK
+
+    return _run_once(
+        engine, settings, now=now, evaluate_rules=evaluate_rules, deliver=deliver, clock=clock or SYSTEM_CLOCK
+    )
