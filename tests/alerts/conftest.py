@@ -3,20 +3,25 @@ SMTP server on 127.0.0.1, plus the report dataset (first-seen keys, ASNs, moved 
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import json
+import ipaddress
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from cowrieprocessor.alerts.ratelimit import BUCKETS
 from cowrieprocessor.alerts.settings import AlertsSettings
@@ -40,6 +45,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes
 
 
 @dataclass
@@ -68,7 +74,7 @@ def _handler(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
                 status = server.statuses.pop(0) if server.statuses else 200
                 if 200 <= status < 300:
                     headers = {k.lower(): v for k, v in self.headers.items()}
-                    server.received.append(Received(self.path, headers, json.loads(raw)))
+                    server.received.append(Received(self.path, headers, json.loads(raw), raw))
             self.send_response(status)
             for name, value in server.headers.items():
                 self.send_header(name, value)
@@ -121,10 +127,66 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SMTP_USER, SMTP_PASSWORD = "alerts", "s3cret pass"
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (the client trusts it through ``ca_file``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    directory = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def _authenticator(state: MailServer) -> Any:
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login, password = data.login.decode(), data.password.decode()
+        state.auth.append((login, password))
+        return AuthResult(success=(login, password) == (SMTP_USER, SMTP_PASSWORD), handled=False)
+
+    return check
+
+
 @pytest.fixture
-def smtp_server() -> Iterator[MailServer]:
+def smtp_server(certificate: tuple[Path, Path]) -> Iterator[MailServer]:
+    """Plain SMTP that offers STARTTLS (with the test certificate) and AUTH only after it."""
     state = MailServer("127.0.0.1", _free_port())
-    controller = Controller(_Handler(state), hostname=state.host, port=state.port)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    controller = Controller(
+        _Handler(state),
+        hostname=state.host,
+        port=state.port,
+        tls_context=context,
+        authenticator=_authenticator(state),
+        auth_require_tls=True,
+    )
     controller.start()
     yield state
     controller.stop()
