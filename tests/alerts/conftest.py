@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import json
 import ipaddress
+import json
 import socket
 import ssl
 import threading
@@ -65,7 +65,7 @@ class WebhookServer:
 
 def _handler(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             raw = self.rfile.read(length)
             if server.delay:
@@ -113,7 +113,7 @@ class _Handler:
     def __init__(self, state: MailServer) -> None:
         self.state = state
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.state.messages.append(message)

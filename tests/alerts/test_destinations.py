@@ -21,7 +21,9 @@ from tests.alerts.conftest import (
     WebhookServer,
 )
 
-HOSTILE = "<!channel> <script>alert(1)</script> @here & `rm -rf /` *bold* <http://evil.example|click> adm\u202enimgpj.exe"
+HOSTILE = (
+    "<!channel> <script>alert(1)</script> @here & `rm -rf /` *bold* <http://evil.example|click> adm\u202enimgpj.exe"
+)
 CRLF_USER = "root\r\nBcc: victim@example.com\r\n\r\n<script>alert(2)</script>"
 LONG = "A" * 20_000
 SEEN = dt.datetime(2025, 3, 4, 12, 0, tzinfo=dt.UTC)
@@ -46,7 +48,12 @@ def test_chat_text_cannot_mention_link_format_or_reorder() -> None:
         assert "\u202e" not in text
         assert "<" not in text and ">" not in text  # no mention, link or special token can form
     head = _texts(chat_payload(hostile_alert()))[1]
-    assert "@\u2060here" in head and "&lt;!\u2060channel&gt; &lt;script&gt;" in head and "&amp; " in head and "\\u202e" in head
+    assert (
+        "@\u2060here" in head
+        and "&lt;!\u2060channel&gt; &lt;script&gt;" in head
+        and "&amp; " in head
+        and "\\u202e" in head
+    )
     assert head.count("`") == 2  # the attacker's backticks cannot close the code span: bold/links stay literal
 
 

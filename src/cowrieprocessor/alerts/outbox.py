@@ -108,6 +108,14 @@ def _due(destination: str, now: dt.datetime, max_attempts: int) -> Any:
     )
 
 
+def has_due(engine: Engine, destination: str, now: dt.datetime, max_attempts: int) -> bool:
+    with engine.connect() as conn:
+        return (
+            conn.execute(select(AlertOutbox.id).where(_due(destination, now, max_attempts)).limit(1)).first()
+            is not None
+        )
+
+
 def claim(
     engine: Engine,
     destination: str,

@@ -32,6 +32,8 @@ from cowrieprocessor.tiers.leases import worker_id
 
 log = logging.getLogger(__name__)
 TICK = dt.timedelta(microseconds=1)
+#: Most alerts one claim takes (fewer when the lease is short for the destination's timeout).
+MAX_BATCH = 20
 
 
 @dataclass
@@ -146,42 +148,64 @@ def deliver_destination(
         clock,
     )
     lease = dt.timedelta(seconds=alerts.claim_seconds)
-    limit = bucket.available()
-    claimed = outbox.claim(
-        engine, name, worker=worker, now=now, lease=lease, limit=limit, max_attempts=settings.max_attempts
-    )
-    if limit == 0:
-        report.rate_limited[name] = report.rate_limited.get(name, 0) + 1
-    if not claimed:
-        return
+    # claims in small batches: a batch is sent well within its lease even when every send times out, and a
+    # long queue is shared between concurrent senders instead of held by the first
+    batch = max(1, min(MAX_BATCH, int(alerts.claim_seconds / (2 * settings.timeout_seconds))))
     policy = RetryPolicy(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds)
     destination: Destination | None = None
     try:
-        destination = build(name, settings)
-    except OSError as exc:  # an unreadable url_file / password_file: tried again later, like a failed send
-        problem = DeliveryFailed(f"secret file unreadable ({exc.__class__.__name__})")
-        for item in claimed:
-            _failed(engine, item, problem, policy, settings, now, report, worker)
-        return
-    try:
-        for item in claimed:
-            bucket.try_take()
-            try:
-                destination.send(item.alert)
-            except DeliveryFailed as exc:
-                _failed(engine, item, exc, policy, settings, now, report, worker)
-                continue
-            except Exception as exc:  # a destination's bug must not stop the other alerts: recorded, retried
-                log.warning("alert destination %s failed unexpectedly: %s", name, exc.__class__.__name__)
-                problem = DeliveryFailed(f"unexpected {exc.__class__.__name__}")
-                _failed(engine, item, problem, policy, settings, now, report, worker)
-                continue
-            if outbox.mark_sent(engine, item, worker=worker, now=now):
-                report.sent += 1
-            else:
-                report.errors.append(f"{name}: alert {item.alert.id[:16]} was sent after its claim expired")
+        while True:
+            limit = min(batch, bucket.available())
+            if limit == 0:
+                if outbox.has_due(engine, name, now, settings.max_attempts):
+                    report.rate_limited[name] = report.rate_limited.get(name, 0) + 1
+                return
+            claimed = outbox.claim(
+                engine, name, worker=worker, now=now, lease=lease, limit=limit, max_attempts=settings.max_attempts
+            )
+            if not claimed:
+                return
+            if destination is None:
+                try:
+                    destination = build(name, settings)
+                except OSError as exc:  # an unreadable url_file / password_file: tried again later
+                    problem = DeliveryFailed(f"secret file unreadable ({exc.__class__.__name__})")
+                    for item in claimed:
+                        _failed(engine, item, problem, policy, settings, now, report, worker)
+                    return
+            for item in claimed:
+                bucket.try_take()
+                _send(engine, destination, item, policy, settings, now, report, worker)
     finally:
-        destination.close()
+        if destination is not None:
+            destination.close()
+
+
+def _send(
+    engine: Engine,
+    destination: Destination,
+    item: outbox.Claimed,
+    policy: RetryPolicy,
+    settings: DestinationSettings,
+    now: dt.datetime,
+    report: AlertRunReport,
+    worker: str,
+) -> None:
+    try:
+        destination.send(item.alert)
+    except DeliveryFailed as exc:
+        _failed(engine, item, exc, policy, settings, now, report, worker)
+        return
+    except Exception as exc:  # a destination's bug must not stop the other alerts: recorded, retried
+        log.warning("alert destination %s failed unexpectedly: %s", item.destination, exc.__class__.__name__)
+        _failed(
+            engine, item, DeliveryFailed(f"unexpected {exc.__class__.__name__}"), policy, settings, now, report, worker
+        )
+        return
+    if outbox.mark_sent(engine, item, worker=worker, now=now):
+        report.sent += 1
+    else:
+        report.errors.append(f"{item.destination}: alert {item.alert.id[:16]} was sent after its claim expired")
 
 
 def _failed(
