@@ -67,7 +67,12 @@ class DestinationSettings(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> DestinationSettings:
-        given = self.model_fields_set
+        # keys with a value other than their default (the settings are validated twice: a set of keys given
+        # is not kept by the second pass)
+        fields = type(self).model_fields
+        given = {
+            k for k in SMTP_KEYS | URL_KEYS if getattr(self, k) != fields[k].get_default(call_default_factory=True)
+        }
         if self.type == "smtp":
             wrong = sorted(given & URL_KEYS)
             if wrong:
@@ -138,7 +143,7 @@ class AlertsSettings(BaseModel):
     #: A session younger than this (event time) waits for the next run: its keys and downloads may still come.
     settle_seconds: float = Field(default=120.0, ge=0, le=86_400)
     #: A rule's first run looks back this far (then only at what is new since its watermark).
-    first_lookback_hours: float = Field(default=24.0, ge=0, le=365 * 24)
+    first_lookback_hours: float = Field(default=24.0, ge=0, le=100 * 365 * 24)
     #: How long a claimed alert stays claimed: a sender that dies holds it this long, then it is sent again.
     claim_seconds: float = Field(default=300.0, ge=30, le=86_400)
 
