@@ -24,6 +24,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from cowrieprocessor.alerts.ratelimit import BUCKETS
+from cowrieprocessor.alerts.run import _SILENT_CHECKED
 from cowrieprocessor.alerts.settings import AlertsSettings
 from cowrieprocessor.config import Settings
 from tests.report.conftest import report_data  # noqa: F401 - the dataset fixture, shared
@@ -34,10 +35,12 @@ CHAT_ENV = "CP_TEST_ALERT_CHAT_URL"
 
 @pytest.fixture(autouse=True)
 def _fresh_buckets() -> Iterator[None]:
-    """Token buckets are per process: each test starts with new ones."""
+    """Token buckets and the silent-sensor check times are per process: each test starts afresh."""
     BUCKETS.clear()
+    _SILENT_CHECKED.clear()
     yield
     BUCKETS.clear()
+    _SILENT_CHECKED.clear()
 
 
 @dataclass

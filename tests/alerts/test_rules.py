@@ -109,6 +109,7 @@ def test_a_silent_sensor_is_alerted_once_per_silence(
         ("silent", "quiet<b>"),
     ]
     assert first.found == {"silent": 1, "listed": 1}
+    assert run_once(engine, settings, now=now + dt.timedelta(seconds=10)).found == {}  # checked once a minute
     again = run_once(engine, settings, now=now + dt.timedelta(minutes=30))
     assert again.recorded == 0 and len(webhook.received) == 2  # the same silence: not again
     _sessions(engine, [("s4", "quiet<b>", now + dt.timedelta(minutes=40))])  # it came back...

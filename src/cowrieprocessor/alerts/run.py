@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 TICK = dt.timedelta(microseconds=1)
 #: Most alerts one claim takes (fewer when the lease is short for the destination's timeout).
 MAX_BATCH = 20
+#: ``sensor_silent`` reads every session of its look-back: at most this often per process and rule.
+SILENT_CHECK_EVERY = dt.timedelta(seconds=60)
+_SILENT_CHECKED: dict[tuple[str, str], dt.datetime] = {}
 
 
 @dataclass
@@ -98,6 +101,11 @@ def evaluate_rule(
     report: AlertRunReport,
 ) -> None:
     if rule.type == "sensor_silent":  # the clock, not a window: its alerts' ids make a repeat a no-op
+        checked = engine.url.render_as_string(hide_password=True), rule.name
+        last = _SILENT_CHECKED.get(checked)
+        if last is not None and dt.timedelta(0) <= now - last < SILENT_CHECK_EVERY:
+            return  # a live loop calls this after every batch: the look-back is scanned once a minute
+        _SILENT_CHECKED[checked] = now
         found = evaluate(engine, rule, until, until, now)
         with engine.begin() as conn:
             report.recorded += outbox.add(conn, [(a, d) for a in found for d in destinations], now)
