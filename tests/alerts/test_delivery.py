@@ -35,42 +35,44 @@ def test_failures_are_retried_with_backoff_then_sent(
     monkeypatch.setenv(URL_ENV, webhook.url)
     settings = _one(report_data, retry_base_seconds=60, retry_max_seconds=600, max_attempts=5)
     engine = report_data.engine
+    webhook.statuses = [500]
     first = run_once(engine, settings, now=NOW)
     n = first.recorded
-    assert n >= 2 and first.sent == n and not first.errors
-    # a second batch of alerts meets a failing destination
-    webhook.received.clear()
-    webhook.statuses = [500] * 100
-    later = run_once(engine, settings, now=T0 + 14 * DAY)
-    assert later.retrying == later.recorded > 0 and later.sent == 0
-    rows = listing(engine, ["pending"], 100)
-    assert all(r["attempts"] == 1 and r["last_error"] == "attempt 1: HTTP 500" for r in rows)
-    assert all(
-        T0 + 14 * DAY + dt.timedelta(seconds=30) <= r["next_attempt_at"] <= T0 + 14 * DAY + dt.timedelta(seconds=60)
-        for r in rows
-    )  # backoff: half the base to the base (full jitter on the upper half)
-    not_yet = run_once(engine, settings, now=T0 + 14 * DAY + dt.timedelta(seconds=10), evaluate_rules=False)
-    assert (not_yet.sent, not_yet.retrying) == (0, 0)
-    webhook.statuses = []
-    due = run_once(engine, settings, now=T0 + 14 * DAY + dt.timedelta(seconds=61), evaluate_rules=False)
-    assert due.sent == later.recorded and len(webhook.received) == later.recorded
-    assert all(r["attempts"] == 2 and r["last_error"] is None for r in listing(engine, ["sent"], 100)[: later.recorded])
+    assert n >= 3 and first.retrying == 1 and first.sent == 0
+    # a destination failing with a 5xx is left alone for the rest of the run: no timeout per alert
+    assert first.deferred == {"hook": n - 1} and first.errors == ["hook: HTTP 500"]
+    (failed,) = [r for r in listing(engine, ["pending"], 100) if r["attempts"] == 1]
+    assert failed["last_error"] == "attempt 1: HTTP 500"
+    assert NOW + dt.timedelta(seconds=30) <= failed["next_attempt_at"] <= NOW + dt.timedelta(seconds=60)  # jitter
+    assert all(r["attempts"] == 0 for r in listing(engine, ["pending"], 100) if r["id"] != failed["id"])
+    paused = run_once(engine, settings, now=NOW + dt.timedelta(seconds=10), evaluate_rules=False)
+    assert (paused.sent, paused.retrying) == (0, 0)  # this process pauses the destination until the retry time
+    later = NOW + dt.timedelta(seconds=61)
+    assert run_once(engine, settings, now=later, evaluate_rules=False).sent == n
+    assert len(webhook.received) == len(set(webhook.keys())) == n
+    retried = next(r for r in listing(engine, ["sent"], 100) if r["id"] == failed["id"])
+    assert retried["attempts"] == 2 and retried["last_error"] is None
 
 
 def test_given_up_after_max_attempts_with_the_error(
     report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(URL_ENV, webhook.url)
-    settings = _one(report_data, retry_base_seconds=1, retry_max_seconds=1, max_attempts=3)
+    settings = settings_with(
+        rules=[{"name": "planted", "type": "planted_key_login"}],
+        destinations={"hook": webhook_destination(retry_base_seconds=1, retry_max_seconds=1, max_attempts=3)},
+        settle_seconds=0,
+        first_lookback_hours=24 * 6,
+    )
     webhook.statuses = [503] * 1000
     now = NOW
     reports = []
     for _ in range(4):
         reports.append(run_once(report_data.engine, settings, now=now))
         now += dt.timedelta(seconds=5)
-    failed = listing(report_data.engine, ["failed"], 100)
-    assert len(failed) == reports[0].recorded and reports[2].failed == len(failed) and reports[3].failed == 0
-    assert all(r["attempts"] == 3 and r["last_error"] == "attempt 3: HTTP 503" for r in failed)
+    (failed,) = listing(report_data.engine, ["failed"], 100)
+    assert [r.failed for r in reports] == [0, 0, 1, 0] and [r.retrying for r in reports] == [1, 1, 0, 0]
+    assert failed["attempts"] == 3 and failed["last_error"] == "attempt 3: HTTP 503"
     assert not any("SECRET-TOKEN" in e or "127.0.0.1" in e for r in reports for e in r.errors)
     assert webhook.received == []
 
@@ -83,11 +85,17 @@ def test_a_refused_request_is_not_retried_and_retry_after_is_honoured(
     webhook.statuses = [400, 429]
     webhook.headers = {"Retry-After": "120"}
     report = run_once(report_data.engine, settings, now=NOW)
-    assert report.failed == 1 and report.retrying == 1 and report.sent == report.recorded - 2
+    assert report.failed == 1 and report.retrying == 1 and report.sent == 0  # 400: the next alert still goes
+    assert report.deferred == {"hook": report.recorded - 2}
     (refused,) = listing(report_data.engine, ["failed"], 10)
-    (limited,) = listing(report_data.engine, ["pending"], 10)
+    (limited,) = [r for r in listing(report_data.engine, ["pending"], 10) if r["attempts"] == 1]
     assert refused["attempts"] == 1 and refused["last_error"] == "attempt 1: HTTP 400"
     assert limited["next_attempt_at"] >= NOW + dt.timedelta(seconds=120)
+    webhook.headers = {}
+    early = run_once(report_data.engine, settings, now=NOW + dt.timedelta(seconds=60), evaluate_rules=False)
+    assert early.sent == 0  # paused for the Retry-After
+    late = run_once(report_data.engine, settings, now=NOW + dt.timedelta(seconds=121), evaluate_rules=False)
+    assert late.sent == report.recorded - 1
 
 
 def test_a_missing_secret_fails_without_sending(report_data: ReportData, monkeypatch: pytest.MonkeyPatch) -> None:

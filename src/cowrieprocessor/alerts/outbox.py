@@ -181,6 +181,19 @@ def mark_sent(engine: Engine, item: Claimed, *, worker: str, now: dt.datetime) -
     return bool(result.rowcount)
 
 
+def release(engine: Engine, items: Sequence[Claimed], *, worker: str) -> None:
+    """Give claimed alerts back unsent (their attempt does not count): due again at once."""
+    if not items:
+        return
+    o = AlertOutbox
+    with engine.begin() as conn:
+        conn.execute(
+            update(o)
+            .where(o.id.in_([i.row_id for i in items]), o.status == "sending", o.claimed_by == worker)
+            .values(status="pending", claimed_by=None, claimed_until=None, attempts=o.attempts - 1)
+        )
+
+
 def mark_failed(
     engine: Engine, item: Claimed, error: str, *, worker: str, now: dt.datetime, retry_at: dt.datetime | None
 ) -> str:

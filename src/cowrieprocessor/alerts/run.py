@@ -37,6 +37,8 @@ MAX_BATCH = 20
 #: ``sensor_silent`` reads every session of its look-back: at most this often per process and rule.
 SILENT_CHECK_EVERY = dt.timedelta(seconds=60)
 _SILENT_CHECKED: dict[tuple[str, str], dt.datetime] = {}
+#: Destinations this process leaves alone until a time, after a transient failure (database, name).
+_PAUSED: dict[tuple[str, str], dt.datetime] = {}
 
 
 @dataclass
@@ -51,6 +53,8 @@ class AlertRunReport:
     retrying: int = 0
     failed: int = 0
     rate_limited: dict[str, int] = field(default_factory=dict)
+    #: Claimed alerts given back unsent after their destination failed transiently (tried next run).
+    deferred: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
@@ -146,9 +150,13 @@ def deliver_destination(
     worker: str,
     clock: Clock = SYSTEM_CLOCK,
 ) -> None:
+    database = engine.url.render_as_string(hide_password=True)
+    paused = _PAUSED.get((database, name))
+    if paused is not None and now < paused:
+        return  # it failed transiently a moment ago: this process leaves it alone until the retry time
     refill = dt.timedelta(seconds=settings.burst / settings.rate_per_second)
     bucket = BUCKETS.get(
-        engine.url.render_as_string(hide_password=True),
+        database,
         name,
         settings.rate_per_second,
         settings.burst,
@@ -181,9 +189,17 @@ def deliver_destination(
                     for item in claimed:
                         _failed(engine, item, problem, policy, settings, now, report, worker)
                     return
-            for item in claimed:
+            for index, item in enumerate(claimed):
                 bucket.try_take()
-                _send(engine, destination, item, policy, settings, now, report, worker)
+                retry_at = _send(engine, destination, item, policy, settings, now, report, worker)
+                if retry_at is not None:
+                    # down or overloaded: the rest waits (this process pauses the destination until the failed
+                    # alert's retry time) instead of a timeout each
+                    _PAUSED[(database, name)] = retry_at
+                    rest = claimed[index + 1 :]
+                    outbox.release(engine, rest, worker=worker)
+                    report.deferred[name] = report.deferred.get(name, 0) + len(rest)
+                    return
     finally:
         if destination is not None:
             destination.close()
@@ -198,22 +214,24 @@ def _send(
     now: dt.datetime,
     report: AlertRunReport,
     worker: str,
-) -> None:
+) -> dt.datetime | None:
+    """Send one alert and record the outcome. A time when the destination failed in a way that says the next
+    alerts would fail too (a timeout, a refused connection, a 5xx or 429): the failed alert's retry time."""
     try:
         destination.send(item.alert)
     except DeliveryFailed as exc:
-        _failed(engine, item, exc, policy, settings, now, report, worker)
-        return
+        retry_at = _failed(engine, item, exc, policy, settings, now, report, worker)
+        return None if exc.permanent else retry_at or now
     except Exception as exc:  # a destination's bug must not stop the other alerts: recorded, retried
         log.warning("alert destination %s failed unexpectedly: %s", item.destination, exc.__class__.__name__)
-        _failed(
-            engine, item, DeliveryFailed(f"unexpected {exc.__class__.__name__}"), policy, settings, now, report, worker
-        )
-        return
+        problem = DeliveryFailed(f"unexpected {exc.__class__.__name__}")
+        _failed(engine, item, problem, policy, settings, now, report, worker)
+        return None
     if outbox.mark_sent(engine, item, worker=worker, now=now):
         report.sent += 1
     else:
         report.errors.append(f"{item.destination}: alert {item.alert.id[:16]} was sent after its claim expired")
+    return None
 
 
 def _failed(
@@ -225,7 +243,8 @@ def _failed(
     now: dt.datetime,
     report: AlertRunReport,
     worker: str,
-) -> None:
+) -> dt.datetime | None:
+    """Record a failed attempt; its retry time (None: given up)."""
     retry_at: dt.datetime | None = None
     if not exc.permanent and item.attempts < settings.max_attempts:
         delay = max(policy.backoff(item.attempts - 1), exc.retry_after or 0.0)
@@ -237,3 +256,4 @@ def _failed(
     else:
         report.retrying += 1
     report.errors.append(f"{item.destination}: {exc}")
+    return retry_at
