@@ -11,7 +11,7 @@ from cowrieprocessor.alerts import run_once
 from cowrieprocessor.alerts.outbox import listing
 from cowrieprocessor.config import Settings
 from cowrieprocessor.storage.models import AlertOutbox, AlertWatermark
-from tests.alerts.conftest import URL_ENV, WebhookServer, settings_with, webhook_destination
+from tests.alerts.conftest import URL_ENV, MailServer, WebhookServer, settings_with, webhook_destination
 from tests.analysis.conftest import K1, K2, K3, T0
 from tests.report.conftest import HOSTILE, ReportData
 
@@ -108,3 +108,28 @@ def test_the_settle_time_holds_back_young_sessions(
     assert K2 not in _subjects(webhook, "new_campaign_key")
     run_once(engine, settings, now=first + dt.timedelta(minutes=11))
     assert K2 in _subjects(webhook, "new_campaign_key")
+
+
+def test_mail_through_the_outbox(report_data: ReportData, smtp_server: MailServer) -> None:
+    mail = {
+        "type": "smtp",
+        "host": smtp_server.host,
+        "port": smtp_server.port,
+        "security": "none",
+        "sender": "alerts@example.org",
+        "recipients": ["soc@example.org"],
+        "message_id_domain": "example.org",
+        "burst": 100,
+    }
+    settings = settings_with(
+        rules=[{"name": "planted", "type": "planted_key_login"}, {"name": "keys", "type": "new_campaign_key"}],
+        destinations={"mail": mail},
+        settle_seconds=0,
+        first_lookback_hours=24 * 6,
+    )
+    report = run_once(report_data.engine, settings, now=T0 + 5.5 * DAY)
+    assert report.sent == report.recorded == len(smtp_server.messages) > 1 and not report.errors
+    ids = {f"<cowrieprocessor-alert-{r['alert_id']}@example.org>" for r in listing(report_data.engine, ["sent"], 100)}
+    assert {str(m["Message-ID"]) for m in smtp_server.messages} == ids
+    planted = [m for m in smtp_server.messages if "planted SSH key" in str(m["Subject"])]
+    assert len(planted) == 1 and "sessions: 1" in planted[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
