@@ -133,3 +133,22 @@ def test_mail_through_the_outbox(report_data: ReportData, smtp_server: MailServe
     assert {str(m["Message-ID"]) for m in smtp_server.messages} == ids
     planted = [m for m in smtp_server.messages if "planted SSH key" in str(m["Subject"])]
     assert len(planted) == 1 and "sessions: 1" in planted[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def test_a_rule_evaluated_twice_at_once_is_recorded_once(report_data: ReportData) -> None:
+    """Two runs read the same watermark and find the same alerts: the second to record loses the watermark's
+    compare-and-set and records nothing (and the unique (destination, alert_id) would refuse a copy anyway)."""
+    from cowrieprocessor.alerts import outbox
+    from cowrieprocessor.alerts.model import Alert
+
+    engine = report_data.engine
+    found = [(Alert("r", "new_asn", "AS64500"), "hook")]
+    with engine.begin() as conn:
+        assert outbox.record(conn, "r", None, T0 + DAY, found, T0) == 1
+    with engine.begin() as conn:
+        assert outbox.record(conn, "r", None, T0 + DAY, found, T0) is None  # both saw no watermark
+    with engine.begin() as conn:
+        assert outbox.record(conn, "r", T0, T0 + 2 * DAY, found, T0) is None  # a stale watermark
+    with engine.begin() as conn:
+        assert outbox.record(conn, "r", T0 + DAY, T0 + 2 * DAY, found, T0) == 0  # moved; the alert exists
+    assert len(listing(engine, [], 10)) == 1
