@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from cowrieprocessor.alerts import run_once
 from cowrieprocessor.alerts.outbox import listing
@@ -152,3 +152,10 @@ def test_a_rule_evaluated_twice_at_once_is_recorded_once(report_data: ReportData
     with engine.begin() as conn:
         assert outbox.record(conn, "r", T0 + DAY, T0 + 2 * DAY, found, T0) == 0  # moved; the alert exists
     assert len(listing(engine, [], 10)) == 1
+
+
+def test_without_alerts_configured_a_run_does_nothing(engine: Engine) -> None:
+    from cowrieprocessor.alerts.run import AlertRunReport
+
+    assert run_once(engine, Settings(), now=T0) == AlertRunReport()
+    assert listing(engine, [], 10) == []

@@ -87,6 +87,8 @@ def window_end(engine: Engine, alerts: AlertsSettings, now: dt.datetime) -> dt.d
 
 
 def evaluate_all(engine: Engine, alerts: AlertsSettings, now: dt.datetime, report: AlertRunReport) -> None:
+    if not any(rule.enabled and alerts.destinations_of(rule) for rule in alerts.rules):
+        return  # no [alerts] configured: a live loop's call costs no query
     until = window_end(engine, alerts, now)
     for rule in alerts.rules:
         destinations = alerts.destinations_of(rule)
