@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from cowrieprocessor.alerts.ratelimit import BUCKETS
-from cowrieprocessor.alerts.run import _PAUSED, _SILENT_CHECKED
+from cowrieprocessor.alerts.run import _EVALUATED, _PAUSED
 from cowrieprocessor.alerts.settings import AlertsSettings
 from cowrieprocessor.config import Settings
 from tests.report.conftest import report_data  # noqa: F401 - the dataset fixture, shared
@@ -37,11 +37,11 @@ CHAT_ENV = "CP_TEST_ALERT_CHAT_URL"
 def _fresh_buckets() -> Iterator[None]:
     """Token buckets and the silent-sensor check times are per process: each test starts afresh."""
     BUCKETS.clear()
-    _SILENT_CHECKED.clear()
+    _EVALUATED.clear()
     _PAUSED.clear()
     yield
     BUCKETS.clear()
-    _SILENT_CHECKED.clear()
+    _EVALUATED.clear()
     _PAUSED.clear()
 
 

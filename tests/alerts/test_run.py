@@ -110,6 +110,25 @@ def test_the_settle_time_holds_back_young_sessions(
     assert K2 in _subjects(webhook, "new_campaign_key")
 
 
+def test_a_process_evaluates_a_rule_at_most_every_evaluate_every_seconds(
+    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(URL_ENV, webhook.url)
+    engine = report_data.engine
+    settings = _settings(settle_seconds=600, evaluate_every_seconds=3600)
+    with engine.connect() as conn:
+        from cowrieprocessor.analysis.sql import SESSIONS
+
+        first = conn.execute(
+            select(func.min(SESSIONS.c.first_event_at)).where(SESSIONS.c.ssh_key_fingerprint == K2)
+        ).scalar_one()
+    run_once(engine, settings, now=first + dt.timedelta(minutes=1))
+    skipped = run_once(engine, settings, now=first + dt.timedelta(minutes=11))
+    assert skipped.found == {} and K2 not in _subjects(webhook, "new_campaign_key")  # evaluated 10 min ago
+    run_once(engine, settings, now=first + dt.timedelta(minutes=62))
+    assert K2 in _subjects(webhook, "new_campaign_key")
+
+
 def test_mail_through_the_outbox(report_data: ReportData, smtp_server: MailServer) -> None:
     mail = {
         "type": "smtp",

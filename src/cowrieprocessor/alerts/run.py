@@ -36,7 +36,8 @@ TICK = dt.timedelta(microseconds=1)
 MAX_BATCH = 20
 #: ``sensor_silent`` reads every session of its look-back: at most this often per process and rule.
 SILENT_CHECK_EVERY = dt.timedelta(seconds=60)
-_SILENT_CHECKED: dict[tuple[str, str], dt.datetime] = {}
+#: When this process last evaluated each rule of each database (``evaluate_every_seconds``).
+_EVALUATED: dict[tuple[str, str], dt.datetime] = {}
 #: Destinations this process leaves alone until a time, after a transient failure (database, name).
 _PAUSED: dict[tuple[str, str], dt.datetime] = {}
 
@@ -106,12 +107,17 @@ def evaluate_rule(
     now: dt.datetime,
     report: AlertRunReport,
 ) -> None:
+    # a live loop calls run_once after every batch: a rule is evaluated at most every evaluate_every_seconds
+    # (sensor_silent, which reads its whole look-back, at most once a minute) by one process
+    key = engine.url.render_as_string(hide_password=True), rule.name
+    every = dt.timedelta(seconds=alerts.evaluate_every_seconds)
+    if rule.type == "sensor_silent":
+        every = max(every, SILENT_CHECK_EVERY)
+    last = _EVALUATED.get(key)
+    if last is not None and dt.timedelta(0) <= now - last < every:
+        return
     if rule.type == "sensor_silent":  # the clock, not a window: its alerts' ids make a repeat a no-op
-        checked = engine.url.render_as_string(hide_password=True), rule.name
-        last = _SILENT_CHECKED.get(checked)
-        if last is not None and dt.timedelta(0) <= now - last < SILENT_CHECK_EVERY:
-            return  # a live loop calls this after every batch: the look-back is scanned once a minute
-        _SILENT_CHECKED[checked] = now
+        _EVALUATED[key] = now
         found = evaluate(engine, rule, until, until, now)
         with engine.begin() as conn:
             report.recorded += outbox.add(conn, [(a, d) for a in found for d in destinations], now)
@@ -123,6 +129,7 @@ def evaluate_rule(
     if until <= since:
         report.found[rule.name] = 0
         return
+    _EVALUATED[key] = now
     found = evaluate(engine, rule, since, until, now)
     with engine.begin() as conn:
         added = outbox.record(conn, rule.name, previous, until, [(a, d) for a in found for d in destinations], now)

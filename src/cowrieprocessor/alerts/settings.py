@@ -144,6 +144,9 @@ class AlertsSettings(BaseModel):
     settle_seconds: float = Field(default=120.0, ge=0, le=86_400)
     #: A rule's first run looks back this far (then only at what is new since its watermark).
     first_lookback_hours: float = Field(default=24.0, ge=0, le=100 * 365 * 24)
+    #: A process evaluates each rule at most this often (``follow`` calls after every batch; cron runs are
+    #: separate processes and always evaluate). Delivery is not limited by it.
+    evaluate_every_seconds: float = Field(default=30.0, ge=0, le=86_400)
     #: How long a claimed alert stays claimed: a sender that dies holds it this long, then it is sent again.
     claim_seconds: float = Field(default=300.0, ge=30, le=86_400)
 
