@@ -423,6 +423,41 @@ class ReportDigest(Base):
     created_at: Mapped[dt.datetime]
 
 
+# --------------------------------------------------------------------------------------------- v24 ---
+
+
+class AlertWatermark(Base):
+    """Where an alert rule stopped (event time): its next evaluation starts there, so nothing is found twice."""
+
+    __table__ = tables.alert_watermarks
+
+    rule: Mapped[str]
+    until: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class AlertOutbox(Base):
+    """One alert for one destination, recorded before it is sent, with its delivery state (``alerts``)."""
+
+    __table__ = tables.alert_outbox
+
+    id: Mapped[int]
+    alert_id: Mapped[str]
+    destination: Mapped[str]
+    rule: Mapped[str]
+    kind: Mapped[str]
+    subject: Mapped[str]
+    details: Mapped[dict[str, Any]]
+    seen_at: Mapped[dt.datetime | None]
+    status: Mapped[str]
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[dt.datetime]
+    claimed_by: Mapped[str | None]
+    claimed_until: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None]
+    created_at: Mapped[dt.datetime]
+
 def _json_text(value: Any) -> str:
     import json
 

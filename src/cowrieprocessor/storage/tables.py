@@ -458,6 +458,43 @@ report_digests = Table(
 )
 
 
+# --------------------------------------------------------------------------------------------- v24 ---
+
+#: Where an alert rule stopped (event time): its next evaluation starts there, so nothing is found twice.
+alert_watermarks = Table(
+    "alert_watermarks",
+    metadata,
+    Column("rule", String(64), primary_key=True),
+    Column("until", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), server_default=NOW, nullable=False),
+)
+
+#: One alert for one destination, recorded before it is sent, with its delivery state (``alerts``).
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("alert_id", String(64), nullable=False),
+    Column("destination", String(64), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("details", JSONType, nullable=False),
+    Column("seen_at", UTCDateTime()),
+    Column("status", String(16), server_default=text("'pending'"), nullable=False),
+    Column("attempts", Integer, server_default=text("0"), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime()),
+    Column("sent_at", UTCDateTime()),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
+    UniqueConstraint("destination", "alert_id", name="uq_alert_outbox_destination"),
+    CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+    Index("ix_alert_outbox_status", "status", "next_attempt_at"),
+    Index("ix_alert_outbox_sent_at", "destination", "sent_at"),
+)
+
 #: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
 COUNTRY_FALLBACK: tuple[tuple[str, ...], ...] = (
     ("maxmind", "country"),
