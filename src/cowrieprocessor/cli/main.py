@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cowrieprocessor import __version__
-from cowrieprocessor.cli import data, db, enrich, explore, ingest, lookup, output, query
+from cowrieprocessor.cli import data, db, enrich, explore, follow, ingest, lookup, output, query
 from cowrieprocessor.cli import report as report_cli
 from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.failures import GuardedGroup
@@ -84,6 +84,7 @@ query.register(app)
 explore.register(query.app)
 data.register(app)
 report_cli.register(app)
+follow.register(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

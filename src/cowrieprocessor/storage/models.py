@@ -570,6 +570,23 @@ class ReportDigest(Base):
     __table_args__ = (UniqueConstraint("name", "run", name="uq_report_digests_name"),)
 
 
+# --------------------------------------------------------------------------------------------- v26 ---
+
+
+class FollowStatus(Base):
+    """The last word of each ``follow`` process, by name: ``follow --status`` reads it from another process."""
+
+    __tablename__ = "follow_status"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    worker: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_batch_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
 #: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
 COUNTRY_FALLBACK: tuple[tuple[str, ...], ...] = (
     ("maxmind", "country"),
