@@ -87,28 +87,12 @@ class Follower:
     def run(self) -> FollowStats:
         """Follow until asked to stop; the status row ends ``stopped`` (or ``failed`` with the error)."""
         opts = self.options
-        should_stop = self.stop_requested.is_set
-        self.reader = LiveReader(
-            self.engine,
-            sensor=opts.sensor,
-            batch_events=opts.batch_events,
-            snapshot_hours=self.settings.enrich.live_snapshot_hours,
-            should_stop=should_stop,
-        )
         state = "failed"
         try:
-            if opts.enrich:
-                from cowrieprocessor.live.enricher import Enricher
-
-                self.enricher = Enricher(
-                    self.engine, self.settings, self.stats, online_every=opts.online_every,
-                    online_limit=opts.online_limit, should_stop=should_stop,
-                )  # fmt: skip
-            self._write_status("running")
+            self.open()
             try:
                 if opts.catch_up:
-                    for watched in self.watched:
-                        self._read_rotations(watched)
+                    self.catch_up()
                 ticks = 0
                 while not self.stop_requested.is_set():
                     self.tick()
@@ -124,8 +108,34 @@ class Follower:
             self.stats.last_error = f"{exc.__class__.__name__}: {exc}"[:500]
             raise
         finally:
-            self._close(state)
+            self.close(state)
         return self.stats
+
+    def open(self) -> None:
+        """Open the store and the sources, and say ``running``."""
+        opts = self.options
+        should_stop = self.stop_requested.is_set
+        self.reader = LiveReader(
+            self.engine,
+            sensor=opts.sensor,
+            batch_events=opts.batch_events,
+            snapshot_hours=self.settings.enrich.live_snapshot_hours,
+            should_stop=should_stop,
+        )
+        if opts.enrich:
+            from cowrieprocessor.live.enricher import Enricher
+
+            self.enricher = Enricher(
+                self.engine, self.settings, self.stats, online_every=opts.online_every,
+                online_limit=opts.online_limit, should_stop=should_stop,
+            )  # fmt: skip
+        self._write_status("running")
+
+    def catch_up(self) -> None:
+        """Read each live log's rotations next to it (what was written while no follower ran), each from its
+        checkpoint; the live logs themselves are read by the first tick."""
+        for watched in self.watched:
+            self._read_rotations(watched)
 
     def tick(self) -> None:
         """One look at every live log; read what is new; then enrichment, alerts and status."""
@@ -210,7 +220,8 @@ class Follower:
         self.last_status = time.time()
         status.write(self.engine, self.options.name, state, self.stats, self.started_at, _utcnow())
 
-    def _close(self, state: str) -> None:
+    def close(self, state: str = "stopped") -> None:
+        """Close the sources and the store, and write the last status (``stopped`` or ``failed``)."""
         try:
             if self.enricher is not None:
                 self.enricher.close(wait=state != "failed")
