@@ -72,6 +72,24 @@ def test_rotation_seen_only_as_a_new_inode(engine: Engine, logs: Path, follow: F
     assert_exactly_once(engine, written)
 
 
+def test_lines_added_to_the_renamed_file_after_the_rotation_was_seen(
+    engine: Engine, logs: Path, follow: Follower
+) -> None:
+    live = logs / "cowrie.json"
+    written = session_lines(150, 20)
+    append(live, written[:50])
+    follow.tick()
+    renamed = logs / "cowrie.json.2025-02-25"
+    os.rename(live, renamed)
+    append(live, written[50:60])
+    follow.tick()  # rotation seen, renamed file finished, new file read
+    append(renamed, written[60:80])  # a writer that reopens late (logrotate's create mode, then a signal)
+    append(live, written[80:])
+    follow.tick()
+    assert follow.stats.rotations == 1
+    assert_exactly_once(engine, written)
+
+
 def test_copytruncate_keeps_what_was_written_before_the_truncation(
     engine: Engine, logs: Path, follow: Follower
 ) -> None:

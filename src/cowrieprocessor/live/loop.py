@@ -148,14 +148,18 @@ class Follower:
     def _look(self, watched: Watched) -> None:
         assert self.reader is not None
         change, st = watched.look()
+        now = time.monotonic()
         if change is Change.ROTATED:
             self.stats.rotations += 1
             self._read_rotations(watched)  # the old file, renamed next to the new one, is finished first
-            watched.forget()
+            watched.forget(now)
         elif change is Change.TRUNCATED:
             self.stats.truncations += 1
             self._read_rotations(watched)  # a copytruncate copy holds what was written before the truncation
-            watched.forget()
+            watched.forget(now)
+        for old, old_st in watched.drained(now):  # late lines in a renamed file, before its writer reopened
+            self.reader.read(old.path)
+            old.mark(old_st)
         if st is None or change is Change.NONE:
             return
         if not watched.ready:

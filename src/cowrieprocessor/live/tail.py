@@ -11,7 +11,7 @@ An idle tick costs one ``stat`` per watched file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -31,6 +31,11 @@ class Change(Enum):
     TRUNCATED = "truncated"  # same file, fewer bytes than read (copytruncate)
 
 
+#: How long a renamed live file is still watched for lines its writer adds before it reopens the new one
+#: (``logrotate`` without ``copytruncate`` renames, then signals the writer; Cowrie closes before it renames).
+DRAIN_SECONDS = 300.0
+
+
 @dataclass
 class Watched:
     """One live log path and what it looked like when last read."""
@@ -40,6 +45,8 @@ class Watched:
     size: int = 0
     mtime_ns: int = 0
     ready: bool = False  # its first line is complete (until then its identity is not final)
+    #: Renamed live files still watched, until their deadline (``time.monotonic``).
+    draining: list[tuple[Watched, float]] = field(default_factory=list)
 
     def look(self) -> tuple[Change, os.stat_result | None]:
         """What changed since the last :meth:`mark`; the current ``stat`` (None: no file there now)."""
@@ -60,9 +67,25 @@ class Watched:
         """Everything up to ``st`` was read (``st`` taken before reading: later bytes show as growth)."""
         self.key, self.size, self.mtime_ns = (st.st_dev, st.st_ino), st.st_size, st.st_mtime_ns
 
-    def forget(self) -> None:
-        """The file at the path is another one now (or none): start afresh with whatever comes next."""
+    def forget(self, now: float) -> None:
+        """The file at the path is another one now (or none): start afresh with whatever comes next, and keep
+        an eye on the old one under its new name for :data:`DRAIN_SECONDS`."""
+        renamed = find_inode(self.path.parent, self.key) if self.key is not None else None
+        self.draining = [(w, until) for w, until in self.draining if until > now]
+        if renamed is not None:
+            old = Watched(renamed, self.key, self.size, self.mtime_ns, ready=True)
+            self.draining.append((old, now + DRAIN_SECONDS))
         self.key, self.size, self.mtime_ns, self.ready = None, 0, 0, False
+
+    def drained(self, now: float) -> list[tuple[Watched, os.stat_result]]:
+        """The renamed files that grew since they were read (and are still the same file), with their ``stat``."""
+        grown = []
+        self.draining = [(w, until) for w, until in self.draining if until > now]
+        for old, _until in self.draining:
+            change, st = old.look()
+            if change is Change.GREW and st is not None:
+                grown.append((old, st))
+        return grown
 
     def unread(self) -> int:
         """Bytes on disk beyond what was read (0 when the file is gone)."""
@@ -73,6 +96,22 @@ class Watched:
         if self.key != (st.st_dev, st.st_ino):
             return st.st_size
         return max(0, st.st_size - self.size)
+
+
+def find_inode(folder: Path, key: tuple[int, int] | None) -> Path | None:
+    """The name in ``folder`` of the file ``key`` (device, inode), if it is still there."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == key:
+            return Path(entry.path)
+    return None
 
 
 def live_path(arg: str) -> Path:
