@@ -68,7 +68,6 @@ class Enricher:
         self.online_wanted = False
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="follow-online") if self.has_online else None
         self.online: Future[None] | None = None
-        self._lock = threading.Lock()  # the stats counters, touched by the background pass too
 
     @property
     def names(self) -> list[str]:
@@ -121,7 +120,7 @@ class Enricher:
             raise Stopping
 
     def _count(self, report: EnrichReport, *, online: bool = False) -> None:
-        with self._lock:
+        with self.stats.lock:
             s = self.stats
             s.enrich_passes += 1
             s.online_passes += online

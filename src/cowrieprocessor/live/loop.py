@@ -182,15 +182,16 @@ class Follower:
         s = self.stats
         totals = self.reader.take_totals()
         now = time.time()
-        s.events_read = self.reader.stats.events_read
-        s.events_new += totals.events_new
-        s.events_duplicate += totals.events_duplicate
-        s.sessions_new += totals.sessions_new
-        s.sessions_snapshotted += totals.sessions_snapshotted
-        s.dead_letters += totals.dead_letters
-        s.lines_pending += totals.lines_pending
-        s.files_unreadable = self.reader.unreadable
-        s.add_events(totals.events_new, now)
+        with s.lock:
+            s.events_read = self.reader.stats.events_read
+            s.events_new += totals.events_new
+            s.events_duplicate += totals.events_duplicate
+            s.sessions_new += totals.sessions_new
+            s.sessions_snapshotted += totals.sessions_snapshotted
+            s.dead_letters += totals.dead_letters
+            s.lines_pending += totals.lines_pending
+            s.files_unreadable = self.reader.unreadable
+            s.add_events(totals.events_new, now)
         if self.enricher is not None:
             self.enricher.after_batch(totals.sessions_new)
         committed = totals.events_new > 0

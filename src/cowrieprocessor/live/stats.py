@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Events per second are averaged over this many seconds.
@@ -41,6 +42,8 @@ class FollowStats:
     last_batch_seconds: float = 0.0  # how long the last tick with new events took, enrichment included
     last_error: str | None = None
     _recent: deque[tuple[float, int]] = field(default_factory=deque, repr=False)
+    #: Held while counting: the background enrichment pass counts too.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add_events(self, count: int, now: float | None = None) -> None:
         """Count new events for the rate (a sliding window of :data:`RATE_WINDOW` seconds)."""
@@ -52,6 +55,7 @@ class FollowStats:
         self.events_per_second = round(sum(n for _, n in self._recent) / RATE_WINDOW, 2)
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("_recent")
+        with self.lock:
+            data = {k: v for k, v in vars(self).items() if k not in ("_recent", "lock")}
+        data["paths"] = list(self.paths)
         return data
