@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +16,7 @@ from cowrieprocessor.errors import InputNotFound, UsageError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from cowrieprocessor.alerts.run import AlertRunReport
     from cowrieprocessor.config import Settings
     from cowrieprocessor.live.loop import AlertHook
 
@@ -133,27 +135,19 @@ def _serve_metrics(follower: Any, port: int, host: str) -> Any:
 
 
 def alert_hook(settings: Settings) -> AlertHook | None:
-    """``alerts.run_once`` when the configuration has alert rules and destinations; None otherwise."""
-    import importlib
-
-    try:
-        alerts = importlib.import_module("cowrieprocessor.alerts")
-    except ImportError:
+    """``alerts.run_once`` after every batch when ``[alerts]`` has a rule with a destination; None otherwise."""
+    section = settings.alerts
+    if not any(rule.enabled and section.destinations_of(rule) for rule in section.rules):
         return None
-    section = getattr(settings, "alerts", None)
-    if section is None or not getattr(section, "rules", None):
-        return None
-    run_once = alerts.run_once
+    from cowrieprocessor.alerts import run_once
 
-    def hook(engine: Engine, settings: Settings, now: Any) -> Any:
+    def hook(engine: Engine, settings: Settings, now: dt.datetime) -> AlertRunReport:
         return run_once(engine, settings, now=now)
 
     return hook
 
 
 def _print_status(app_state: AppState, name: str | None, columns: str | None, fmt: OutputFormat) -> None:
-    import datetime as dt
-
     from cowrieprocessor.live import status
 
     rows = status.read(app_state.engine, dt.datetime.now(dt.UTC), name)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cowrieprocessor import __version__
-from cowrieprocessor.cli import data, db, enrich, explore, follow, ingest, lookup, output, query
+from cowrieprocessor.cli import alerts, data, db, enrich, explore, follow, ingest, lookup, output, query
 from cowrieprocessor.cli import report as report_cli
 from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.failures import GuardedGroup
@@ -77,6 +77,7 @@ def main(
 
 
 app.add_typer(db.app, name="db")
+app.add_typer(alerts.app, name="alerts")
 ingest.register(app)
 enrich.register(app)
 lookup.register(app)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -26,6 +26,7 @@ from cowrieprocessor.live.stats import FollowStats
 from cowrieprocessor.live.tail import Change, Watched
 
 if TYPE_CHECKING:
+    from cowrieprocessor.alerts.run import AlertRunReport
     from cowrieprocessor.config import Settings
     from cowrieprocessor.live.enricher import Enricher
 
@@ -34,7 +35,7 @@ HEARTBEAT_SECONDS = 5.0
 #: Alert rules that look at time passing (a sensor gone silent) are evaluated at least this often.
 ALERT_EVERY_SECONDS = 60.0
 
-AlertHook = Callable[[Engine, "Settings", dt.datetime], Any]
+AlertHook = Callable[[Engine, "Settings", dt.datetime], "AlertRunReport"]
 
 
 @dataclass
@@ -218,8 +219,9 @@ class Follower:
         s = self.stats
         s.alert_runs += 1
         report = self.alerts(self.engine, self.settings, dt.datetime.fromtimestamp(now, dt.UTC))
-        s.alerts_sent += int(getattr(report, "sent", 0) or 0)
-        s.alert_errors += int(getattr(report, "failed", 0) or 0)
+        with s.lock:
+            s.alerts_sent += report.sent
+            s.alert_errors += report.failed + len(report.errors)
 
     def _write_status(self, state: str) -> None:
         self.last_status = time.time()

@@ -142,21 +142,37 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.astimezone(dt.UTC).isoformat() if isinstance(v, dt.datetime) else v for k, v in row.items()}
 
 
+#: Each section's statement, by name (``alerts`` evaluates them one at a time, every row).
+SECTIONS = {
+    "new_asns": _new_asns_statement,
+    "moved_ips": _moved_statement,
+    "planted_key_logins": _planted_logins_statement,
+}
+
+
+def first_seen_keys(engine: Engine, kind: str, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
+    """Every key of ``kind`` (a campaign kind or ``download``) first seen in ``[since, until)``, busiest first."""
+    return fetch(engine, _new_keys_statement(dialect_of(engine), kind), {"since": since, "until": until})
+
+
+def section(engine: Engine, name: str, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
+    """Every row of a section of ``SECTIONS`` for ``[since, until)``."""
+    return fetch(engine, SECTIONS[name](dialect_of(engine)), {"since": since, "until": until})
+
+
 def compute(engine: Engine, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
     """What first appeared in ``[since, until)``: a pure function of the stored (event-time) data."""
-    dialect = dialect_of(engine)
-    params = {"since": since, "until": until}
-    campaigns = {kind: _section(fetch(engine, _new_keys_statement(dialect, kind), params)) for kind in SESSION_KINDS}
+    campaigns = {kind: _section(first_seen_keys(engine, kind, since, until)) for kind in SESSION_KINDS}
     passwords = campaigns["password"]["items"]
     text = labels(engine, "password", [p["key"] for p in passwords], {})
     for item in passwords:
         item["text"] = text.get(item["key"])
     return {
         "new_campaigns": campaigns,
-        "new_asns": _section(fetch(engine, _new_asns_statement(dialect), params)),
-        "moved_ips": _section(fetch(engine, _moved_statement(dialect), params)),
-        "new_downloads": _section(fetch(engine, _new_keys_statement(dialect, "download"), params)),
-        "planted_key_logins": _section(fetch(engine, _planted_logins_statement(dialect), params)),
+        "new_asns": _section(section(engine, "new_asns", since, until)),
+        "moved_ips": _section(section(engine, "moved_ips", since, until)),
+        "new_downloads": _section(first_seen_keys(engine, "download", since, until)),
+        "planted_key_logins": _section(section(engine, "planted_key_logins", since, until)),
     }
 
 

@@ -570,6 +570,49 @@ class ReportDigest(Base):
     __table_args__ = (UniqueConstraint("name", "run", name="uq_report_digests_name"),)
 
 
+# --------------------------------------------------------------------------------------------- v24 ---
+
+
+class AlertWatermark(Base):
+    """Where an alert rule stopped (event time): its next evaluation starts there, so nothing is found twice."""
+
+    __tablename__ = "alert_watermarks"
+
+    rule: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+
+class AlertOutbox(Base):
+    """One alert for one destination, recorded before it is sent, with its delivery state (``alerts``)."""
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String(64))
+    destination: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+    __table_args__ = (
+        UniqueConstraint("destination", "alert_id", name="uq_alert_outbox_destination"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        Index("ix_alert_outbox_status", "status", "next_attempt_at"),
+        Index("ix_alert_outbox_sent_at", "destination", "sent_at"),
+    )
+
+
 # --------------------------------------------------------------------------------------------- v26 ---
 
 

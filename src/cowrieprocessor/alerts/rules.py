@@ -1,0 +1,235 @@
+"""The rules: each finds the first-seen things of one type in an event-time window ``[since, until)``.
+
+The "first seen" questions are the report digest's (``report.digest``): the same statements, every row instead
+of the digest's top ten. Only ``sensor_silent`` looks at the clock (``now``) instead of a window: it finds a
+sensor whose newest session is older than ``silent_minutes``, once per silence (its id includes the time of
+that newest session).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, func, select
+
+from cowrieprocessor.alerts.model import Alert
+from cowrieprocessor.alerts.settings import RuleSettings
+from cowrieprocessor.analysis.sql import COMMANDS, RAW, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect
+from cowrieprocessor.report import digest
+from cowrieprocessor.report.campaigns import KINDS, labels
+
+#: A stored verdict on a file: ``bad`` (some engine flags it), ``clean`` (known, not flagged).
+Verdict = str
+#: Where verdicts on download hashes come from, in order (the first that knows a hash wins). Each takes the
+#: engine and hashes and returns the verdicts it holds. Cowrie's own VirusTotal events are the first; a file
+#: inventory with its own sources can append its reader here.
+VERDICT_SOURCES: list[Callable[[Engine, list[str]], dict[str, Verdict]]] = []
+#: Commands shown for a new command signature (the script of its first session).
+SCRIPT_LINES = 20
+
+
+def evaluate(
+    engine: Engine,
+    rule: RuleSettings,
+    since: dt.datetime,
+    until: dt.datetime,
+    now: dt.datetime,
+) -> list[Alert]:
+    """Every alert ``rule`` finds in ``[since, until)`` (``sensor_silent``: at ``now``)."""
+    finder = FINDERS[rule.type]
+    return finder(engine, rule, since, until, now)
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.astimezone(dt.UTC).isoformat() if isinstance(v, dt.datetime) else v for k, v in row.items()}
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _window(since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
+    return {"since": since, "until": until}
+
+
+def new_campaign_keys(
+    engine: Engine,
+    rule: RuleSettings,
+    since: dt.datetime,
+    until: dt.datetime,
+    now: dt.datetime,
+) -> list[Alert]:
+    alerts = []
+    for kind in rule.kinds:
+        rows = digest.first_seen_keys(engine, kind, since, until)
+        keys = [r["key"] for r in rows]
+        readable = scripts(engine, keys) if kind == "command_sig" else labels(engine, kind, keys, _window(since, until))
+        for row in rows:
+            details = {"key_kind": kind, "label_kind": KINDS[kind], **_plain(row), "label": readable.get(row["key"])}
+            alerts.append(Alert(rule.name, "new_campaign_key", str(row["key"]), details, _aware(row["first_seen"])))
+    return alerts
+
+
+@per_dialect
+def _script_statement(dialect: str) -> Any:
+    s, c = SESSIONS.c, COMMANDS.c
+    first = select(func.min(s.session_id)).where(s.command_signature == bindparam("key")).scalar_subquery()
+    return select(c.input).where(c.session_id == first).order_by(c.sequence, c.event_time, c.id).limit(SCRIPT_LINES)
+
+
+def scripts(engine: Engine, signatures: Iterable[str]) -> dict[str, str]:
+    """The commands of a command signature's first session, one line each."""
+    stmt = _script_statement(dialect_of(engine))
+    return {key: "\n".join(r["input"] for r in fetch(engine, stmt, {"key": key})) for key in signatures}
+
+
+def new_asns(
+    engine: Engine,
+    rule: RuleSettings,
+    since: dt.datetime,
+    until: dt.datetime,
+    now: dt.datetime,
+) -> list[Alert]:
+    return [
+        Alert(rule.name, "new_asn", f"AS{row['asn']}", _plain(row), _aware(row["first_seen"]))
+        for row in digest.section(engine, "new_asns", since, until)
+    ]
+
+
+def downloads(
+    engine: Engine,
+    rule: RuleSettings,
+    since: dt.datetime,
+    until: dt.datetime,
+    now: dt.datetime,
+) -> list[Alert]:
+    rows = digest.first_seen_keys(engine, "download", since, until)
+    hashes = [str(r["key"]) for r in rows]
+    known = verdicts(engine, hashes)
+    where = labels(engine, "download", hashes, _window(since, until))
+    alerts = []
+    for row in rows:
+        verdict = known.get(str(row["key"]))
+        if (rule.match == "known_bad" and verdict != "bad") or (rule.match == "unknown" and verdict is not None):
+            continue
+        details = {**_plain(row), "verdict": verdict or "unknown", "label": where.get(row["key"])}
+        alerts.append(Alert(rule.name, "download", str(row["key"]), details, _aware(row["first_seen"])))
+    return alerts
+
+
+@per_dialect
+def _virustotal_statement(dialect: str) -> Any:
+    r, f = RAW.c, TRANSFERS.c
+    sessions = select(f.session_id).where(f.shasum.in_(bindparam("hashes", expanding=True)))
+    return select(r.payload).where(r.session_id.in_(sessions), r.eventid == "cowrie.virustotal.scanfile")
+
+
+def cowrie_virustotal(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
+    """Verdicts Cowrie's VirusTotal output plugin logged (``cowrie.virustotal.scanfile``: positives of total)."""
+    found: dict[str, Verdict] = {}
+    wanted = set(hashes)
+    for row in fetch(engine, _virustotal_statement(dialect_of(engine)), {"hashes": hashes}):
+        payload = row["payload"] if isinstance(row["payload"], dict) else {}
+        sha, positives, total = payload.get("sha256"), payload.get("positives"), payload.get("total")
+        if sha not in wanted or not isinstance(positives, int) or not isinstance(total, int) or total <= 0:
+            continue
+        found[str(sha)] = "bad" if positives > 0 or found.get(str(sha)) == "bad" else "clean"
+    return found
+
+
+def verdicts(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
+    """What the stored enrichment says of each hash (hashes no source knows are absent)."""
+    if not hashes:
+        return {}
+    known: dict[str, Verdict] = {}
+    for source in (cowrie_virustotal, *VERDICT_SOURCES):
+        for sha, verdict in source(engine, [h for h in hashes if h not in known]).items():
+            known.setdefault(sha, verdict)
+    return known
+
+
+def planted_key_logins(
+    engine: Engine,
+    rule: RuleSettings,
+    since: dt.datetime,
+    until: dt.datetime,
+    now: dt.datetime,
+) -> list[Alert]:
+    return [
+        Alert(rule.name, "planted_key_login", str(row["fingerprint"]), _plain(row), _aware(row["first_seen"]))
+        for row in digest.section(engine, "planted_key_logins", since, until)
+    ]
+
+
+def moved_asns(
+    engine: Engine,
+    rule: RuleSettings,
+    since: dt.datetime,
+    until: dt.datetime,
+    now: dt.datetime,
+) -> list[Alert]:
+    alerts = []
+    for row in digest.section(engine, "moved_ips", since, until):
+        moved_at = _aware(row["moved_at"])
+        once = f"{moved_at.isoformat() if moved_at else ''}>{row['asn_to']}"
+        alerts.append(Alert(rule.name, "moved_asn", str(row["ip"]), _plain(row), moved_at, discriminator=once))
+    return alerts
+
+
+@per_dialect
+def _newest_by_sensor_statement(dialect: str, listed: bool) -> Any:
+    s = SESSIONS.c
+    stmt = select(s.sensor, func.max(s.first_event_at).label("newest")).where(
+        s.first_event_at >= bindparam("since"), s.first_event_at < bindparam("until"), s.sensor.is_not(None)
+    )
+    if listed:
+        stmt = stmt.where(s.sensor.in_(bindparam("sensors", expanding=True)))
+    return stmt.group_by(s.sensor).order_by(s.sensor)
+
+
+def silent_sensors(
+    engine: Engine,
+    rule: RuleSettings,
+    since: dt.datetime,
+    until: dt.datetime,
+    now: dt.datetime,
+) -> list[Alert]:
+    """Sensors with a session in the last ``lookback_hours`` but none in the last ``silent_minutes``; a listed
+    sensor with no session in the look-back at all is silent too (since the look-back's start)."""
+    silent_for = dt.timedelta(minutes=rule.silent_minutes)
+    start = now - dt.timedelta(hours=rule.lookback_hours)
+    params: dict[str, Any] = {"since": start, "until": now + dt.timedelta(days=1)}
+    if rule.sensors:
+        params["sensors"] = rule.sensors
+    newest = {
+        str(r["sensor"]): _aware(r["newest"])
+        for r in fetch(engine, _newest_by_sensor_statement(dialect_of(engine), bool(rule.sensors)), params)
+    }
+    for sensor in rule.sensors:
+        newest.setdefault(sensor, None)
+    alerts = []
+    for sensor, last in sorted(newest.items()):
+        if last is not None and now - last < silent_for:
+            continue
+        details = {
+            "sensor": sensor,
+            "last_session_at": last.isoformat() if last else None,
+            "silent_minutes": rule.silent_minutes,
+        }
+        once = last.isoformat() if last else "no-session-in-lookback"
+        alerts.append(Alert(rule.name, "sensor_silent", sensor, details, last, discriminator=once))
+    return alerts
+
+
+FINDERS: dict[str, Callable[[Engine, RuleSettings, dt.datetime, dt.datetime, dt.datetime], list[Alert]]] = {
+    "new_campaign_key": new_campaign_keys,
+    "new_asn": new_asns,
+    "download": downloads,
+    "planted_key_login": planted_key_logins,
+    "moved_asn": moved_asns,
+    "sensor_silent": silent_sensors,
+}
