@@ -1,6 +1,7 @@
 """End to end: ``follow`` tails a real Cowrie 3.1.4 while real SSH and telnet clients attack it, is killed with
 ``kill -9`` and restarted, and follows Cowrie's own midnight rotation (``DailyLogFile`` renames ``cowrie.json``
-to ``cowrie.json.DATE`` at its first write of a new day); every session, detail and snapshot is checked."""
+to ``cowrie.json.DATE`` at its first write of a new day); every session, detail and snapshot is checked, and
+every planted SSH key is alerted to a local webhook exactly once."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from cowrieprocessor.storage.models import SessionSummary
+from tests.alerts.conftest import URL_ENV, WebhookServer, _handler
 from tests.e2e.compare import compare_database, expected_summary
 from tests.e2e.cowrie_harness import running_cowrie
 from tests.e2e.scenario import ScenarioRecord, run_scenario, wait_for_sessions_closed
@@ -29,10 +33,39 @@ pytestmark = pytest.mark.e2e
 DAY = 86_400
 
 
-def start_follow(db_url: str, logs: Path) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "cowrieprocessor.cli.main", "--db", db_url, "follow", str(logs),
-            "--interval", "0.2", "--format", "json"]  # fmt: skip
+ALERTS = f"""
+[alerts]
+settle_seconds = 3
+evaluate_every_seconds = 0
+
+[[alerts.rules]]
+name = "planted"
+type = "planted_key_login"
+
+[alerts.destinations.hook]
+type = "webhook"
+url_env = "{URL_ENV}"
+rate_per_second = 100
+"""
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookServer]:
+    """A local webhook that records every alert it accepts."""
+    state = WebhookServer()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/hook/SECRET-TOKEN"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def start_follow(db_url: str, logs: Path, config: Path, hook: WebhookServer) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "cowrieprocessor.cli.main", "--db", db_url, "--config", str(config), "follow",
+            str(logs), "--interval", "0.2", "--format", "json"]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("COWRIEPROCESSOR_")}
+    env[URL_ENV] = hook.url
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -79,13 +112,17 @@ def second_day_problems(engine: Engine, record: ScenarioRecord, since: object) -
     return problems
 
 
-def test_follow_a_live_cowrie_through_kill_9_a_restart_of_cowrie_and_its_rotation(db_url: str, engine: Engine) -> None:
+def test_follow_a_live_cowrie_through_kill_9_a_restart_of_cowrie_and_its_rotation(
+    db_url: str, engine: Engine, receiver: WebhookServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(ALERTS)
     run_dir = Path(tempfile.mkdtemp(prefix="cowrieprocessor-e2e-follow-"))
     procs: list[subprocess.Popen[bytes]] = []
     try:
         with running_cowrie(logtype="rotating", run_dir=run_dir) as pot:
             logs = pot.json_log.parent
-            procs.append(start_follow(db_url, logs))
+            procs.append(start_follow(db_url, logs, config, receiver))
             wait_for(lambda: running(engine))  # its sources are loaded: it reads within the next interval
             with ThreadPoolExecutor(1) as pool:
                 attack = pool.submit(run_scenario, pot)  # real clients, while follow runs
@@ -95,7 +132,7 @@ def test_follow_a_live_cowrie_through_kill_9_a_restart_of_cowrie_and_its_rotatio
                 assert not attack.done(), "the kill must land during the attack"
                 first = attack.result()
             wait_for_sessions_closed(pot, first)
-            procs.append(start_follow(db_url, logs))
+            procs.append(start_follow(db_url, logs, config, receiver))
             day_one = lines_of(pot.json_log)
             wait_for(lambda: stored(engine) == len(day_one))
             assert compare_database(engine, first) == []
@@ -113,6 +150,10 @@ def test_follow_a_live_cowrie_through_kill_9_a_restart_of_cowrie_and_its_rotatio
         everything = lines_of(rotated[0], pot2.json_log)
         assert len(everything) > len(day_one)
         wait_for(lambda: stored(engine) == len(everything))
+        planted = {k.sha256 for rec in (*first.sessions, *second.sessions) for k in rec.keys_planted}
+        assert len(planted) == 2  # one key planted each day
+        # alerts wait settle_seconds after a session (it may still plant a key), then the next run sends them
+        wait_for(lambda: len(receiver.received) >= len(planted), timeout=120)
         follow = procs[-1]
         follow.send_signal(signal.SIGTERM)
         out, err = follow.communicate(timeout=60)
@@ -126,6 +167,10 @@ def test_follow_a_live_cowrie_through_kill_9_a_restart_of_cowrie_and_its_rotatio
         assert count(engine, "SELECT count(*) FROM session_summaries WHERE snapshot_source IS NULL") == 0
         assert second_day_problems(engine, second, boundary) == []
         assert count(engine, "SELECT count(*) FROM ingest_files") == 2
+        # each planted key alerted once, whatever was killed and restarted in between
+        assert sorted(r.body["subject"] for r in receiver.received) == sorted(planted)
+        assert len(set(receiver.keys())) == len(receiver.received)
+        assert count(engine, "SELECT count(*) FROM alert_outbox WHERE status = 'sent'") == len(planted)
     finally:
         for proc in procs:
             if proc.poll() is None:

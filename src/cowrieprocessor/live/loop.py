@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 #: The status row is written after every tick with new events, and at least this often when idle.
 HEARTBEAT_SECONDS = 5.0
-#: Alert rules that look at time passing (a sensor gone silent) are evaluated at least this often.
-ALERT_EVERY_SECONDS = 60.0
+#: Alerts are run at least this often when no batch comes: what waited ``[alerts] settle_seconds`` goes out,
+#: and rules that look at time passing (a sensor gone silent) are checked (each rule gates its own cost).
+ALERT_EVERY_SECONDS = 15.0
 
 AlertHook = Callable[[Engine, "Settings", dt.datetime], "AlertRunReport"]
 
