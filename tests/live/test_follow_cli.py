@@ -148,3 +148,15 @@ def test_a_missing_directory_is_a_usage_error(db_url: str, tmp_path: Path) -> No
     result = runner.invoke(app, ["--db", db_url, "follow", str(tmp_path / "nope" / "cowrie.json")])
     assert result.exit_code == 2
     assert "no such directory" in result.output
+
+
+def test_alerts_run_only_when_a_rule_has_a_destination() -> None:
+    from cowrieprocessor.cli.follow import alert_hook
+    from cowrieprocessor.config import Settings
+
+    assert alert_hook(Settings()) is None
+    no_destination = {"alerts": {"rules": [{"name": "planted", "type": "planted_key_login"}]}}
+    assert alert_hook(Settings.model_validate(no_destination)) is None
+    hook = {"type": "webhook", "url_env": "CP_TEST_HOOK"}
+    configured = {"alerts": {**no_destination["alerts"], "destinations": {"hook": hook}}}
+    assert callable(alert_hook(Settings.model_validate(configured)))

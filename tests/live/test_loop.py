@@ -191,3 +191,24 @@ def scalar_rows(engine: Engine, sql: str) -> list[str]:
 
     with engine.connect() as conn:
         return [str(r[0]) for r in conn.execute(text(sql))]
+
+
+def test_alerts_run_after_a_batch_and_not_on_an_idle_tick(engine: Engine, logs: Path) -> None:
+    from cowrieprocessor.alerts.run import AlertRunReport
+
+    calls: list[dt.datetime] = []
+
+    def alerts(_engine: Engine, _settings: Settings, now: dt.datetime) -> AlertRunReport:
+        calls.append(now)
+        return AlertRunReport(sent=2, failed=1, errors=["hook: timeout"])
+
+    f = Follower(engine, Settings(), FollowOptions(paths=[str(logs)], enrich=False), alerts=alerts)
+    f.open()
+    try:
+        append(logs / "cowrie.json", session_lines(800, 2))
+        f.tick()
+        f.tick()  # nothing new, and the last run was just now
+    finally:
+        f.close()
+    assert len(calls) == 1 and calls[0].tzinfo is not None
+    assert (f.stats.alert_runs, f.stats.alerts_sent, f.stats.alert_errors) == (1, 2, 2)
