@@ -177,15 +177,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _write_config(run_dir: Path, host: str, ssh_port: int, telnet_port: int, sensor: str) -> None:
-    (run_dir / "etc").mkdir()
+def _write_config(
+    run_dir: Path, host: str, ssh_port: int, telnet_port: int, sensor: str, logtype: str = "plain"
+) -> None:
+    (run_dir / "etc").mkdir(exist_ok=True)
     for sub in ("var/log/cowrie", "var/lib/cowrie/downloads", "var/lib/cowrie/tty"):
-        (run_dir / sub).mkdir(parents=True)  # Cowrie does not create them: no log dir = no JSON output
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)  # Cowrie does not create them: no log dir = no JSON
     (run_dir / "etc" / "cowrie.cfg").write_text(
         f"""[honeypot]
 hostname = {HOSTNAME}
 sensor_name = {sensor}
-logtype = plain
+logtype = {logtype}
 timezone = UTC
 log_path = var/log/cowrie
 state_path = var/lib/cowrie
@@ -219,11 +221,12 @@ def _give_to_runner(run_dir: Path) -> None:
     run_dir.chmod(0o755)
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], text_log: Path, out_log: Path, timeout: float) -> None:
+def _wait_ready(proc: subprocess.Popen[bytes], text_log: Path, out_log: Path, timeout: float, since: int = 0) -> None:
+    """Until ``cowrie.log`` (from byte ``since``: an earlier run's lines do not count) says both are ready."""
     wanted = ("Ready to accept SSH connections", "Ready to accept Telnet connections")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        content = text_log.read_text(errors="replace") if text_log.exists() else ""
+        content = text_log.read_bytes()[since:].decode(errors="replace") if text_log.exists() else ""
         if all(w in content for w in wanted):
             return
         if proc.poll() is not None:
@@ -249,21 +252,29 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 @contextlib.contextmanager
 def running_cowrie(
-    *, host: str = "127.0.0.1", sensor: str = SENSOR_NAME, keep_run_dir: bool = False
-) -> Iterator[Honeypot]:
-    """Install (if needed), start and finally stop a Cowrie honeypot; yields where it listens and logs."""
+    *, host: str = "127.0.0.1", sensor: str = SENSOR_NAME, keep_run_dir: bool = False, logtype: str = "plain",
+    run_dir: Path | None = None,
+) -> Iterator[Honeypot]:  # fmt: skip
+    """Install (if needed), start and finally stop a Cowrie honeypot; yields where it listens and logs.
+
+    ``logtype = "rotating"``: Cowrie's own ``DailyLogFile`` (renames ``cowrie.json`` to ``cowrie.json.DATE`` at
+    the first write of a new day, the day taken at start from the file's modification time). ``run_dir``: start
+    again in the run directory of an earlier honeypot (its logs are kept; the caller removes it).
+    """
     venv = ensure_cowrie_venv()
     # Under /tmp (not pytest's 0700 tmp dir) so that the unprivileged user can reach it.
-    run_dir = Path(tempfile.mkdtemp(prefix="cowrieprocessor-e2e-"))
+    keep_run_dir = keep_run_dir or run_dir is not None
+    run_dir = run_dir or Path(tempfile.mkdtemp(prefix="cowrieprocessor-e2e-"))
     proc: subprocess.Popen[bytes] | None = None
     try:
         ssh_port, telnet_port = free_port(host), free_port(host)
         while telnet_port == ssh_port:
             telnet_port = free_port(host)
-        _write_config(run_dir, host, ssh_port, telnet_port, sensor)
+        _write_config(run_dir, host, ssh_port, telnet_port, sensor, logtype)
         _give_to_runner(run_dir)
         text_log = run_dir / "var/log/cowrie/cowrie.log"
         out_log = run_dir / "twistd.out"
+        since = text_log.stat().st_size if text_log.exists() else 0
         argv = [
             *_run_as_prefix(),
             str(venv / "bin" / "twistd"),
@@ -284,7 +295,7 @@ def running_cowrie(
                 env=_clean_env(run_dir),
                 start_new_session=True,
             )
-        _wait_ready(proc, text_log, out_log, timeout=30.0)
+        _wait_ready(proc, text_log, out_log, timeout=30.0, since=since)
         yield Honeypot(
             host=host,
             ssh_port=ssh_port,

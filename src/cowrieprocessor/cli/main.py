@@ -74,6 +74,12 @@ def _alerts(app: typer.Typer) -> None:
     app.add_typer(alerts.app, name="alerts")
 
 
+def _follow(app: typer.Typer) -> None:
+    from cowrieprocessor.cli import follow
+
+    follow.register(app)
+
+
 def _report(app: typer.Typer) -> None:
     from cowrieprocessor.cli import report
 
@@ -84,7 +90,7 @@ def _report(app: typer.Typer) -> None:
 #: imported, and its commands built, when it runs (``cli.lazy``). A command registered on ``app`` directly works too.
 COMMANDS: dict[str, Register] = {
     "ingest": _ingest, "enrich": _enrich, "lookup": _lookup, "report": _report, "db": _db, "dead-letters": _ingest,
-    "query": _query, "data": _data, "alerts": _alerts,
+    "query": _query, "data": _data, "follow": _follow, "alerts": _alerts,
 }  # fmt: skip
 #: Subcommands of a group that come from another module (``cli.explore`` adds to ``query``), built likewise.
 INNER: dict[str, dict[str, Register]] = {

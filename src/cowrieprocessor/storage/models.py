@@ -458,6 +458,24 @@ class AlertOutbox(Base):
     last_error: Mapped[str | None]
     created_at: Mapped[dt.datetime]
 
+
+# --------------------------------------------------------------------------------------------- v26 ---
+
+
+class FollowStatus(Base):
+    """The last word of each ``follow`` process, by name: ``follow --status`` reads it from another process."""
+
+    __table__ = tables.follow_status
+
+    name: Mapped[str]
+    worker: Mapped[str]
+    state: Mapped[str]
+    started_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    last_batch_at: Mapped[dt.datetime | None]
+    body: Mapped[dict[str, Any]]
+
+
 def _json_text(value: Any) -> str:
     import json
 

@@ -495,6 +495,21 @@ alert_outbox = Table(
     Index("ix_alert_outbox_sent_at", "destination", "sent_at"),
 )
 
+# --------------------------------------------------------------------------------------------- v26 ---
+
+#: The last word of each ``follow`` process, by name: ``follow --status`` reads it from another process.
+follow_status = Table(
+    "follow_status",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("worker", String(255), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_batch_at", UTCDateTime()),
+    Column("body", JSONType, nullable=False),
+)
+
 #: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
 COUNTRY_FALLBACK: tuple[tuple[str, ...], ...] = (
     ("maxmind", "country"),
