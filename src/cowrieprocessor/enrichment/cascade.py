@@ -109,7 +109,9 @@ def ask(source: Source, ips: Sequence[str], *, at: dt.datetime | None = None) ->
     except SQLAlchemyError:
         raise
     except Exception as exc:  # a source never crashes a run: its failure is every IP's outcome
-        log.warning("%s failed for a batch of %d: %s", source.name, len(ips), exc.__class__.__name__)
+        # info, not a warning on stderr: the answers carry it, and both commands show them (a cron job's
+        # mail stays for what the operator must fix)
+        log.info("%s failed for a batch of %d: %s", source.name, len(ips), exc.__class__.__name__)
         why = f"source failed: {exc.__class__.__name__}"
         return {ip: result(source.name, ip, LookupStatus.ERROR, error=why) for ip in ips}
     if len(answers) == len(ips) and all(ip in answers for ip in ips):
