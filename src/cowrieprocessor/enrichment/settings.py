@@ -110,7 +110,9 @@ class ProvidersSettings(BaseModel):
             elif isinstance(given, entry.settings):
                 sections[name] = given
             else:
-                if isinstance(given, str) and given.lstrip().startswith("{"):  # a whole section in one variable
+                if isinstance(given, SourceSettings):  # another model's section: what was set in it
+                    given = given.model_dump(exclude_unset=True)
+                elif isinstance(given, str) and given.lstrip().startswith("{"):  # a whole section in one variable
                     given = json.loads(given)
                 if not isinstance(given, Mapping):
                     errors.append({"type": "dict_type", "loc": (name,), "input": given})
@@ -121,7 +123,7 @@ class ProvidersSettings(BaseModel):
                     errors += [_nested(error, name) for error in exc.errors(include_url=False)]
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
-        return handler({name: sections.get(name) or entry.section() for name, entry in known.items()})
+        return handler({name: sections[name] if name in sections else e.section() for name, e in known.items()})
 
     def section(self, name: str) -> SourceSettings:
         value = (self.__pydantic_extra__ or {}).get(name)
