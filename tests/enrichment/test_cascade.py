@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from cowrieprocessor.cli.main import app
+from cowrieprocessor.enrichment import registry
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, result
 from cowrieprocessor.enrichment.cascade import ORDER, Cascade, build_sources
 from cowrieprocessor.enrichment.ledger import MemoryLedger
 from cowrieprocessor.enrichment.settings import ProvidersSettings
 from cowrieprocessor.enrichment.validation import ValidationSource
+from cowrieprocessor.storage.engine import make_engine
+from cowrieprocessor.storage.models import IPInventory
 from tests.enrichment.conftest import FakeWhois
+from tests.tiers.conftest import NOW, add_session, write_mmdb
+
+runner = CliRunner()
 
 
 class Recorder:
@@ -100,3 +112,87 @@ def test_built_from_settings_in_cascade_order(tmp_path: Path, monkeypatch: pytes
     assert set(out["192.168.0.1"]) == {"validation"}
     assert whois.queries == [["45.83.66.18", "45.83.65.1"]]  # one bulk connection for the batch
     assert [(c.source, c.batch_size) for c in ledger.calls] == [("cymru", 2)]  # offline sources: no rows
+
+
+# -- lookup and enrich: one cascade ---------------------------------------------------------------------------
+
+
+class Broken(Recorder):
+    """Raises for every batch: its failure must read the same in ``lookup`` and in the stored provenance."""
+
+    def __init__(self) -> None:
+        super().__init__("broken", fail=RuntimeError("boom"))
+
+
+class Partial(Recorder):
+    """Leaves one address out and knows nothing of another: both paths fill in the missing answer alike."""
+
+    def __init__(self) -> None:
+        super().__init__("partial")
+
+    def lookup_many(self, ips: Sequence[str], *, at: dt.datetime | None = None) -> dict[str, LookupResult]:
+        self.asked.append(list(ips))
+        return {
+            ip: result(self.name, ip, LookupStatus.NOT_FOUND if ip == ISP else LookupStatus.FOUND, {"seen": ip})
+            for ip in ips
+            if ip != UNKNOWN
+        }
+
+
+HOSTING, ISP, V6, UNKNOWN = "45.133.10.7", "91.240.118.22", "2a0e:1c80:1::5", "185.1.2.3"
+BOGONS = ("10.1.2.3", "100.64.0.9")
+
+
+@pytest.fixture
+def odd_sources() -> Iterator[None]:
+    entries = [
+        registry.SourceEntry("broken", 94, lambda ctx: Broken()),
+        registry.SourceEntry("partial", 95, lambda ctx: Partial()),
+    ]
+    with contextlib.ExitStack() as stack:
+        for entry in entries:
+            stack.enter_context(registry.registered(entry))
+        yield
+
+
+def test_lookup_shows_what_enrich_stores(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, odd_sources: None
+) -> None:
+    """The same IPs through both commands: the same sources asked, the same answers, provenance and errors."""
+    for var in ("GREYNOISE_API_KEY", "SPUR_TOKEN", "ABUSEIPDB_API_KEY", "DSHIELD_CONTACT", "COWRIEPROCESSOR_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    mmdb = write_mmdb(tmp_path / "geo.mmdb", {"45.133.10.0/24": (64500, "EXAMPLE-HOSTING LLC", "NL"),
+                                              "91.240.118.0/24": (64501, "Example Broadband", "BR"),
+                                              "2a0e:1c80:1::/48": (64502, "Example Cloud Six", "DE")})  # fmt: skip
+    monkeypatch.setenv("COWRIEPROCESSOR_PROVIDERS__MAXMIND__PATHS", str(mmdb))
+    ips = [HOSTING, ISP, V6, UNKNOWN, *BOGONS]
+    engine = make_engine(db_url)
+    try:
+        for n, ip in enumerate(ips):
+            add_session(engine, f"s{n}", ip, NOW)
+        looked = runner.invoke(app, ["--db", db_url, "lookup", *ips, "--format", "json"])
+        assert looked.exit_code == 0, looked.output
+        enriched = runner.invoke(app, ["--db", db_url, "enrich", "--format", "json"])
+        assert enriched.exit_code == 0, enriched.output
+        with Session(engine) as session:
+            rows = {r.ip_address: r for r in session.scalars(select(IPInventory))}
+    finally:
+        engine.dispose()
+    answers = json.loads(looked.stdout)["results"]
+    sources = json.loads(enriched.stdout)["sources"]
+    assert sources == ["validation", "maxmind", "embedded", "broken", "partial"]
+    assert answers[UNKNOWN]["partial"]["error"] == "no answer from source"
+    assert answers[HOSTING]["broken"]["error"] == "source failed: RuntimeError"
+    for ip in ips:
+        row = rows[ip]
+        if ip in BOGONS:
+            assert list(answers[ip]) == ["validation"]
+            assert all(row.provenance[s]["reason"] == "bogon" for s in sources[1:])
+        else:
+            assert list(answers[ip]) == sources and set(row.provenance) == set(sources)
+        for source, answer in answers[ip].items():
+            stored = row.provenance[source]
+            assert (stored["status"], stored["version"]) == (answer["status"], answer["provenance"]["version"]), ip
+            assert stored.get("error") == answer["error"], (ip, source)
+            kept = answer["data"] if answer["status"] in ("found", "not_found") else None
+            assert row.enrichment.get(source) == kept, (ip, source)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import Counter
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -12,96 +10,20 @@ from cowrieprocessor.cli.context import AppState, state
 from cowrieprocessor.cli.output import OutputFormat, ReportFormatOption, console, err_console, print_json, safe_text
 
 if TYPE_CHECKING:
-    from cowrieprocessor.tiers.pipeline import EnrichReport
+    from cowrieprocessor.tiers.run import EnrichRun
 
 
-def run_enrichment(app_state: AppState, *, refresh_stale: bool = False, limit: int | None = None) -> dict[str, Any]:
-    """Build the configured sources, run one pass, flush the call ledger; the report as a dict."""
-    from cowrieprocessor.enrichment.cascade import build_sources
-    from cowrieprocessor.enrichment.ledger import DatabaseLedger
-    from cowrieprocessor.tiers.freshness import FreshnessPolicy
-    from cowrieprocessor.tiers.pipeline import EnrichmentPass
+def _run(app_state: AppState, *, refresh_stale: bool = False, limit: int | None = None) -> EnrichRun:
+    from cowrieprocessor.tiers.run import run_enrichment
 
-    unavailable: dict[str, str] = {}
-    ledger = DatabaseLedger(app_state.engine)
-    sources = build_sources(app_state.settings.providers, ledger, unavailable=unavailable)
-    try:
-        enrichment = EnrichmentPass(
-            app_state.engine,
-            sources,
-            FreshnessPolicy(app_state.settings.freshness),
-            app_state.settings.enrich,
-            on_batch=ledger.flush,
-        )
-        report: EnrichReport = enrichment.run(refresh_stale=refresh_stale, limit=limit)
-    finally:
-        for source in sources:
-            source.close()
-        ledger.flush()
-    data = report.as_json()
-    data["worker"] = enrichment.worker
-    data["sources"] = [s.name for s in sources]
-    data["unavailable"] = unavailable
-    return data
-
-
-def _worker(db_url: str, settings: dict[str, Any], refresh_stale: bool, limit: int | None) -> dict[str, Any]:
-    """One worker process of ``enrich --workers N`` (claims in the database keep them apart)."""
-    from cowrieprocessor.config import Settings
-
-    app_state = AppState(db_url=db_url, settings=Settings.model_validate(settings))
-    try:
-        return run_enrichment(app_state, refresh_stale=refresh_stale, limit=limit)
-    finally:
-        app_state.close()
-
-
-def run_workers(app_state: AppState, workers: int, *, refresh_stale: bool, limit: int | None) -> dict[str, Any]:
-    """Several processes on PostgreSQL: the lookups and merges are CPU-bound Python, one core each."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    started = time.perf_counter()
-    share = None if limit is None else -(-limit // workers)
-    args = (app_state.db_url, app_state.settings.model_dump(mode="json"), refresh_stale, share)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        reports = list(pool.map(_worker, *zip(*[args] * workers, strict=True)))
-    merged: dict[str, Any] = {key: sum(r[key] for r in reports) for key in SUMMED}
-    outcomes: dict[str, Counter[str]] = {}
-    for report in reports:
-        for source, counts in report["outcomes"].items():
-            outcomes.setdefault(source, Counter()).update(counts)
-    seconds = time.perf_counter() - started
-    siblings = {r["worker"] for r in reports}
-    merged.update(
-        leases_taken_over={h: n for r in reports for h, n in r["leases_taken_over"].items()},
-        leased_elsewhere={h: v for r in reports for h, v in r["leased_elsewhere"].items() if h not in siblings},
-    )
-    merged.update(
-        outcomes={s: dict(c) for s, c in sorted(outcomes.items())},
-        seconds=round(seconds, 3),
-        ips_per_second=round(merged["ips_enriched"] / seconds, 1) if seconds else None,
-        sources=reports[0]["sources"],
-        unavailable=reports[0]["unavailable"],
-        workers=workers,
-    )
-    return merged
-
-
-SUMMED = (
-    "ips_enriched",
-    "ips_unanswered",
-    "bogons",
-    "sessions_snapshotted",
-    "routed_snapshots",
-    "history_windows_opened",
-)
+    return run_enrichment(app_state.engine, app_state.settings, refresh_stale=refresh_stale, limit=limit)
 
 
 def enrich_after_ingest(app_state: AppState, session_ids: list[str] | None) -> dict[str, Any]:
     """Called by ``ingest`` (unless ``--no-enrich``): the new sessions' IPs are exactly the ones the pass
-    finds (no inventory data, or no snapshot), so the session list is not needed to select them."""
-    return run_enrichment(app_state)
+    finds (no inventory data, or no snapshot), so the session list is not needed to select them. The run
+    as ``ingest`` prints it (its JSON form)."""
+    return _run(app_state).as_json()
 
 
 def enrich_command(
@@ -124,9 +46,12 @@ def enrich_command(
         err_console.print("[yellow]--workers needs PostgreSQL; SQLite runs one worker[/yellow]")
         workers = 1
     if workers > 1:
-        data = run_workers(app_state, workers, refresh_stale=refresh_stale, limit=limit)
+        from cowrieprocessor.tiers.run import run_workers
+
+        run = run_workers(app_state.db_url, app_state.settings, workers, refresh_stale=refresh_stale, limit=limit)
     else:
-        data = run_enrichment(app_state, refresh_stale=refresh_stale, limit=limit)
+        run = _run(app_state, refresh_stale=refresh_stale, limit=limit)
+    data = run.as_json()
     if fmt is OutputFormat.json:
         print_json(data)
         return

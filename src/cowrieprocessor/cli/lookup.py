@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 #: The answer column of a table is a preview; CSV and JSON carry every answer whole.
 SUMMARY_WIDTH = 160
-#: ``enrichment.cascade.ORDER`` for ``--help`` without importing the sources (a test keeps the two equal).
+#: The built-in sources in cascade order (``enrichment.cascade.ORDER``), for ``--help`` without importing the
+#: registry (a test keeps the two equal); ``--source`` is checked against the registry itself.
 SOURCES = ("validation", "maxmind", "routing_history", "embedded", "cymru", "greynoise", "spur", "dshield", "abuseipdb")
 
 
@@ -105,10 +106,11 @@ def register(app: typer.Typer) -> None:
         Columns: ip, source, status, answer, version, fetched_at, error. The table previews each answer;
         json and csv carry it whole. Sources that are not configured are listed once, with the reason.
         """
-        from cowrieprocessor.enrichment.cascade import ORDER, Cascade, build_sources
+        from cowrieprocessor.enrichment import registry
+        from cowrieprocessor.enrichment.cascade import Cascade, build_sources
 
         ips = _addresses(ips)
-        unknown = sorted(set(source or []) - set(ORDER))
+        unknown = sorted(set(source or []) - set(registry.names(registry.IP)))
         if unknown:
             raise typer.BadParameter(f"unknown source(s): {', '.join(unknown)}", param_hint="--source")
         from cowrieprocessor.cli.options import parse_time

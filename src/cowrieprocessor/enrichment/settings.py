@@ -1,7 +1,8 @@
 """Typed configuration of the sources: TOML ``[providers.<name>]`` or ``COWRIEPROCESSOR_PROVIDERS__<NAME>__<KEY>``.
 
-Every endpoint, rate, budget and time-to-live lives here and only here (one place per value). API keys
-are not settings: they come from the environment (``GREYNOISE_API_KEY``...) or from ``api_key_file``.
+The settings models live here; each source's defaults and key variable in its registry entry
+(``enrichment.registry``), one place per value. API keys are not settings: they come from the environment
+(the entry's ``key_env``: ``GREYNOISE_API_KEY``...) or from ``api_key_file``.
 """
 
 from __future__ import annotations
@@ -10,9 +11,18 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails
 from pydantic_settings import NoDecode
 
 
@@ -56,81 +66,78 @@ class SourceSettings(BaseModel):
         return value
 
 
-#: Per-source defaults: frugal; the online services' limits are their documented (or, where undocumented,
-#: conservative) free tiers. Merged under whatever the TOML file or the environment sets. Freshness (TTLs)
-#: is not here: it lives in one place, the ``[freshness]`` section (``tiers.freshness``).
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "validation": {},
-    "maxmind": {},
-    "routing_history": {},
-    "embedded": {},
-    "cymru": {
-        # Off until asked for: a fresh install sends nothing anywhere (enable with ...__CYMRU__ENABLED=true).
-        "enabled": False,
-        "whois_server": "whois.cymru.com:43",
-        "rate_per_second": 2.0,
-        "batch_size": 500,
-        "timeout_seconds": 60.0,
-        "total_timeout_seconds": 180.0,
-        "max_response_bytes": 16 << 20,
-        "daily_budget": 5000,
-    },
-    "greynoise": {"base_url": "https://api.greynoise.io", "daily_budget": 100},
-    "spur": {"base_url": "https://api.spur.us", "daily_budget": 100},
-    "dshield": {
-        "base_url": "https://isc.sans.edu",
-        "rate_per_second": 0.5,
-        "daily_budget": 2000,
-        "max_retry_wait_seconds": 300.0,
-    },
-    "abuseipdb": {"base_url": "https://api.abuseipdb.com", "daily_budget": 1000},
-}
-
-
-def _section(name: str) -> Any:
-    return Field(default_factory=lambda: SourceSettings(**DEFAULTS[name]))
-
-
-class ProvidersSettings(BaseModel):
-    """All sources, in cascade order; a section given in part keeps the source's other defaults."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    validation: SourceSettings = _section("validation")
-    maxmind: SourceSettings = _section("maxmind")
-    routing_history: SourceSettings = _section("routing_history")
-    embedded: SourceSettings = _section("embedded")
-    cymru: SourceSettings = _section("cymru")
-    greynoise: SourceSettings = _section("greynoise")
-    spur: SourceSettings = _section("spur")
-    dshield: SourceSettings = _section("dshield")
-    abuseipdb: SourceSettings = _section("abuseipdb")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _merge_defaults(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        merged = dict(value)
-        for name, given in value.items():
-            if isinstance(given, dict) and name in DEFAULTS:
-                merged[name] = {**DEFAULTS[name], **given}
-        return merged
+class MaxMindSettings(SourceSettings):
+    """``[providers.maxmind]``: its paths must be MaxMind DB files."""
 
     @model_validator(mode="after")
-    def _maxmind_files(self) -> ProvidersSettings:
+    def _maxmind_files(self) -> MaxMindSettings:
         """A ``maxmind`` path must be a MaxMind DB: said here, once, instead of a traceback at the first lookup."""
-        for path in self.maxmind.paths:
+        for path in self.paths:
             problem = mmdb_problem(path)
             if problem is not None:
                 raise ValueError(f"providers.maxmind.paths: {path}: {problem}")
         return self
 
+
+class ProvidersSettings(BaseModel):
+    """One section per registered source (``enrichment.registry``), each of the source's settings model; a
+    section given in part keeps the source's other defaults, a name no source is registered under is an error.
+
+    The sections are not declared fields: a source registered later (a plugin, a test) is configured like
+    the built-in ones. They are read as attributes (``providers.maxmind``) or with :meth:`section`.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> SourceSettings: ...
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sections(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if not isinstance(value, Mapping):
+            return handler(value)
+        from cowrieprocessor.enrichment.registry import entries
+
+        known = {e.name: e for e in entries(subject=None)}
+        sections: dict[str, SourceSettings] = {}
+        errors: list[InitErrorDetails] = []
+        for name, given in value.items():
+            entry = known.get(name)
+            if entry is None:
+                errors.append({"type": "extra_forbidden", "loc": (name,), "input": given})
+            elif isinstance(given, entry.settings):
+                sections[name] = given
+            else:
+                if isinstance(given, SourceSettings):  # another model's section: what was set in it
+                    given = given.model_dump(exclude_unset=True)
+                elif isinstance(given, str) and given.lstrip().startswith("{"):  # a whole section in one variable
+                    given = json.loads(given)
+                if not isinstance(given, Mapping):
+                    errors.append({"type": "dict_type", "loc": (name,), "input": given})
+                    continue
+                try:
+                    sections[name] = entry.section(given)
+                except ValidationError as exc:
+                    errors += [_nested(error, name) for error in exc.errors(include_url=False)]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return handler({name: sections[name] if name in sections else e.section() for name, e in known.items()})
+
     def section(self, name: str) -> SourceSettings:
-        value = getattr(self, name, None)
+        value = (self.__pydantic_extra__ or {}).get(name)
         if not isinstance(value, SourceSettings):
             raise KeyError(f"unknown source {name!r}")
         return value
+
+
+def _nested(error: ErrorDetails, section: str) -> InitErrorDetails:
+    """A section's validation error, placed under the section's name."""
+    nested: InitErrorDetails = {"type": error["type"], "loc": (section, *error["loc"]), "input": error["input"]}
+    if "ctx" in error:
+        nested["ctx"] = error["ctx"]
+    return nested
 
 
 #: The marker that starts a MaxMind DB's metadata section, in the file's last 128 KiB.
@@ -156,20 +163,16 @@ def mmdb_problem(path: Path) -> str | None:
     return None if MMDB_MARKER in tail else "not a MaxMind DB file (no MaxMind metadata)"
 
 
-#: Environment variable holding each keyed source's secret (DShield's is the contact for its User-Agent).
-KEY_ENV = {
-    "greynoise": "GREYNOISE_API_KEY",
-    "spur": "SPUR_TOKEN",
-    "abuseipdb": "ABUSEIPDB_API_KEY",
-    "dshield": "DSHIELD_CONTACT",
-}
-
-
 def read_key(name: str, section: SourceSettings, environ: Mapping[str, str] | None = None) -> str | None:
-    """The secret for ``name``: ``api_key_file`` first, then the environment; None when there is none."""
+    """The secret for ``name``: ``api_key_file`` first, then the variable its registry entry names (``key_env``);
+    None when there is none."""
+    from cowrieprocessor.enrichment.registry import all_entries
+
     env = os.environ if environ is None else environ
     if section.api_key_file is not None:
         value = section.api_key_file.read_text(encoding="utf-8").strip()
         return value or None
-    value = env.get(KEY_ENV.get(name, ""), "").strip()
+    entry = all_entries().get(name)
+    variable = entry.key_env if entry is not None else None
+    value = env.get(variable, "").strip() if variable else ""
     return value or None

@@ -1,5 +1,8 @@
 """One enrichment pass: claim IPs that need work, ask each source once per IP, write the tiers.
 
+The sources are asked through the one cascade (``enrichment.cascade``, the same as ``lookup``), for the
+sources each IP needs: the ones whose answer is missing or stale.
+
 Work is claimed in the database (SKIP LOCKED on PostgreSQL, a lease on both), so several processes can
 run at once without asking a source twice for the same IP; the leases of a worker that is gone (same host,
 no such process: ``kill -9``) are taken over at once, others expire, and leases held elsewhere are reported.
@@ -16,20 +19,20 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, ItemsView, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from cowrieprocessor.clock import Now, utcnow
 from cowrieprocessor.config import EnrichSettings
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, Source
+from cowrieprocessor.enrichment.cascade import VALIDATION, Cascade, ask, is_bogon
 from cowrieprocessor.tiers import documents, leases, merge, store
 from cowrieprocessor.tiers.freshness import FreshnessPolicy, format_time
 
-VALIDATION = "validation"
 ROUTING = "routing_history"
 #: PostgreSQL deadlock / serialization failure: the batch is retried, nothing is half-written.
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
@@ -98,6 +101,7 @@ class EnrichmentPass:
         if VALIDATION not in names:
             raise ValueError("the validation source must be part of every cascade (bogons are never sent out)")
         self.routing = next((s for s in self.sources if s.name == ROUTING), None)
+        self.cascade = Cascade(self.sources)
         self._touched_asns: set[int] = set()
 
     def run(
@@ -206,19 +210,14 @@ class EnrichmentPass:
         now = self.clock()
         by_ip = {s.ip: s for s in states}
         wanted = {s.ip: self._sources_needed(s, now) for s in states}
-        validation = next(s for s in self.sources if s.name == VALIDATION)
-        answers: dict[str, dict[str, LookupResult]] = defaultdict(dict)
-        for ip, res in self._ask(validation, list(by_ip), report).items():
-            answers[ip][VALIDATION] = res
-        bogons = {ip for ip in by_ip if ip in answers and (answers[ip][VALIDATION].data or {}).get("is_bogon") is True}
+
+        def count(source: str, answers: Mapping[str, LookupResult]) -> None:
+            for res in answers.values():
+                report.outcomes[source][res.status.value] += 1
+
+        answers = self.cascade.run(list(by_ip), needs=wanted, on_answers=count)
+        bogons = {ip for ip, per in answers.items() if is_bogon(per.get(VALIDATION))}
         report.bogons += len(bogons)
-        for source in self.sources:
-            if source.name == VALIDATION:
-                continue
-            ips = [ip for ip in by_ip if ip not in bogons and source.name in wanted[ip]]
-            if ips:
-                for ip, res in self._ask(source, ips, report).items():
-                    answers[ip][source.name] = res
         observed_by: dict[str, str] = {}
         for ip, state in by_ip.items():
             merge.apply(state, answers[ip], self.policy, now)
@@ -245,20 +244,6 @@ class EnrichmentPass:
                 needed.add(source.name)
         return needed
 
-    def _ask(self, source: Source, ips: list[str], report: EnrichReport) -> dict[str, LookupResult]:
-        """A source never crashes a run: an exception becomes an error answer for each IP, retried later."""
-        try:
-            results = source.lookup_many(ips)
-        except SQLAlchemyError:
-            raise  # the database's failure is not the source's: never swallowed
-        except Exception as exc:  # the source's own failure, recorded as an outcome
-            from cowrieprocessor.enrichment.base import result
-
-            results = {ip: result(source.name, ip, LookupStatus.ERROR, error=exc.__class__.__name__) for ip in ips}
-        for res in results.values():
-            report.outcomes[source.name][res.status.value] += 1
-        return results
-
     def _routed_snapshots(
         self, states: list[merge.IPState], now: dt.datetime, report: EnrichReport
     ) -> list[dict[str, Any]]:
@@ -274,8 +259,8 @@ class EnrichmentPass:
         routed: dict[tuple[str, dt.date], LookupResult] = {}
         for day, ips in by_day.items():
             at = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
-            for ip, res in self._routing(at, ips, report):
-                routed[(ip, day)] = res
+            for ip, answer in self._routing(at, ips, report):
+                routed[(ip, day)] = answer
         states_by_ip = {s.ip: s for s in states}
         rows = []
         for sid, ip, first in late:
@@ -295,14 +280,9 @@ class EnrichmentPass:
             )
         return rows
 
-    def _routing(self, at: dt.datetime, ips: set[str], report: EnrichReport) -> Any:
+    def _routing(self, at: dt.datetime, ips: set[str], report: EnrichReport) -> ItemsView[str, LookupResult]:
         assert self.routing is not None
-        try:
-            results = self.routing.lookup_many(sorted(ips), at=at)
-        except SQLAlchemyError:
-            raise
-        except Exception:  # recorded below as nothing found: the session keeps today's ASN
-            return []
+        results = ask(self.routing, sorted(ips), at=at)  # an error: the session keeps today's ASN
         for res in results.values():
             report.outcomes[ROUTING + "@attack_date"][res.status.value] += 1
         return results.items()

@@ -1,0 +1,245 @@
+"""Every enrichment source, one entry each: the one place a source is declared (see ``README.md`` here).
+
+An entry says what the rest of the program needs to know about a source - its name (its configuration
+section ``[providers.<name>]`` and its key in the enrichment document), where it stands in the cascade, what
+it looks up, its settings model and defaults, the environment variable holding its secret, whether it goes
+online - and a factory that builds it. The configuration, ``build_sources``, ``lookup`` and ``enrich`` read
+the registry; none of them names a source. Factories import their source's module only when called, so
+importing the registry (and the configuration) loads no client library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from cowrieprocessor.enrichment.settings import MaxMindSettings, SourceSettings
+
+if TYPE_CHECKING:
+    from cowrieprocessor.enrichment.base import Source
+    from cowrieprocessor.enrichment.ledger import Ledger
+    from cowrieprocessor.enrichment.ratelimit import Clock
+
+#: What a source looks up. Only IP sources run in the IP cascade (``lookup``, ``enrich``).
+IP = "ip"
+
+
+class Unavailable(Exception):
+    """A configured source that cannot run (no key, no path...): reported, not fatal."""
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a factory gets: the source's validated section, the call ledger, the clock and its secret."""
+
+    name: str
+    settings: SourceSettings
+    ledger: Ledger
+    clock: Clock
+    #: The secret from ``api_key_file`` or the entry's ``key_env`` (never None for an entry with a ``key_env``).
+    key: str | None = None
+
+
+Factory = Callable[[BuildContext], "Source"]
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """One source. ``order`` places it in its subject's cascade (gaps of 10 leave room between)."""
+
+    name: str
+    order: int
+    factory: Factory
+    subject: str = IP
+    #: Sends the subject somewhere (a fresh install sends nothing: online sources are off or keyed).
+    online: bool = False
+    settings: type[SourceSettings] = SourceSettings
+    #: Merged under whatever the TOML file or the environment sets for ``[providers.<name>]``.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: The environment variable holding the secret; without it (or ``api_key_file``) the source is off.
+    key_env: str | None = None
+    #: How the missing secret is named in "no ...: off".
+    key_label: str = "API key"
+    #: Runs whatever the configuration says (the IP cascade's gate, ``validation``).
+    always: bool = False
+
+    def section(self, given: Mapping[str, Any] | None = None) -> SourceSettings:
+        """The settings model of this source from a (partial) section; the defaults fill the rest."""
+        return self.settings.model_validate({**self.defaults, **(given or {})})
+
+
+_ENTRIES: dict[str, SourceEntry] = {}
+
+
+def register(entry: SourceEntry) -> SourceEntry:
+    """Add a source (a name is registered once: a second one would silently shadow the first)."""
+    if entry.name in _ENTRIES:
+        raise ValueError(f"source {entry.name!r} is registered already")
+    _ENTRIES[entry.name] = entry
+    return entry
+
+
+def unregister(name: str) -> None:
+    del _ENTRIES[name]
+
+
+@contextmanager
+def registered(entry: SourceEntry) -> Iterator[SourceEntry]:
+    """A source registered for the duration of a ``with`` block (tests, short-lived plugins)."""
+    register(entry)
+    try:
+        yield entry
+    finally:
+        unregister(entry.name)
+
+
+def get(name: str) -> SourceEntry:
+    try:
+        return _ENTRIES[name]
+    except KeyError:
+        raise KeyError(f"unknown source {name!r}") from None
+
+
+def entries(subject: str | None = IP) -> list[SourceEntry]:
+    """The registered sources of ``subject`` (every subject with None), in cascade order."""
+    chosen = [e for e in _ENTRIES.values() if subject is None or e.subject == subject]
+    return sorted(chosen, key=lambda e: (e.order, e.name))
+
+
+def names(subject: str | None = IP) -> tuple[str, ...]:
+    return tuple(e.name for e in entries(subject))
+
+
+def all_entries() -> Mapping[str, SourceEntry]:
+    return MappingProxyType(_ENTRIES)
+
+
+# -- the built-in sources ---------------------------------------------------------------------------------
+
+
+def _validation(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.validation import ValidationSource
+
+    return ValidationSource()
+
+
+def _maxmind(ctx: BuildContext) -> Source:
+    if not ctx.settings.paths:
+        raise Unavailable("no .mmdb paths configured")
+    from cowrieprocessor.enrichment.mmdb import MaxMindSource
+
+    return MaxMindSource(ctx.settings.paths)
+
+
+def _routing_history(ctx: BuildContext) -> Source:
+    if ctx.settings.directory is None:
+        raise Unavailable("no snapshot directory configured")
+    from cowrieprocessor.enrichment.routing_history import RoutingHistorySource
+
+    return RoutingHistorySource(ctx.settings.directory)
+
+
+def _embedded(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.embedded import EmbeddedSource
+
+    return EmbeddedSource()
+
+
+def _cymru(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.cymru import CymruSource
+
+    return CymruSource(ctx.settings, ctx.ledger, clock=ctx.clock)
+
+
+def _greynoise(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.greynoise import GreyNoiseSource
+
+    return GreyNoiseSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+
+
+def _spur(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.spur import SpurSource
+
+    return SpurSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+
+
+def _dshield(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.dshield import DShieldSource
+
+    return DShieldSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+
+
+def _abuseipdb(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.abuseipdb import AbuseIPDBSource
+
+    return AbuseIPDBSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+
+
+# Defaults are frugal: the online services' limits are their documented (or, where undocumented,
+# conservative) free tiers. Freshness (TTLs) is not here: it lives in one place, ``[freshness]``.
+for _entry in (
+    SourceEntry("validation", 10, _validation, always=True),
+    SourceEntry("maxmind", 20, _maxmind, settings=MaxMindSettings),
+    SourceEntry("routing_history", 30, _routing_history),
+    SourceEntry("embedded", 40, _embedded),
+    SourceEntry(
+        "cymru",
+        50,
+        _cymru,
+        online=True,
+        defaults={
+            # Off until asked for: a fresh install sends nothing anywhere (enable with ...__CYMRU__ENABLED=true).
+            "enabled": False,
+            "whois_server": "whois.cymru.com:43",
+            "rate_per_second": 2.0,
+            "batch_size": 500,
+            "timeout_seconds": 60.0,
+            "total_timeout_seconds": 180.0,
+            "max_response_bytes": 16 << 20,
+            "daily_budget": 5000,
+        },
+    ),
+    SourceEntry(
+        "greynoise",
+        60,
+        _greynoise,
+        online=True,
+        key_env="GREYNOISE_API_KEY",
+        defaults={"base_url": "https://api.greynoise.io", "daily_budget": 100},
+    ),
+    SourceEntry(
+        "spur",
+        70,
+        _spur,
+        online=True,
+        key_env="SPUR_TOKEN",
+        defaults={"base_url": "https://api.spur.us", "daily_budget": 100},
+    ),
+    SourceEntry(
+        "dshield",
+        80,
+        _dshield,
+        online=True,
+        # no key, but ISC blocks default User-Agents: the contact named in every request is its "key"
+        key_env="DSHIELD_CONTACT",
+        key_label="contact (DSHIELD_CONTACT)",
+        defaults={
+            "base_url": "https://isc.sans.edu",
+            "rate_per_second": 0.5,
+            "daily_budget": 2000,
+            "max_retry_wait_seconds": 300.0,
+        },
+    ),
+    SourceEntry(
+        "abuseipdb",
+        90,
+        _abuseipdb,
+        online=True,
+        key_env="ABUSEIPDB_API_KEY",
+        defaults={"base_url": "https://api.abuseipdb.com", "daily_budget": 1000},
+    ),
+):
+    register(_entry)
