@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
 #: IPs per batch of the online pass: a stop request waits for one batch of network lookups at most.
 ONLINE_BATCH = 100
-#: Sources that ask the network (``enrichment.cascade``): never on the ingestion path.
-ONLINE = frozenset({"cymru", "greynoise", "spur", "dshield", "abuseipdb"})
 
 
 def _errors(report: EnrichReport) -> int:
@@ -52,6 +50,7 @@ class Enricher:
         online_limit: int,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
+        from cowrieprocessor.enrichment import registry
         from cowrieprocessor.enrichment.cascade import build_sources
         from cowrieprocessor.enrichment.ledger import DatabaseLedger
 
@@ -60,9 +59,10 @@ class Enricher:
         self.ledger = DatabaseLedger(engine)
         self.unavailable: dict[str, str] = {}
         self.sources: list[Source] = build_sources(settings.providers, self.ledger, unavailable=self.unavailable)
-        offline = [s for s in self.sources if s.name not in ONLINE]
+        # sources that ask the network (the registry's ``online``) never run on the ingestion path
+        offline = [s for s in self.sources if not registry.get(s.name).online]
         self.offline = self._pass(offline)
-        self.has_online = any(s.name in ONLINE for s in self.sources)
+        self.has_online = len(offline) < len(self.sources)
         self.online_every, self.online_limit = online_every, online_limit
         self.online_due = 0.0
         self.online_wanted = False
