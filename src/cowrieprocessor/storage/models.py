@@ -570,6 +570,91 @@ class ReportDigest(Base):
     __table_args__ = (UniqueConstraint("name", "run", name="uq_report_digests_name"),)
 
 
+# --------------------------------------------------------------------------------------------- v25 ---
+
+
+class _ArtifactCounters:
+    """First/last seen and counts of an artifact, recomputed from ``file_transfers`` by every ``enrich``."""
+
+    first_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    download_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    session_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    source_ip_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class _ArtifactEnrichment:
+    """Sources' answers (``enrichment``) and per-source status, fetch and expiry times (``provenance``)."""
+
+    enrichment: Mapped[dict[str, Any]] = mapped_column(JSONType, server_default=text("'{}'"))
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSONType, server_default=text("'{}'"))
+    enrichment_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=NOW)
+
+
+class FileInventory(_ArtifactCounters, _ArtifactEnrichment, Base):
+    """One row per SHA-256 downloaded or uploaded: where and when it was seen, what it is, sources' verdicts."""
+
+    __tablename__ = "file_inventory"
+
+    sha256: Mapped[str] = mapped_column(key_string(64), primary_key=True)
+    url_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    sensors: Mapped[list[str]] = mapped_column(JSONType, server_default=text("'[]'"))
+    file_names: Mapped[list[str]] = mapped_column(JSONType, server_default=text("'[]'"))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    file_type: Mapped[str | None] = mapped_column(String(64))
+    artifact_checked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_file_inventory_first_seen", "first_seen"),
+        Index("ix_file_inventory_session_count", "session_count"),
+    )
+
+
+class URLInventory(_ArtifactCounters, _ArtifactEnrichment, Base):
+    """One row per URL fetched (keyed by the SHA-256 of its text: URLs are unbounded attacker text)."""
+
+    __tablename__ = "url_inventory"
+
+    url_sha256: Mapped[str] = mapped_column(key_string(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    file_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+    __table_args__ = (Index("ix_url_inventory_host", "host"),)
+
+
+class PayloadHost(_ArtifactCounters, _ArtifactEnrichment, Base):
+    """One row per host that served (or was asked for) a payload: its last DNS answer and sources' verdicts."""
+
+    __tablename__ = "payload_hosts"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    is_address: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    url_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class PayloadHostAddress(Base):
+    """An address a payload host resolved to (or is), with when; the address is an ``ip_inventory`` row."""
+
+    __tablename__ = "payload_host_addresses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(String(255), ForeignKey("payload_hosts.host", ondelete="CASCADE"))
+    ip_address: Mapped[str] = mapped_column(IPAddress(), ForeignKey("ip_inventory.ip_address"))
+    first_resolved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_resolved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    asn_at_resolution: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("host", "ip_address", name="uq_payload_host_addresses_host"),
+        Index("ix_payload_host_addresses_ip_address", "ip_address"),
+    )
+
+
 #: Where ``geo_country`` looks, in order (mirrors ``generated.GENERATED_SQL['geo_country']``).
 COUNTRY_FALLBACK: tuple[tuple[str, ...], ...] = (
     ("maxmind", "country"),
