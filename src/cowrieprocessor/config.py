@@ -19,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cowrieprocessor.enrichment.artifacts.settings import ArtifactSettings  # #19
 from cowrieprocessor.enrichment.datasets import DataSettings, with_installed
 from cowrieprocessor.enrichment.settings import ProvidersSettings
 from cowrieprocessor.errors import ConfigError
@@ -81,6 +82,7 @@ class Settings(BaseSettings):
     freshness: FreshnessSettings = Field(default_factory=FreshnessSettings)
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)
     data: DataSettings = Field(default_factory=DataSettings)
+    artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)  # #19: files, URLs, payload hosts
 
     toml_path: ClassVar[Path | None] = None
 
