@@ -59,6 +59,9 @@ Credentials = Annotated[
 ]
 PasswordHash = Annotated[str | None, typer.Option("--password-hash", help="SHA-256 hex of the password.")]
 CommandSig = Annotated[str | None, typer.Option("--command-sig", help="Command signature of the session.")]
+Download = Annotated[
+    str | None, typer.Option("--download", help="Sessions that downloaded or uploaded this file (its SHA-256).")
+]
 
 
 def _limit() -> Any:
@@ -92,6 +95,7 @@ def _campaign_key(
     sig: str | None,
     username: str | None = None,
     credentials: str | None = None,
+    download: str | None = None,
 ) -> CampaignKey:
     from cowrieprocessor.analysis import CampaignKey
 
@@ -104,12 +108,14 @@ def _campaign_key(
             (sig, CampaignKey.command_sig),
             (username, CampaignKey.username),
             (credentials, CampaignKey.credentials),
+            (download, CampaignKey.download),
         )
         if v is not None
     ]
     if len(given) != 1:
         raise typer.BadParameter(
-            "give exactly one of --ssh-key, --password, --password-hash, --command-sig, --username, --credentials"
+            "give exactly one of --ssh-key, --password, --password-hash, --command-sig, --username, --credentials,"
+            " --download"
         )
     value, make = given[0]
     return make(value)
@@ -210,6 +216,7 @@ def campaign(
     command_sig: CommandSig = None,
     username: Username = None,
     credentials: Credentials = None,
+    download: Download = None,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
@@ -219,7 +226,7 @@ def campaign(
     """
     from cowrieprocessor import analysis
 
-    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
+    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials, download)
     report = analysis.campaign_summary(state(ctx).engine, key)
     groups = _records(report.groups)
     names = [f.name for f in dataclasses.fields(analysis.CampaignGroup)]
@@ -251,6 +258,7 @@ def attribution(
     command_sig: CommandSig = None,
     username: Username = None,
     credentials: Credentials = None,
+    download: Download = None,
     limit: Annotated[int, _limit()] = 1000,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -262,7 +270,7 @@ def attribution(
     """
     from cowrieprocessor import analysis
 
-    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
+    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials, download)
     rows = analysis.attribution(state(ctx).engine, key, limit=limit)
     _show(
         rows, fmt, "attribution: attack time vs now", f"No session has this {key.kind.value}.",
@@ -279,6 +287,7 @@ def infrastructure(
     command_sig: CommandSig = None,
     username: Username = None,
     credentials: Credentials = None,
+    download: Download = None,
     limit: Annotated[int, _limit()] = 1000,
     columns: ColumnsOption = None,
     fmt: FormatOption = OutputFormat.table,
@@ -290,7 +299,7 @@ def infrastructure(
     """
     from cowrieprocessor import analysis
 
-    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials)
+    key = _campaign_key(ssh_key, password, password_hash, command_sig, username, credentials, download)
     rows = analysis.infrastructure(state(ctx).engine, key, limit=limit)
     _show(
         rows, fmt, "infrastructure at attack time", f"No session has this {key.kind.value}.",
@@ -473,3 +482,7 @@ def stale(
 def register(root: typer.Typer) -> None:
     """Add the ``query`` group to ``root``."""
     root.add_typer(app, name="query")
+
+
+# #19: files, one file, payload hosts - their commands register themselves on ``app``
+from cowrieprocessor.cli import query_artifacts  # noqa: E402, F401
