@@ -134,7 +134,9 @@ class FakeProviders:
             return 200, {"query_status": "hash_not_found"}
         if path == "/v1/url/":
             url = form.get("url", "")
-            return 200, ({"query_status": "ok", **self.urls[url]} if url in self.urls else {"query_status": "no_results"})
+            return 200, (
+                {"query_status": "ok", **self.urls[url]} if url in self.urls else {"query_status": "no_results"}
+            )
         if path == "/v1/host/":
             host = form.get("host", "")
             if host in self.hosts:

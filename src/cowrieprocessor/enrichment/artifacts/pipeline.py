@@ -9,6 +9,7 @@ transaction; each batch's writes are one transaction. Database errors propagate;
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections import Counter, defaultdict
@@ -156,8 +157,8 @@ class ArtifactPass:
         for host, is_address in hosts:
             if is_address:
                 answers.append(Resolution(host, Outcome.FOUND, now, [host], None, None))
-            elif self.resolver is not None:
-                answers.append(self.resolver.resolve(host))
+            elif self.resolver is not None:  # dated by this pass's clock, like every other time it writes
+                answers.append(dataclasses.replace(self.resolver.resolve(host), resolved_at=now))
         for start in range(0, len(answers), 500):
             self._write_resolutions(answers[start : start + 500])
 
