@@ -37,6 +37,13 @@ from cowrieprocessor.storage.models import (
 from cowrieprocessor.tiers.freshness import format_time
 
 Clock = Callable[[], dt.datetime]
+#: A resolution's outcome as the report's columns name it (found, not_found, error, skipped).
+_STATUS = {
+    Outcome.FOUND: "found",
+    Outcome.NOT_FOUND: "not_found",
+    Outcome.SKIPPED_BUDGET: "skipped",
+    Outcome.SKIPPED_BREAKER: "skipped",
+}
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,7 @@ class ArtifactPass:
         answers: list[Resolution] = []
         for host, is_address in hosts:
             if is_address:
-                answers.append(Resolution(host, Outcome.FOUND, now, [host], None, None))
+                answers.append(Resolution(host, Outcome.FOUND, now, [host], literal=True))
             elif self.resolver is not None:  # dated by this pass's clock, like every other time it writes
                 answers.append(dataclasses.replace(self.resolver.resolve(host), resolved_at=now))
         for start in range(0, len(answers), 500):
@@ -167,11 +174,11 @@ class ArtifactPass:
         insert = _insert(self.engine.dialect.name)
         with self.engine.begin() as conn:
             for answer in answers:
+                if not answer.literal:
+                    self.report.outcomes["dns"][_STATUS.get(answer.outcome, "error")] += 1
                 if answer.outcome not in (Outcome.FOUND, Outcome.NOT_FOUND):
-                    self.report.outcomes["dns"][answer.outcome.value] += 1
                     continue  # asked again at the next pass (the ledger has the failure)
-                self.report.outcomes["dns"][answer.outcome.value] += 1
-                self.report.hosts_resolved += 1
+                self.report.hosts_resolved += not answer.literal
                 conn.execute(
                     update(PayloadHost)
                     .where(PayloadHost.__table__.c.host == answer.host)

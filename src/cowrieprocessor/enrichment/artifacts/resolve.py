@@ -35,6 +35,8 @@ class Resolution:
     rcode: str | None = None
     ttl: int | None = None
     error: str | None = None
+    #: the URL named an address: no DNS was asked, the address is the answer
+    literal: bool = False
 
     def as_json(self, server: str | None) -> dict[str, Any]:
         return {
