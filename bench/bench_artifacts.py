@@ -264,11 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     WORK.mkdir(parents=True, exist_ok=True)
     os.environ["VIRUSTOTAL_API_KEY"], os.environ["ABUSECH_AUTH_KEY"] = VT_KEY, ABUSE_KEY
+    pg = args.pg.replace("postgresql://", "postgresql+psycopg://", 1) if args.pg else None
     results = []
-    for kind in ("sqlite", *(("postgresql",) if args.pg else ())):
+    for kind in ("sqlite", *(("postgresql",) if pg else ())):
         data = DataSet(args.sessions, args.files, args.urls, args.hosts)
-        results.append(run(kind, args.pg, data))
-    print(json.dumps(results, indent=2))
+        results.append(run(kind, pg, data))
+        print(json.dumps(results[-1], indent=2), flush=True)
     for r in results:
         print(f"\n[{r['backend']}] {r['events']['transfers']:,} transfers in {r['events']['sessions']:,} sessions")
         print(f"{'source':<14} {'unique':>7} {'calls':>7} {'max/key':>7} {'per-event':>10} {'2nd pass':>8}")

@@ -236,3 +236,24 @@ def payload_hosts(engine: Engine, *, sha256: str | None = None, limit: int = 100
         )
         for r in rows
     ]  # fmt: skip
+
+
+def verdict_text(row: FileRow) -> str:
+    """One short line for a report cell: detections, label, and whether unknown or novel."""
+    parts = [p for p in (f"VT {row.detections}" if row.detections else None, row.label) if p]
+    if row.status == "unknown":
+        parts.append("unknown to every source")
+    if row.novel:
+        parts.append("novel")
+    return " · ".join(parts)
+
+
+def verdicts(engine: Engine, hashes: list[str]) -> dict[str, str]:
+    """The verdict line of each of these files that a source was asked about (reports and digests)."""
+    wanted = sorted({h for h in hashes if h})
+    if not wanted:
+        return {}
+    f = FileInventory.__table__.c
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(FileInventory.__table__).where(f.sha256.in_(wanted))))
+    return {r.sha256: text for r in rows if (text := verdict_text(_file_row(r, 0)))}

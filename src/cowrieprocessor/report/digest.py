@@ -151,11 +151,19 @@ def compute(engine: Engine, since: dt.datetime, until: dt.datetime) -> dict[str,
     text = labels(engine, "password", [p["key"] for p in passwords], {})
     for item in passwords:
         item["text"] = text.get(item["key"])
+    downloads = _section(fetch(engine, _new_keys_statement(dialect, "download"), params))
+    if downloads["items"]:  # #19: the artifact sources' verdict of each new file, when `enrich` asked them
+        from cowrieprocessor.analysis.artifacts import verdicts
+
+        known = verdicts(engine, [i["key"] for i in downloads["items"]])
+        for item in downloads["items"]:
+            if item["key"] in known:
+                item["verdict"] = known[item["key"]]
     return {
         "new_campaigns": campaigns,
         "new_asns": _section(fetch(engine, _new_asns_statement(dialect), params)),
         "moved_ips": _section(fetch(engine, _moved_statement(dialect), params)),
-        "new_downloads": _section(fetch(engine, _new_keys_statement(dialect, "download"), params)),
+        "new_downloads": downloads,
         "planted_key_logins": _section(fetch(engine, _planted_logins_statement(dialect), params)),
     }
 
