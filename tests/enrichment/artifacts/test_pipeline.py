@@ -257,3 +257,17 @@ def test_artifacts_directory_gives_size_and_type(engine: Engine, run: Run, tmp_p
         assert a is not None and (a.size_bytes, a.file_type) == (26, "sh script")
         assert b is not None and b.size_bytes is None and b.artifact_checked_at is not None
         assert session.scalar(select(func.count()).select_from(FileInventory)) == 4
+
+
+def test_the_digest_names_each_new_files_verdict(engine: Engine, run: Run) -> None:
+    from cowrieprocessor.report.digest import compute
+
+    _load(engine)
+    before = compute(engine, ATTACK - dt.timedelta(days=1), ATTACK + dt.timedelta(days=1))
+    assert all("verdict" not in i for i in before["new_downloads"]["items"])  # nobody asked yet
+    run(ip_pass=False)
+    body = compute(engine, ATTACK - dt.timedelta(days=1), ATTACK + dt.timedelta(days=1))
+    items = {i["key"]: i for i in body["new_downloads"]["items"]}
+    assert items[A]["verdict"] == "VT 41/64 · trojan.mirai/gafgyt"
+    assert items[B]["verdict"] == "unknown to every source · novel"
+    assert items[D]["verdict"] == "XorDDoS"
