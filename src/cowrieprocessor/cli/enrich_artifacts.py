@@ -37,6 +37,8 @@ def build_pass(app_state: AppState, directory: Path | None, unavailable: dict[st
 def print_artifacts(data: dict[str, Any]) -> None:
     from rich.table import Table
 
+    if not data["transfers"]:
+        return  # no download or upload stored: nothing to say (a cron job's mail stays empty)
     console.print(
         f"artifacts: {data['files']:,} files, {data['urls']:,} URLs, {data['hosts']:,} payload hosts from "
         f"{data['transfers']:,} transfers; {data['hosts_resolved']:,} hosts resolved, "
