@@ -64,7 +64,8 @@ def test_enrich_then_query_files_hosts_and_campaigns(db_url: str, configured: Fa
     assert artifacts["files"] >= 2 and artifacts["transfers"] == 152
     calls_per_source = {s: sum(c.values()) for s, c in artifacts["outcomes"].items()}
     assert calls_per_source["virustotal"] == calls_per_source["malwarebazaar"] == artifacts["files"]
-    assert calls_per_source["urlhaus_url"] == artifacts["urls"] and calls_per_source["urlhaus_host"] == artifacts["hosts"]
+    assert calls_per_source["urlhaus_url"] == artifacts["urls"]
+    assert calls_per_source["urlhaus_host"] == artifacts["hosts"]
 
     rows = _json(["--db", db_url, "query", "files", "--format", "json", "--limit", "100"])
     assert isinstance(rows, list) and len(rows) == artifacts["files"]
