@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cowrieprocessor.enrichment.artifacts.abusech import MalwareBazaarSource, URLhausHostSource, URLhausURLSource
@@ -178,3 +180,20 @@ def test_key_never_reaches_the_ledger(providers: FakeProviders, clock: FakeClock
     source.lookup_many([KNOWN])
     source.close()
     assert VT_KEY not in repr(ledger.calls)
+
+
+def test_a_key_file_wins_over_the_environment(
+    providers: FakeProviders, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VIRUSTOTAL_API_KEY", "from-the-environment")
+    key_file = tmp_path / "vt.key"
+    key_file.write_text(VT_KEY + "\n", encoding="utf-8")
+    settings = ArtifactSettings(
+        sources={"virustotal": {"base_url": providers.url, "api_key_file": str(key_file)}}  # type: ignore[arg-type]
+    )
+    monkeypatch.delenv("ABUSECH_AUTH_KEY", raising=False)
+    ledger = MemoryLedger()
+    (source,) = build_artifact_sources(settings, ledger)
+    assert source.lookup_many([KNOWN])[KNOWN].status is LookupStatus.NOT_FOUND  # the file's key was accepted
+    source.close()
+    assert {r.headers["x-apikey"] for r in providers.asked("/api/v3/")} == {VT_KEY}
