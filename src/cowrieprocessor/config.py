@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from cowrieprocessor.alerts.settings import AlertsSettings
+from cowrieprocessor.enrichment.artifacts.settings import ArtifactSettings
 from cowrieprocessor.enrichment.datasets import DataSettings, with_installed
 from cowrieprocessor.enrichment.settings import ProvidersSettings
 from cowrieprocessor.errors import ConfigError
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
     enrich: EnrichSettings = Field(default_factory=EnrichSettings)
     data: DataSettings = Field(default_factory=DataSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)  # files, URLs, payload hosts
 
     toml_path: ClassVar[Path | None] = None
 

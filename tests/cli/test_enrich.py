@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cowrieprocessor.cli.main import app
 from cowrieprocessor.samples import sample_paths
 from cowrieprocessor.storage.engine import make_engine
-from cowrieprocessor.storage.models import IPInventory, ProviderCall, SessionSummary
+from cowrieprocessor.storage.models import IPInventory, PayloadHostAddress, ProviderCall, SessionSummary
 from tests.tiers.conftest import write_mmdb
 
 runner = CliRunner()
@@ -47,11 +47,20 @@ def test_ingest_then_enrich_covers_every_session(db_url: str, tmp_path: Path, mo
     assert inventory == ips == summary["enrichment"]["ips_enriched"]
     assert with_country / sessions > 0.95  # the embedded dataset knows nearly every public address
 
-    # a second run costs nothing: no IP needs work, no session lacks its snapshot
+    # `enrich` adds the payload hosts' addresses (#19): the only IPs it enriches; a third run costs nothing
     again = runner.invoke(app, ["--db", db_url, "enrich", "--format", "json"])
     assert again.exit_code == 0, again.output
     data = json.loads(again.stdout)
-    assert (data["ips_enriched"], data["sessions_snapshotted"]) == (0, 0)
+    with Session(engine) as session:
+        attackers = select(SessionSummary.source_ip).where(SessionSummary.source_ip.is_not(None))
+        payload_only = session.scalar(
+            select(func.count(func.distinct(PayloadHostAddress.ip_address))).where(
+                PayloadHostAddress.ip_address.not_in(attackers)
+            )
+        )
+    assert (data["ips_enriched"], data["sessions_snapshotted"]) == (payload_only, 0)
+    third = json.loads(runner.invoke(app, ["--db", db_url, "enrich", "--format", "json"]).stdout)
+    assert (third["ips_enriched"], third["sessions_snapshotted"]) == (0, 0)
     engine.dispose()
 
 

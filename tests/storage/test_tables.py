@@ -7,12 +7,19 @@ from sqlalchemy import inspect
 from cowrieprocessor.storage import models, tables
 
 
+def _typed(cls: type) -> set[str]:
+    """Annotated attributes of the class and of its mixins (the artifact inventories share their columns)."""
+    return {
+        name for klass in cls.__mro__ if klass is not models.Base for name in vars(klass).get("__annotations__", {})
+    }
+
+
 def test_every_table_has_its_orm_class_typed_column_by_column() -> None:
     classes = {cls.__table__.name: cls for cls in models.Base.__subclasses__()}
     assert set(classes) == set(tables.metadata.tables)
     for name, cls in classes.items():
         mapped = {attr.key for attr in inspect(cls).column_attrs}
-        typed = set(cls.__annotations__)
+        typed = _typed(cls)
         assert typed == mapped, f"{name}: typed {sorted(typed ^ mapped)} differ from the mapped columns"
         assert len(mapped) == len(tables.metadata.tables[name].columns)
         assert cls.__tablename__ == name
@@ -21,7 +28,7 @@ def test_every_table_has_its_orm_class_typed_column_by_column() -> None:
 def test_the_check_sees_an_untyped_column() -> None:
     """The check can fail: a column without its annotation is mapped but not typed."""
     cls = models.IPInventory
-    typed = set(cls.__annotations__) - {"claimed_by"}
+    typed = _typed(cls) - {"claimed_by"}
     assert typed != {attr.key for attr in inspect(cls).column_attrs}
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cowrieprocessor.storage.engine import make_engine
-from cowrieprocessor.storage.models import IPInventory, ProviderCall, SessionSummary
+from cowrieprocessor.storage.models import IPInventory, PayloadHostAddress, ProviderCall, SessionSummary
 from cowrieprocessor.synthetic import generate
 from cowrieprocessor.tiers import reconcile
 from tests.conftest import PostgresServer
@@ -95,13 +95,15 @@ def test_concurrent_ingest_and_enrich_workers(pg_server: PostgresServer, tmp_pat
             select(func.count()).select_from(SessionSummary).where(SessionSummary.enrichment_at.is_(None))
         )
         ledger = Counter(session.scalars(select(ProviderCall.lookup_key).where(ProviderCall.source == "greynoise")))
+        # #19: `enrich` adds the payload hosts' addresses (the generator's URLs name public addresses)
+        payload = set(session.scalars(select(PayloadHostAddress.ip_address))) - ips
     drifts = reconcile.measure(engine)
     engine.dispose()
 
     assert len(ips) > 100
-    assert inventory == ips
+    assert inventory == ips | payload
     assert unsnapped == 0
-    assert set(asked) == ips, "every public IP asked"
+    assert set(asked) == ips | payload, "every public IP asked"
     assert max(asked.values()) == 1, f"asked twice: {[ip for ip, n in asked.items() if n > 1][:5]}"
     assert ledger == asked
     assert all(d.drift == 0 for d in drifts), [d.as_json() for d in drifts if d.drift]

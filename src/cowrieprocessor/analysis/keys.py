@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, bindparam, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from cowrieprocessor.analysis.sql import AUTH, SESSIONS
+from cowrieprocessor.analysis.sql import AUTH, SESSIONS, TRANSFERS
 from cowrieprocessor.storage.textsafe import escape_text
 
 
@@ -25,6 +25,7 @@ class KeyKind(enum.StrEnum):
     command_sig = "command_sig"
     credentials = "credentials"
     username = "username"
+    download = "download"  # #19: sessions that downloaded or uploaded a file of this SHA-256
 
 
 #: The session column that holds each kind of key (``related`` lists other campaigns by these).
@@ -73,6 +74,11 @@ class CampaignKey:
         return cls(KeyKind.username, escape_text(name))
 
     @classmethod
+    def download(cls, sha256_hex: str) -> CampaignKey:
+        """A file downloaded or uploaded, by its SHA-256 (``file_transfers.shasum``)."""
+        return cls(KeyKind.download, sha256_hex.strip().lower())
+
+    @classmethod
     def credentials(cls, sha256_hex: str) -> CampaignKey:
         """A credential list by its hash (``credential_list_hash`` of a session)."""
         return cls(KeyKind.credentials, sha256_hex.lower())
@@ -108,9 +114,11 @@ def key_condition(kind: KeyKind) -> ColumnElement[bool]:
     """The sessions of a campaign, the key bound as ``:key``."""
     if kind in TRIED_COLUMNS:
         return tried(TRIED_COLUMNS[kind], "key")
+    if kind is KeyKind.download:
+        return SESSIONS.c.session_id.in_(select(TRANSFERS.c.session_id).where(TRANSFERS.c.shasum == bindparam("key")))
     return key_column(kind) == bindparam("key")
 
 
 def matched_by_column(kind: KeyKind) -> bool:
     """Every session of a campaign of this kind has the key in its summary column."""
-    return kind not in TRIED_COLUMNS
+    return kind in KEY_COLUMNS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -37,25 +38,54 @@ def enrich_command(
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=256, help="Worker processes (PostgreSQL; SQLite has one writer).")
     ] = 1,
+    artifacts: Annotated[
+        Path | None,
+        typer.Option(
+            "--artifacts", file_okay=False, exists=True, help="Cowrie's downloads directory: files' size and type."
+        ),
+    ] = None,
+    no_artifacts: Annotated[
+        bool, typer.Option("--no-artifacts", help="Skip files, URLs and payload hosts (docs/malware.md).")
+    ] = False,
     fmt: ReportFormatOption = OutputFormat.table,
 ) -> None:
-    """Enrich each unique IP once through the source cascade; write the three tiers and snapshots."""
+    """Enrich each unique IP once through the source cascade; write the three tiers and snapshots.
+
+    Also, unless --no-artifacts: each downloaded file, URL and payload host once per artifact source."""
     app_state = state(ctx)
     engine = app_state.ready_engine()
     if workers > 1 and engine.dialect.name != "postgresql":
         err_console.print("[yellow]--workers needs PostgreSQL; SQLite runs one worker[/yellow]")
         workers = 1
-    if workers > 1:
-        from cowrieprocessor.tiers.run import run_workers
+    artifact_pass = None
+    unavailable: dict[str, str] = {}
+    if not no_artifacts:  # #19: inventories and host names before the IP pass, artifact sources after it
+        from cowrieprocessor.cli.enrich_artifacts import build_pass
 
-        run = run_workers(app_state.db_url, app_state.settings, workers, refresh_stale=refresh_stale, limit=limit)
-    else:
-        run = _run(app_state, refresh_stale=refresh_stale, limit=limit)
-    data = run.as_json()
+        artifact_pass = build_pass(app_state, artifacts, unavailable)
+    try:
+        if artifact_pass is not None:
+            artifact_pass.prepare()
+        if workers > 1:
+            from cowrieprocessor.tiers.run import run_workers
+
+            run = run_workers(app_state.db_url, app_state.settings, workers, refresh_stale=refresh_stale, limit=limit)
+        else:
+            run = _run(app_state, refresh_stale=refresh_stale, limit=limit)
+        data = run.as_json()
+        if artifact_pass is not None:
+            data["artifacts"] = {**artifact_pass.finish().as_json(), "unavailable": unavailable}
+    finally:
+        if artifact_pass is not None:
+            artifact_pass.close()
     if fmt is OutputFormat.json:
         print_json(data)
         return
     print_report(data)
+    if "artifacts" in data:
+        from cowrieprocessor.cli.enrich_artifacts import print_artifacts
+
+        print_artifacts(data["artifacts"])
 
 
 def print_report(data: dict[str, Any], *, snapshots: bool = True) -> None:

@@ -41,6 +41,9 @@ Credentials = Annotated[
 ]
 PasswordHash = Annotated[str | None, typer.Option("--password-hash", help="SHA-256 hex of the password.")]
 CommandSig = Annotated[str | None, typer.Option("--command-sig", help="Command signature of the session.")]
+Download = Annotated[
+    str | None, typer.Option("--download", help="Sessions that downloaded or uploaded this file (its SHA-256).")
+]
 
 
 def limit_option(what: str = "rows") -> Any:
@@ -67,6 +70,7 @@ def campaign_key(
     sig: str | None,
     username: str | None = None,
     credentials: str | None = None,
+    download: str | None = None,
 ) -> CampaignKey:
     """The one campaign key given (a usage error unless exactly one is)."""
     from cowrieprocessor.analysis import CampaignKey
@@ -80,12 +84,14 @@ def campaign_key(
             (sig, CampaignKey.command_sig),
             (username, CampaignKey.username),
             (credentials, CampaignKey.credentials),
+            (download, CampaignKey.download),
         )
         if v is not None
     ]
     if len(given) != 1:
         raise typer.BadParameter(
-            "give exactly one of --ssh-key, --password, --password-hash, --command-sig, --username, --credentials"
+            "give exactly one of --ssh-key, --password, --password-hash, --command-sig, --username, --credentials,"
+            " --download"
         )
     value, make = given[0]
     return make(value)
@@ -94,7 +100,7 @@ def campaign_key(
 #: The campaign-key options, in the order ``--help`` shows them and :func:`campaign_key` takes them.
 KEY_OPTIONS: dict[str, Any] = {
     "ssh_key": SshKey, "password": Password, "password_hash": PasswordHash, "command_sig": CommandSig,
-    "username": Username, "credentials": Credentials,
+    "username": Username, "credentials": Credentials, "download": Download,
 }  # fmt: skip
 
 

@@ -396,3 +396,7 @@ def stale(
 def register(root: typer.Typer) -> None:
     """Add the ``query`` group to ``root``."""
     root.add_typer(app, name="query")
+
+
+# #19: files, one file, payload hosts - their commands register themselves on ``app``
+from cowrieprocessor.cli import query_artifacts  # noqa: E402, F401

@@ -15,9 +15,9 @@ from sqlalchemy import Engine
 
 from cowrieprocessor.ingestion import live, logfiles
 from cowrieprocessor.ingestion.live import LiveSessions
-from cowrieprocessor.ingestion.threaded_writer import OverlappedWriter
 from cowrieprocessor.ingestion.pipeline import Ingestor
 from cowrieprocessor.ingestion.store import open_store
+from cowrieprocessor.ingestion.threaded_writer import OverlappedWriter
 from cowrieprocessor.ingestion.writer import BatchWriter, WriteTotals
 
 

@@ -143,7 +143,7 @@ def _planted_statement(dialect: str, sensors: bool) -> Select[Any]:
 
 def details(engine: Engine, period: Period) -> dict[str, Any]:
     dialect, sensors, params = dialect_of(engine), bool(period.sensors), period.params()
-    return {
+    found = {
         "credentials": fetch(engine, _credentials_statement(dialect, sensors, False), params),
         "new_credentials": fetch(engine, _credentials_statement(dialect, sensors, True), params),
         "usernames": fetch(engine, _usernames_statement(dialect, sensors), params),
@@ -153,3 +153,10 @@ def details(engine: Engine, period: Period) -> dict[str, Any]:
         "new_downloads": fetch(engine, _downloads_statement(dialect, sensors, True), params),
         "planted_keys": fetch(engine, _planted_statement(dialect, sensors), params),
     }
+    # #19: each file's verdict from the artifact sources (empty until `enrich` asked them)
+    from cowrieprocessor.analysis.artifacts import verdicts
+
+    known = verdicts(engine, [r["shasum"] for r in (*found["downloads"], *found["new_downloads"])])
+    for row in (*found["downloads"], *found["new_downloads"]):
+        row["verdict"] = known.get(row["shasum"], "")
+    return found

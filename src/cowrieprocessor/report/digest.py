@@ -167,11 +167,19 @@ def compute(engine: Engine, since: dt.datetime, until: dt.datetime) -> dict[str,
     text = labels(engine, "password", [p["key"] for p in passwords], {})
     for item in passwords:
         item["text"] = text.get(item["key"])
+    downloads = _section(first_seen_keys(engine, "download", since, until))
+    if downloads["items"]:  # #19: the artifact sources' verdict of each new file, when `enrich` asked them
+        from cowrieprocessor.analysis.artifacts import verdicts
+
+        known = verdicts(engine, [i["key"] for i in downloads["items"]])
+        for item in downloads["items"]:
+            if item["key"] in known:
+                item["verdict"] = known[item["key"]]
     return {
         "new_campaigns": campaigns,
         "new_asns": _section(section(engine, "new_asns", since, until)),
         "moved_ips": _section(section(engine, "moved_ips", since, until)),
-        "new_downloads": _section(first_seen_keys(engine, "download", since, until)),
+        "new_downloads": downloads,
         "planted_key_logins": _section(section(engine, "planted_key_logins", since, until)),
     }
 

@@ -459,6 +459,74 @@ class AlertOutbox(Base):
     created_at: Mapped[dt.datetime]
 
 
+# --------------------------------------------------------------------------------------------- v25 ---
+
+
+class _ArtifactColumns:
+    """First/last seen and counts (recomputed from ``file_transfers``), sources' answers and provenance."""
+
+    first_seen: Mapped[dt.datetime | None]
+    last_seen: Mapped[dt.datetime | None]
+    download_count: Mapped[int]
+    session_count: Mapped[int]
+    source_ip_count: Mapped[int]
+    enrichment: Mapped[dict[str, Any]]
+    provenance: Mapped[dict[str, Any]]
+    enrichment_updated_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class FileInventory(_ArtifactColumns, Base):
+    """One row per SHA-256 downloaded or uploaded: where and when it was seen, what it is, sources' verdicts."""
+
+    __table__ = tables.file_inventory
+
+    sha256: Mapped[str]
+    url_count: Mapped[int]
+    sensors: Mapped[list[str]]
+    file_names: Mapped[list[str]]
+    size_bytes: Mapped[int | None]
+    file_type: Mapped[str | None]
+    artifact_checked_at: Mapped[dt.datetime | None]
+
+
+class URLInventory(_ArtifactColumns, Base):
+    """One row per URL fetched (keyed by the SHA-256 of its text: URLs are unbounded attacker text)."""
+
+    __table__ = tables.url_inventory
+
+    url_sha256: Mapped[str]
+    url: Mapped[str]
+    host: Mapped[str | None]
+    file_count: Mapped[int]
+
+
+class PayloadHost(_ArtifactColumns, Base):
+    """One row per host that served (or was asked for) a payload: its last DNS answer and sources' verdicts."""
+
+    __table__ = tables.payload_hosts
+
+    host: Mapped[str]
+    is_address: Mapped[bool]
+    url_count: Mapped[int]
+    resolved_at: Mapped[dt.datetime | None]
+    resolution: Mapped[dict[str, Any] | None]
+
+
+class PayloadHostAddress(Base):
+    """An address a payload host resolved to (or is), with when; the address is an ``ip_inventory`` row."""
+
+    __table__ = tables.payload_host_addresses
+
+    id: Mapped[int]
+    host: Mapped[str]
+    ip_address: Mapped[str]
+    first_resolved_at: Mapped[dt.datetime]
+    last_resolved_at: Mapped[dt.datetime]
+    asn_at_resolution: Mapped[int | None]
+
+
 # --------------------------------------------------------------------------------------------- v26 ---
 
 

@@ -495,6 +495,88 @@ alert_outbox = Table(
     Index("ix_alert_outbox_sent_at", "destination", "sent_at"),
 )
 
+# --------------------------------------------------------------------------------------------- v25 ---
+
+
+def _artifact_counters() -> list[Column[Any]]:
+    """First/last seen and counts of an artifact, recomputed from ``file_transfers`` by every ``enrich``."""
+    return [
+        Column("first_seen", UTCDateTime()),
+        Column("last_seen", UTCDateTime()),
+        Column("download_count", Integer, server_default=text("0"), nullable=False),
+        Column("session_count", Integer, server_default=text("0"), nullable=False),
+        Column("source_ip_count", Integer, server_default=text("0"), nullable=False),
+    ]
+
+
+def _artifact_enrichment() -> list[Column[Any]]:
+    """Sources' answers (``enrichment``) and per-source status, fetch and expiry times (``provenance``)."""
+    return [
+        Column("enrichment", JSONType, server_default=text("'{}'"), nullable=False),
+        Column("provenance", JSONType, server_default=text("'{}'"), nullable=False),
+        Column("enrichment_updated_at", UTCDateTime()),
+        Column("created_at", UTCDateTime(), server_default=NOW, nullable=False),
+        Column("updated_at", UTCDateTime(), server_default=NOW, nullable=False),
+    ]
+
+
+#: One row per SHA-256 downloaded or uploaded: where and when it was seen, what it is, sources' verdicts.
+file_inventory = Table(
+    "file_inventory",
+    metadata,
+    Column("sha256", key_string(64), primary_key=True),
+    Column("url_count", Integer, server_default=text("0"), nullable=False),
+    Column("sensors", JSONType, server_default=text("'[]'"), nullable=False),
+    Column("file_names", JSONType, server_default=text("'[]'"), nullable=False),
+    Column("size_bytes", BigInteger),
+    Column("file_type", String(64)),
+    Column("artifact_checked_at", UTCDateTime()),
+    *_artifact_counters(),
+    *_artifact_enrichment(),
+    Index("ix_file_inventory_first_seen", "first_seen"),
+    Index("ix_file_inventory_session_count", "session_count"),
+)
+
+#: One row per URL fetched (keyed by the SHA-256 of its text: URLs are unbounded attacker text).
+url_inventory = Table(
+    "url_inventory",
+    metadata,
+    Column("url_sha256", key_string(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("host", String(255)),
+    Column("file_count", Integer, server_default=text("0"), nullable=False),
+    *_artifact_counters(),
+    *_artifact_enrichment(),
+    Index("ix_url_inventory_host", "host"),
+)
+
+#: One row per host that served (or was asked for) a payload: its last DNS answer and sources' verdicts.
+payload_hosts = Table(
+    "payload_hosts",
+    metadata,
+    Column("host", String(255), primary_key=True),
+    Column("is_address", Boolean, server_default=text("false"), nullable=False),
+    Column("url_count", Integer, server_default=text("0"), nullable=False),
+    Column("resolved_at", UTCDateTime()),
+    Column("resolution", JSONType),
+    *_artifact_counters(),
+    *_artifact_enrichment(),
+)
+
+#: An address a payload host resolved to (or is), with when; the address is an ``ip_inventory`` row.
+payload_host_addresses = Table(
+    "payload_host_addresses",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("host", String(255), ForeignKey("payload_hosts.host", ondelete="CASCADE"), nullable=False),
+    Column("ip_address", IPAddress(), ForeignKey("ip_inventory.ip_address"), nullable=False),
+    Column("first_resolved_at", UTCDateTime(), nullable=False),
+    Column("last_resolved_at", UTCDateTime(), nullable=False),
+    Column("asn_at_resolution", BigInteger),
+    UniqueConstraint("host", "ip_address", name="uq_payload_host_addresses_host"),
+    Index("ix_payload_host_addresses_ip_address", "ip_address"),
+)
+
 # --------------------------------------------------------------------------------------------- v26 ---
 
 #: The last word of each ``follow`` process, by name: ``follow --status`` reads it from another process.

@@ -1,0 +1,259 @@
+"""Malware and the infrastructure that serves it (#19): files with their verdicts, one file in full, payload
+hosts then and now, and novelty - a file first seen here before VirusTotal's first submission, or unknown
+to every source that was asked.
+
+Read-only; the inventories are written by ``enrich`` (:mod:`cowrieprocessor.enrichment.artifacts`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, select
+
+from cowrieprocessor.storage.models import (
+    ASNInventory,
+    FileInventory,
+    FileTransfer,
+    IPInventory,
+    PayloadHost,
+    PayloadHostAddress,
+    SessionSummary,
+    URLInventory,
+)
+
+FILE_SOURCES = ("virustotal", "malwarebazaar")
+
+
+@dataclass(frozen=True)
+class FileRow:
+    sha256: str
+    first_seen: dt.datetime | None
+    last_seen: dt.datetime | None
+    sessions: int
+    ips: int
+    asns: int
+    downloads: int
+    file_type: str | None
+    detections: str | None  # VirusTotal malicious / engines, e.g. "41/66"
+    label: str | None  # VirusTotal's suggested threat label, else MalwareBazaar's signature
+    vt_first_submission: dt.datetime | None
+    status: str  # known, unknown (every source asked said so), unasked
+    novel: bool
+
+
+@dataclass(frozen=True)
+class FileDetail:
+    file: FileRow
+    size_bytes: int | None
+    sensors: list[str]
+    file_names: list[str]
+    urls: list[str]
+    source_ips: list[dict[str, Any]]
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {status, fetched_at, ..., data}
+
+
+@dataclass(frozen=True)
+class PayloadHostRow:
+    host: str
+    ip: str | None
+    asn_then: int | None
+    asn_now: int | None
+    organization_now: str | None
+    country_now: str | None
+    first_resolved: dt.datetime | None
+    last_resolved: dt.datetime | None
+    files: int
+    sessions: int
+    urlhaus: str | None  # URLhaus's answer for the host: "listed (N URLs)", "not listed", None = not asked
+
+
+def _epoch(value: Any) -> dt.datetime | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 1 << 40:
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    return None
+
+
+def _status(provenance: dict[str, Any]) -> str:
+    asked = [provenance.get(s, {}).get("status") for s in FILE_SOURCES if isinstance(provenance.get(s), dict)]
+    answered = [s for s in asked if s in ("found", "not_found")]
+    if "found" in answered:
+        return "known"
+    return "unknown" if answered else "unasked"
+
+
+def _file_row(row: Any, asns: int) -> FileRow:
+    enrichment, provenance = row.enrichment or {}, row.provenance or {}
+    vt = enrichment.get("virustotal") or {}
+    stats = vt.get("last_analysis_stats") or {}
+    detections = None
+    if stats:
+        total = sum(v for k, v in stats.items() if isinstance(v, int) and k not in ("type-unsupported", "failure"))
+        detections = f"{stats.get('malicious', 0)}/{total}"
+    label = (vt.get("popular_threat_classification") or {}).get("suggested_threat_label") or (
+        enrichment.get("malwarebazaar") or {}
+    ).get("signature")
+    submitted = _epoch(vt.get("first_submission_date"))
+    status = _status(provenance)
+    first = row.first_seen
+    novel = status == "unknown" or (submitted is not None and first is not None and first < submitted)
+    return FileRow(
+        sha256=row.sha256, first_seen=first, last_seen=row.last_seen, sessions=row.session_count,
+        ips=row.source_ip_count, asns=asns, downloads=row.download_count, file_type=row.file_type,
+        detections=detections, label=label, vt_first_submission=submitted, status=status, novel=novel,
+    )  # fmt: skip
+
+
+def _asn_counts(engine: Engine, hashes: list[str]) -> dict[str, int]:
+    """Distinct attack-time ASNs of the sessions that transferred each file."""
+    if not hashes:
+        return {}
+    t, s = FileTransfer.__table__.c, SessionSummary.__table__.c
+    stmt = (
+        select(t.shasum, func.count(func.distinct(s.snapshot_asn)))
+        .join_from(FileTransfer.__table__, SessionSummary.__table__, t.session_id == s.session_id)
+        .where(t.shasum.in_(hashes))
+        .group_by(t.shasum)
+    )
+    with engine.connect() as conn:
+        return {sha: int(n) for sha, n in conn.execute(stmt)}
+
+
+def files(engine: Engine, *, novel: bool = False, limit: int = 50) -> list[FileRow]:
+    """The most-seen files first (sessions, then downloads); ``novel`` keeps only the novel ones."""
+    f = FileInventory.__table__.c
+    stmt = select(FileInventory.__table__).order_by(f.session_count.desc(), f.download_count.desc(), f.sha256)
+    if not novel:
+        stmt = stmt.limit(limit)
+    with engine.connect() as conn:
+        rows = list(conn.execute(stmt))
+    if novel:  # judged from the documents (VirusTotal's date is inside them): few files, read once
+        rows = [r for r in rows if _file_row(r, 0).novel][:limit]
+    asns = _asn_counts(engine, [r.sha256 for r in rows])
+    return [_file_row(r, asns.get(r.sha256, 0)) for r in rows]
+
+
+def file_detail(engine: Engine, sha256: str, *, ip_limit: int = 20) -> FileDetail | None:
+    sha = sha256.strip().lower()
+    f, t, s = FileInventory.__table__.c, FileTransfer.__table__.c, SessionSummary.__table__.c
+    with engine.connect() as conn:
+        row = conn.execute(select(FileInventory.__table__).where(f.sha256 == sha)).first()
+        if row is None:
+            return None
+        urls = list(
+            conn.execute(
+                select(t.url).where(t.shasum == sha, t.url.is_not(None)).group_by(t.url).order_by(t.url)
+            ).scalars()
+        )
+        ips = conn.execute(
+            select(
+                s.source_ip,
+                s.snapshot_asn,
+                s.snapshot_country,
+                func.count(func.distinct(s.session_id)).label("sessions"),
+                func.min(t.event_time).label("first"),
+            )
+            .join_from(FileTransfer.__table__, SessionSummary.__table__, t.session_id == s.session_id)
+            .where(t.shasum == sha)
+            .group_by(s.source_ip, s.snapshot_asn, s.snapshot_country)
+            .order_by(func.count(func.distinct(s.session_id)).desc(), s.source_ip)
+            .limit(ip_limit)
+        )
+        source_ips = [
+            {"ip": ip, "asn": asn, "country": country, "sessions": n, "first_seen": first}
+            for ip, asn, country, n, first in ips
+        ]
+    asns = _asn_counts(engine, [sha])
+    enrichment, provenance = row.enrichment or {}, row.provenance or {}
+    sources = {
+        name: {**entry, "data": enrichment.get(name)}
+        for name, entry in sorted(provenance.items())
+        if isinstance(entry, dict)
+    }
+    return FileDetail(
+        file=_file_row(row, asns.get(sha, 0)),
+        size_bytes=row.size_bytes,
+        sensors=list(row.sensors or []),
+        file_names=list(row.file_names or []),
+        urls=urls,
+        source_ips=source_ips,
+        sources=sources,
+    )
+
+
+def _urlhaus(enrichment: dict[str, Any], provenance: dict[str, Any]) -> str | None:
+    entry = provenance.get("urlhaus_host")
+    if not isinstance(entry, dict):
+        return None
+    if entry.get("status") == "found":
+        count = (enrichment.get("urlhaus_host") or {}).get("url_count")
+        return f"listed ({count} URLs)" if count is not None else "listed"
+    return "not listed" if entry.get("status") == "not_found" else "error"
+
+
+def payload_hosts(engine: Engine, *, sha256: str | None = None, limit: int = 100) -> list[PayloadHostRow]:
+    """Each payload host with each address it resolved to: ASN when resolved ("then") and now, most used first.
+    ``sha256``: only the hosts of URLs that served this file (the networks serving one campaign's malware)."""
+    h, a = PayloadHost.__table__.c, PayloadHostAddress.__table__.c
+    ip, asn = IPInventory.__table__.c, ASNInventory.__table__.c
+    u, t = URLInventory.__table__.c, FileTransfer.__table__.c
+    stmt = (
+        select(
+            h.host, h.session_count, h.enrichment, h.provenance, a.ip_address, a.asn_at_resolution,
+            a.first_resolved_at, a.last_resolved_at, ip.current_asn, ip.geo_country, asn.organization_name,
+        )
+        .select_from(PayloadHost.__table__)
+        .outerjoin(PayloadHostAddress.__table__, a.host == h.host)
+        .outerjoin(IPInventory.__table__, ip.ip_address == a.ip_address)
+        .outerjoin(ASNInventory.__table__, asn.asn_number == ip.current_asn)
+        .order_by(h.session_count.desc(), h.host, a.first_resolved_at, a.ip_address)
+        .limit(limit)
+    )  # fmt: skip
+    if sha256 is not None:
+        served = select(u.host).join(URLInventory.__table__, u.url == t.url).where(t.shasum == sha256.strip().lower())
+        stmt = stmt.where(h.host.in_(served))
+    files_per_host: dict[str, set[str]] = defaultdict(set)
+    with engine.connect() as conn:
+        rows = list(conn.execute(stmt))
+        hosts = sorted({r.host for r in rows})
+        if hosts:
+            for host, sha in conn.execute(
+                select(u.host, t.shasum)
+                .join_from(URLInventory.__table__, FileTransfer.__table__, and_(t.url == u.url, t.shasum.is_not(None)))
+                .where(u.host.in_(hosts))
+                .distinct()
+            ):
+                files_per_host[host].add(sha)
+    return [
+        PayloadHostRow(
+            host=r.host, ip=r.ip_address, asn_then=r.asn_at_resolution, asn_now=r.current_asn,
+            organization_now=r.organization_name, country_now=r.geo_country, first_resolved=r.first_resolved_at,
+            last_resolved=r.last_resolved_at, files=len(files_per_host.get(r.host, ())), sessions=r.session_count,
+            urlhaus=_urlhaus(r.enrichment or {}, r.provenance or {}),
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+def verdict_text(row: FileRow) -> str:
+    """One short line for a report cell: detections, label, and whether unknown or novel."""
+    parts = [p for p in (f"VT {row.detections}" if row.detections else None, row.label) if p]
+    if row.status == "unknown":
+        parts.append("unknown to every source")
+    if row.novel:
+        parts.append("novel")
+    return " · ".join(parts)
+
+
+def verdicts(engine: Engine, hashes: list[str]) -> dict[str, str]:
+    """The verdict line of each of these files that a source was asked about (reports and digests)."""
+    wanted = sorted({h for h in hashes if h})
+    if not wanted:
+        return {}
+    f = FileInventory.__table__.c
+    with engine.connect() as conn:
+        rows = list(conn.execute(select(FileInventory.__table__).where(f.sha256.in_(wanted))))
+    return {r.sha256: text for r in rows if (text := verdict_text(_file_row(r, 0)))}
