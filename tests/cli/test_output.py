@@ -151,6 +151,12 @@ def test_table_cells_are_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "\x1b" not in text and "\\x1b[31mred\\u2028[bold]x[/bold]" in text
 
 
+def test_emoji_codes_in_attacker_text_stay_text(capsys: pytest.CaptureFixture[str]) -> None:
+    output.console.print(output.safe_text("root :smiley: :thumbs_up:"))
+    out = capsys.readouterr().out
+    assert ":smiley: :thumbs_up:" in out and "\N{SMILING FACE WITH OPEN MOUTH}" not in out
+
+
 def test_empty_csv_from_a_query_has_its_header(db_url: str) -> None:
     result = runner.invoke(app, ["--db", db_url, "query", "persistent-ips", "--format", "csv"])
     assert result.exit_code == 0

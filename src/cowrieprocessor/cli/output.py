@@ -60,8 +60,9 @@ class _LazyConsole:
         self._real().__exit__(*exc)
 
 
-console = cast("Console", _LazyConsole())
-err_console = cast("Console", _LazyConsole(stderr=True))
+# No emoji codes: rich would turn an attacker's ``:smiley:`` (a username, a command) into a picture.
+console = cast("Console", _LazyConsole(emoji=False))
+err_console = cast("Console", _LazyConsole(stderr=True, emoji=False))
 
 #: Set by the global ``--raw-csv``: CSV cells exactly as stored, formula-like ones included.
 RAW_CSV = False
