@@ -48,8 +48,8 @@ from cowrieprocessor.enrichment.validation import ValidationSource  # noqa: E402
 from cowrieprocessor.storage import schema  # noqa: E402
 from cowrieprocessor.storage.engine import make_engine  # noqa: E402
 from cowrieprocessor.storage.models import FileTransfer, IPInventory, ProviderCall, SessionSummary  # noqa: E402
+from cowrieprocessor.tiers.enrichment_pass import EnrichmentPass  # noqa: E402
 from cowrieprocessor.tiers.freshness import FreshnessPolicy  # noqa: E402
-from cowrieprocessor.tiers.pipeline import EnrichmentPass  # noqa: E402
 from tests.enrichment.artifacts.conftest import (  # noqa: E402
     ABUSE_KEY,
     VT_KEY,

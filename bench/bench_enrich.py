@@ -47,8 +47,8 @@ from cowrieprocessor.storage.engine import make_engine  # noqa: E402
 from cowrieprocessor.storage.models import IPInventory, ProviderCall, SessionSummary  # noqa: E402
 from cowrieprocessor.synthetic import generate  # noqa: E402
 from cowrieprocessor.tiers import reconcile  # noqa: E402
+from cowrieprocessor.tiers.enrichment_pass import EnrichmentPass  # noqa: E402
 from cowrieprocessor.tiers.freshness import FreshnessPolicy  # noqa: E402
-from cowrieprocessor.tiers.pipeline import EnrichmentPass  # noqa: E402
 from tests.enrichment.conftest import FakeAPI, FakeWhois, Reply  # noqa: E402
 from tests.tiers.conftest import write_mmdb  # noqa: E402
 

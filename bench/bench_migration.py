@@ -30,7 +30,7 @@ import bench_queries
 from cowrieprocessor import analysis
 from cowrieprocessor.storage import backfill
 from cowrieprocessor.storage.engine import make_engine, normalise_url
-from cowrieprocessor.storage.legacy import LegacySQL
+from cowrieprocessor.storage.v15_enrichment import LegacySQL
 
 CLI = [str(Path(sys.executable).with_name("cowrieprocessor"))]
 

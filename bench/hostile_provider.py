@@ -35,8 +35,8 @@ from cowrieprocessor.enrichment.ledger import DatabaseLedger  # noqa: E402
 from cowrieprocessor.ingestion import ingest  # noqa: E402
 from cowrieprocessor.storage import schema  # noqa: E402
 from cowrieprocessor.storage.engine import make_engine  # noqa: E402
+from cowrieprocessor.tiers.enrichment_pass import EnrichmentPass  # noqa: E402
 from cowrieprocessor.tiers.freshness import FreshnessPolicy  # noqa: E402
-from cowrieprocessor.tiers.pipeline import EnrichmentPass  # noqa: E402
 from tests.enrichment.conftest import RawHTTP  # noqa: E402
 from tests.ingestion.builders import Session, lines  # noqa: E402
 

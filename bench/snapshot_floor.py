@@ -48,7 +48,7 @@ def _sqlite(path: str, drop_indexes: bool) -> tuple[float, int, int]:
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA cache_size=-262144")  # what the pass gives itself (tiers.store.SQLITE_CACHE_KIB)
+        conn.execute("PRAGMA cache_size=-262144")  # what the pass gives itself (tiers.tier_writes.SQLITE_CACHE_KIB)
         conn.execute("DROP TRIGGER IF EXISTS trg_session_snapshot_immutable")
         conn.execute(_CLEAR)
         if drop_indexes:
@@ -68,7 +68,7 @@ def _sqlite(path: str, drop_indexes: bool) -> tuple[float, int, int]:
             "snapshot_source = 'late' FROM (SELECT s.rowid AS rid, i.current_asn AS asn, "
             f"{snapshot_country_sql('i.geo_country')} AS country, i.ip_types AS types, i.enrichment AS doc "
             "FROM session_summaries AS s JOIN ip_inventory AS i ON i.ip_address = s.source_ip ORDER BY s.rowid) AS t "
-            "WHERE session_summaries.rowid = t.rid"  # tiers.store._SNAPSHOT_BY_ROWID, minus its IP list
+            "WHERE session_summaries.rowid = t.rid"  # tiers.tier_writes._SNAPSHOT_BY_ROWID, minus its IP list
         ).rowcount
         conn.execute("COMMIT")
         return time.perf_counter() - started, rows, ips

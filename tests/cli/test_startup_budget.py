@@ -21,7 +21,7 @@ from cowrieprocessor.cli.main import app
 NEVER = (
     "sqlalchemy.orm", "alembic", "httpx", "jinja2", "rich.progress", "cowrieprocessor.storage.models",
     "cowrieprocessor.ingestion.pipeline", "cowrieprocessor.enrichment.cascade", "cowrieprocessor.enrichment.http",
-    "cowrieprocessor.enrichment.base", "cowrieprocessor.tiers.pipeline",
+    "cowrieprocessor.enrichment.base", "cowrieprocessor.tiers.enrichment_pass",
     "cowrieprocessor.cli.ingest", "cowrieprocessor.cli.enrich", "cowrieprocessor.cli.lookup",
     "cowrieprocessor.cli.report", "cowrieprocessor.cli.data",
 )  # fmt: skip

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cowrieprocessor.ingestion.store import open_store
 from cowrieprocessor.storage.models import IPInventory, SessionSummary
 from cowrieprocessor.tiers import reconcile
-from cowrieprocessor.tiers import store as tiers_store
+from cowrieprocessor.tiers import tier_writes as tiers_store
 from tests.tiers.conftest import NOW
 
 HOUR = dt.timedelta(hours=1)

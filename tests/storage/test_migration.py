@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, inspect, select, text
 
-from cowrieprocessor.storage import backfill, legacy, schema
+from cowrieprocessor.storage import backfill, schema, v15_enrichment
 from cowrieprocessor.storage.engine import make_engine
 from cowrieprocessor.storage.models import (
     ASNInventory,
@@ -123,7 +123,7 @@ def test_upgrade_builds_the_three_tiers_from_every_legacy_shape(v15: Engine) -> 
         assert (s.snapshot_asn, s.snapshot_country, s.snapshot_ip_types) == (asn, country, types), name
         assert s.snapshot_source == ("migration" if isinstance(stored, dict) else None)
         ip = ips[s.source_ip]
-        assert ip.enrichment == legacy.normalise(stored, s.source_ip)
+        assert ip.enrichment == v15_enrichment.normalise(stored, s.source_ip)
         assert ip.current_asn == asn and ip.enrichment_updated_at is None
         assert ip.first_seen == s.first_event_at and ip.last_seen == s.last_event_at and ip.session_count == 1
     # the enrichment's own time wins over created_at; without one, created_at
@@ -267,8 +267,8 @@ def test_snapshot_chunks_cover_every_session(v15: Engine) -> None:
                     "USING NULL; ALTER TABLE session_summaries ALTER COLUMN enrichment_at TYPE timestamptz"
                 )
             )
-            conn.execute(text(legacy.PG_TRY_TIMESTAMPTZ))
-        updated = backfill.backfill_snapshots(conn, legacy.LegacySQL(conn.dialect.name), chunk=2)
+            conn.execute(text(v15_enrichment.PG_TRY_TIMESTAMPTZ))
+        updated = backfill.backfill_snapshots(conn, v15_enrichment.LegacySQL(conn.dialect.name), chunk=2)
         enriched = conn.execute(text("SELECT COUNT(*) FROM session_summaries WHERE snapshot_source = 'migration'"))
         assert updated == enriched.scalar_one() == sum(isinstance(r["enrichment"], dict) for r in _sessions())
         conn.rollback()

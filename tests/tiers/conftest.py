@@ -19,8 +19,8 @@ from cowrieprocessor.enrichment.base import LookupResult, Source
 from cowrieprocessor.enrichment.mmdb import MaxMindSource
 from cowrieprocessor.enrichment.validation import ValidationSource
 from cowrieprocessor.storage.models import IPInventory, SessionSummary
+from cowrieprocessor.tiers.enrichment_pass import EnrichmentPass
 from cowrieprocessor.tiers.freshness import FreshnessPolicy
-from cowrieprocessor.tiers.pipeline import EnrichmentPass
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 

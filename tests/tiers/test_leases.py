@@ -108,7 +108,7 @@ from cowrieprocessor.config import EnrichSettings, FreshnessSettings
 from cowrieprocessor.enrichment.validation import ValidationSource
 from cowrieprocessor.storage.engine import make_engine
 from cowrieprocessor.tiers.freshness import FreshnessPolicy
-from cowrieprocessor.tiers.pipeline import EnrichmentPass
+from cowrieprocessor.tiers.enrichment_pass import EnrichmentPass
 
 class Stuck:  # a source that never answers: the pass is mid-batch, its IPs leased, when it is killed
     name, online = "maxmind", False

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from cowrieprocessor.config import Settings
-from cowrieprocessor.tiers.pipeline import EnrichReport
+from cowrieprocessor.tiers.enrichment_pass import EnrichReport
 from cowrieprocessor.tiers.run import EnrichRun, merge_runs, run_enrichment
 from tests.tiers.conftest import NOW, add_session
 

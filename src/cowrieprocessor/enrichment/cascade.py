@@ -1,6 +1,6 @@
 """The one cascade: build the configured sources, then ask them in order about a batch of IPs.
 
-``lookup`` and the enrichment pass (``tiers.pipeline``) both run :meth:`Cascade.run`, so what a person checks
+``lookup`` and the enrichment pass (``tiers.enrichment_pass``) both run :meth:`Cascade.run`, so what a person checks
 with ``lookup`` is what ``enrich`` stores. Validation runs first and is the gate: only an address it found
 and did not call a bogon goes to another source (bogons, and strings that are not addresses, go nowhere).
 A caller may name, per IP, the sources it needs (the pass asks only the stale ones). A source that raises,

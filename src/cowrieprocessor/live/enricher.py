@@ -29,7 +29,7 @@ from cowrieprocessor.live.stats import FollowStats
 if TYPE_CHECKING:
     from cowrieprocessor.config import Settings
     from cowrieprocessor.enrichment.base import Source
-    from cowrieprocessor.tiers.pipeline import EnrichmentPass, EnrichReport
+    from cowrieprocessor.tiers.enrichment_pass import EnrichmentPass, EnrichReport
 
 #: IPs per batch of the online pass: a stop request waits for one batch of network lookups at most.
 ONLINE_BATCH = 100
@@ -74,8 +74,8 @@ class Enricher:
         return [s.name for s in self.sources]
 
     def _pass(self, sources: Sequence[Source], worker: str | None = None, batch: int | None = None) -> EnrichmentPass:
+        from cowrieprocessor.tiers.enrichment_pass import EnrichmentPass
         from cowrieprocessor.tiers.freshness import FreshnessPolicy
-        from cowrieprocessor.tiers.pipeline import EnrichmentPass
 
         policy = FreshnessPolicy(self.settings.freshness)
         settings = self.settings.enrich

@@ -3,7 +3,7 @@
 Every step is ``INSERT ... SELECT`` or ``UPDATE ... FROM`` over the whole table (the snapshot update in
 keyset ranges of session ids, so progress can be shown): no OFFSET loops and no row-by-row Python, so the
 upgrade scales with the database engine. Legacy JSON shapes are read by the SQL of
-:mod:`cowrieprocessor.storage.legacy`; the session ``enrichment`` column is only ever read.
+:mod:`cowrieprocessor.storage.v15_enrichment`; the session ``enrichment`` column is only ever read.
 
 Progress goes to the callback installed with :func:`reporting` (the CLI renders it; tests install none).
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from cowrieprocessor.storage import dialects
-from cowrieprocessor.storage.legacy import LegacySQL
+from cowrieprocessor.storage.v15_enrichment import LegacySQL
 
 log = logging.getLogger(__name__)
 

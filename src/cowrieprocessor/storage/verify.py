@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from cowrieprocessor.errors import NoBaseline
 from cowrieprocessor.storage import backfill
-from cowrieprocessor.storage.legacy import LegacySQL
+from cowrieprocessor.storage.v15_enrichment import LegacySQL
 
 #: What a check's ``intact`` means, as reports show it (``None``: informational, not a loss either way).
 STATUS = {True: "intact", False: "NOT INTACT", None: "info"}

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, case, func, select
 
 from cowrieprocessor.storage.counters import session_counters
 from cowrieprocessor.storage.models import ASNInventory, IPInventory, SessionSummary
-from cowrieprocessor.tiers import store
+from cowrieprocessor.tiers import tier_writes
 
 THRESHOLD = 0.05
 
@@ -129,5 +129,5 @@ def measure(engine: Engine) -> list[Drift]:
 def fix(engine: Engine) -> None:
     """Set every counter to its true value, set-based, in one transaction (the pipeline's own recount)."""
     with engine.begin() as conn:
-        store.refresh_ip_counters(conn, None)
-        store.refresh_asn_counters(conn, None)
+        tier_writes.refresh_ip_counters(conn, None)
+        tier_writes.refresh_asn_counters(conn, None)

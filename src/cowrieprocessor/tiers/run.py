@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from cowrieprocessor.config import Settings
 from cowrieprocessor.enrichment.cascade import build_sources
 from cowrieprocessor.enrichment.ledger import DatabaseLedger
+from cowrieprocessor.tiers.enrichment_pass import EnrichmentPass, EnrichReport
 from cowrieprocessor.tiers.freshness import FreshnessPolicy
-from cowrieprocessor.tiers.pipeline import EnrichmentPass, EnrichReport
 
 #: The counts of :class:`EnrichReport` that add up over several workers.
 SUMMED = (

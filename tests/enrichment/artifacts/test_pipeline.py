@@ -33,8 +33,8 @@ from cowrieprocessor.storage.models import (
     ProviderCall,
     URLInventory,
 )
+from cowrieprocessor.tiers.enrichment_pass import EnrichmentPass
 from cowrieprocessor.tiers.freshness import FreshnessPolicy
-from cowrieprocessor.tiers.pipeline import EnrichmentPass
 from tests.enrichment.artifacts.conftest import ABUSE_KEY, VT_KEY, AddressDNS, FakeProviders, vt_attributes
 from tests.enrichment.conftest import FakeClock
 from tests.tiers.conftest import add_session

@@ -30,7 +30,7 @@ from cowrieprocessor.clock import Now, utcnow
 from cowrieprocessor.config import EnrichSettings
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, Source
 from cowrieprocessor.enrichment.cascade import VALIDATION, Cascade, ask, is_bogon
-from cowrieprocessor.tiers import documents, leases, merge, store
+from cowrieprocessor.tiers import documents, leases, merge, tier_writes
 from cowrieprocessor.tiers.freshness import FreshnessPolicy, format_time
 
 ROUTING = "routing_history"
@@ -125,7 +125,7 @@ class EnrichmentPass:
                 self._recount_asns()
             finally:
                 with self.engine.connect() as conn:
-                    store.checkpoint(conn)
+                    tier_writes.checkpoint(conn)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -143,7 +143,7 @@ class EnrichmentPass:
                 self.settings.batch_size if limit is None else min(self.settings.batch_size, limit - report.ips_claimed)
             )
             now = self.clock()
-            condition = store.needs_work(
+            condition = tier_writes.needs_work(
                 [s.name for s in self.sources],
                 now,
                 refresh_stale=refresh_stale,
@@ -154,16 +154,18 @@ class EnrichmentPass:
             with self.engine.begin() as conn:
                 # Never-enriched IPs first, through their index: the full condition evaluates every source's
                 # provenance, row by row past all the IPs earlier batches already enriched.
-                states = store.claim(conn, store.never_enriched(), worker=self.worker, now=now, lease=lease, limit=size)
+                states = tier_writes.claim(
+                    conn, tier_writes.never_enriched(), worker=self.worker, now=now, lease=lease, limit=size
+                )
                 if len(states) < size:
-                    states += store.claim(
+                    states += tier_writes.claim(
                         conn, condition, worker=self.worker, now=now, lease=lease, limit=size - len(states)
                     )
             # An IP is worked on at most once per pass, whatever its provenance says afterwards.
             fresh = [s for s in states if s.ip not in seen]
             if len(fresh) < len(states):
                 with self.engine.begin() as conn:
-                    store.release(conn, [s.ip for s in states if s.ip in seen], self.worker)
+                    tier_writes.release(conn, [s.ip for s in states if s.ip in seen], self.worker)
             if not fresh:
                 break
             states = fresh
@@ -172,7 +174,7 @@ class EnrichmentPass:
                 self._enrich_batch(states, report)
             except BaseException:
                 with self.engine.begin() as conn:
-                    store.release(conn, [s.ip for s in states], self.worker)
+                    tier_writes.release(conn, [s.ip for s in states], self.worker)
                 raise
             if self.on_batch:
                 self.on_batch()
@@ -181,15 +183,15 @@ class EnrichmentPass:
 
     def _take_over_dead_leases(self, report: EnrichReport) -> None:
         with self.engine.begin() as conn:
-            holders = store.lease_holders(conn, self.clock())
+            holders = tier_writes.lease_holders(conn, self.clock())
             gone = [h for h in holders if leases.is_gone(h, self.worker)]
             if gone:
-                store.take_over(conn, gone)
+                tier_writes.take_over(conn, gone)
         report.leases_taken_over = {h: holders[h][0] for h in gone}
 
     def _report_leases(self, report: EnrichReport) -> None:
         with self.engine.connect() as conn:
-            holders = store.lease_holders(conn, self.clock())
+            holders = tier_writes.lease_holders(conn, self.clock())
         report.leased_elsewhere = {
             h: (n, format_time(until) if isinstance(until, dt.datetime) else str(until))
             for h, (n, until) in holders.items()
@@ -203,8 +205,8 @@ class EnrichmentPass:
         touched, self._touched_asns = self._touched_asns, set()
         if touched:
             with self.engine.begin() as conn:
-                store.use_large_cache(conn)
-                store.refresh_asn_counters(conn, touched)
+                tier_writes.use_large_cache(conn)
+                tier_writes.refresh_asn_counters(conn, touched)
 
     def _enrich_batch(self, states: list[merge.IPState], report: EnrichReport) -> None:
         now = self.clock()
@@ -252,7 +254,9 @@ class EnrichmentPass:
             return []
         live_since = now - dt.timedelta(hours=self.settings.live_snapshot_hours)
         with self.engine.connect() as conn:
-            late = store.late_sessions(conn, [s.ip for s in states if not documents.is_bogon(s.enrichment)], live_since)
+            late = tier_writes.late_sessions(
+                conn, [s.ip for s in states if not documents.is_bogon(s.enrichment)], live_since
+            )
         by_day: dict[dt.date, set[str]] = defaultdict(set)
         for _sid, ip, first in late:
             by_day[first.date()].add(ip)
@@ -301,16 +305,16 @@ class EnrichmentPass:
         for attempt in range(5):
             try:
                 with self.engine.begin() as conn:
-                    store.use_large_cache(conn)
-                    store.lock_ips(conn, ips)
-                    store.upsert_asns(conn, states, now)
-                    store.write_ips(conn, states, now)
-                    opened = store.record_history(conn, states, now, observed_by)
+                    tier_writes.use_large_cache(conn)
+                    tier_writes.lock_ips(conn, ips)
+                    tier_writes.upsert_asns(conn, states, now)
+                    tier_writes.write_ips(conn, states, now)
+                    opened = tier_writes.record_history(conn, states, now, observed_by)
                     routed_asns = {r["b_asn"] for r in routed if r["b_asn"] is not None}
-                    store.ensure_asn_rows(conn, routed_asns)
-                    n_routed = store.write_routed_snapshots(conn, routed, now)
-                    n_snap = store.take_snapshots(conn, ips, now, live_since)
-                    store.refresh_ip_counters(conn, ips)
+                    tier_writes.ensure_asn_rows(conn, routed_asns)
+                    n_routed = tier_writes.write_routed_snapshots(conn, routed, now)
+                    n_snap = tier_writes.take_snapshots(conn, ips, now, live_since)
+                    tier_writes.refresh_ip_counters(conn, ips)
                     # only these ASNs' counts can change: the IPs' old and new ASNs, and routed snapshots'
                     touched = {a for s in states for a in (s.previous_asn, s.current_asn) if a is not None}
             except DBAPIError as exc:
@@ -329,16 +333,16 @@ class EnrichmentPass:
         while True:
             now = self.clock()
             with self.engine.connect() as conn:
-                ips = store.pending_snapshot_ips(conn, self.settings.batch_size)
+                ips = tier_writes.pending_snapshot_ips(conn, self.settings.batch_size)
             if not ips:
                 return
             live_since = now - dt.timedelta(hours=self.settings.live_snapshot_hours)
             with self.engine.begin() as conn:
-                store.use_large_cache(conn)
-                store.lock_ips(conn, ips)
-                count = store.take_snapshots(conn, ips, now, live_since)
-                store.refresh_ip_counters(conn, ips)
-                touched = store.asns_of(conn, ips)
+                tier_writes.use_large_cache(conn)
+                tier_writes.lock_ips(conn, ips)
+                count = tier_writes.take_snapshots(conn, ips, now, live_since)
+                tier_writes.refresh_ip_counters(conn, ips)
+                touched = tier_writes.asns_of(conn, ips)
             self._touched_asns |= touched
             report.sessions_snapshotted += count
             if count == 0:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from cowrieprocessor.storage import legacy
+from cowrieprocessor.storage import v15_enrichment
 
 IP = "203.0.113.57"
 SPUR_LIST = [
@@ -89,16 +89,16 @@ SHAPES: dict[str, tuple[Any, tuple[int | None, str | None, list[str] | None], se
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_python_normaliser_reads_every_shape(name: str) -> None:
     stored, (asn, country, types), keys = SHAPES[name]
-    doc = legacy.normalise(stored, IP)
+    doc = v15_enrichment.normalise(stored, IP)
     assert set(doc) == keys
-    assert legacy.canonical_asn(doc) == asn
-    assert legacy.canonical_country(doc) == country
-    assert legacy.canonical_ip_types(doc) == types
+    assert v15_enrichment.canonical_asn(doc) == asn
+    assert v15_enrichment.canonical_country(doc) == country
+    assert v15_enrichment.canonical_ip_types(doc) == types
     assert all(value not in ({}, [], "", None) for value in doc.values())
 
 
 def test_spur_list_becomes_the_v2_object() -> None:
-    doc = legacy.normalise({"spur": SPUR_LIST}, IP)["spur"]
+    doc = v15_enrichment.normalise({"spur": SPUR_LIST}, IP)["spur"]
     assert doc == {
         "as": {"number": 14061, "organization": "DIGITALOCEAN-ASN"},
         "organization": "DigitalOcean, LLC",
@@ -110,15 +110,15 @@ def test_spur_list_becomes_the_v2_object() -> None:
 
 
 def test_org_only_from_a_source_that_named_the_asn() -> None:
-    doc = legacy.normalise(
+    doc = v15_enrichment.normalise(
         {
             "cymru": {"asn": 3561, "registry": "arin", "as_name": "CENTURYLINK", "country": "US"},
             "dshield": {"ip": {"as": "7018", "asname": "ATT", "ascountry": "US"}},
         },
         IP,
     )
-    assert legacy.canonical_org(doc, 3561) == ("CENTURYLINK", "US", "arin")
-    assert legacy.canonical_org(doc, 7018) == ("ATT", "US", None)
+    assert v15_enrichment.canonical_org(doc, 3561) == ("CENTURYLINK", "US", "arin")
+    assert v15_enrichment.canonical_org(doc, 7018) == ("ATT", "US", None)
 
 
 @pytest.mark.parametrize(
@@ -138,19 +138,21 @@ def test_org_only_from_a_source_that_named_the_asn() -> None:
     ],
 )
 def test_coerce_asn(value: Any, expected: int | None) -> None:
-    assert legacy.coerce_asn(value) == expected
+    assert v15_enrichment.coerce_asn(value) == expected
 
 
 def test_enrichment_time_prefers_the_nested_then_top_level_time() -> None:
     stored = {"enriched_at": "2024-02-01T00:00:00Z", "session": {IP: {"fetched_at": "2024-03-01T12:00:00+02:00"}}}
-    assert legacy.enrichment_time(stored, IP) == dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.UTC)
-    assert legacy.enrichment_time({"timestamp": "2024-01-05 08:00:00"}, IP) == dt.datetime(2024, 1, 5, 8, tzinfo=dt.UTC)
-    assert legacy.enrichment_time({"timestamp": "2024-02-30T00:00:00"}, IP) is None
-    assert legacy.enrichment_time({"timestamp": "now"}, IP) is None
+    assert v15_enrichment.enrichment_time(stored, IP) == dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.UTC)
+    assert v15_enrichment.enrichment_time({"timestamp": "2024-01-05 08:00:00"}, IP) == dt.datetime(
+        2024, 1, 5, 8, tzinfo=dt.UTC
+    )
+    assert v15_enrichment.enrichment_time({"timestamp": "2024-02-30T00:00:00"}, IP) is None
+    assert v15_enrichment.enrichment_time({"timestamp": "now"}, IP) is None
 
 
 def _sql_eval(engine: Engine, stored: Any, ip: str) -> dict[str, Any]:
-    sql = legacy.LegacySQL(engine.dialect.name)
+    sql = v15_enrichment.LegacySQL(engine.dialect.name)
     pg = engine.dialect.name == "postgresql"
     src = "(SELECT CAST(:e AS jsonb) AS e, CAST(:ip AS inet) AS ip) s" if pg else "(SELECT json(:e) AS e, :ip AS ip) s"
     r = "q.r"
@@ -165,7 +167,7 @@ def _sql_eval(engine: Engine, stored: Any, ip: str) -> dict[str, Any]:
     query = f"WITH q AS MATERIALIZED (SELECT s.e, {sql.root('s.e', 's.ip')} AS r FROM {src}) {query}"
     with engine.begin() as conn:
         if pg:
-            conn.execute(text(legacy.PG_TRY_TIMESTAMPTZ))
+            conn.execute(text(v15_enrichment.PG_TRY_TIMESTAMPTZ))
         row = conn.execute(text(query), {"e": json.dumps(stored), "ip": ip}).mappings().one()
     out = dict(row)
     for key in ("doc", "types"):
@@ -182,18 +184,18 @@ def test_sql_normaliser_agrees_with_python(engine: Engine, name: str) -> None:
     if isinstance(stored, dict):
         stored = {**stored, "enriched_at": "2024-04-02T03:04:05+00:00"}
     got = _sql_eval(engine, stored, IP)
-    doc = legacy.normalise(stored, IP)
-    asn = legacy.canonical_asn(doc)
+    doc = v15_enrichment.normalise(stored, IP)
+    asn = v15_enrichment.canonical_asn(doc)
     assert got["doc"] == doc
     assert got["asn"] == asn
-    assert got["country"] == legacy.canonical_country(doc)
-    assert got["types"] == legacy.canonical_ip_types(doc)
-    assert (got["org"], got["org_cc"], got["reg"]) == legacy.canonical_org(doc, asn)
-    assert got["at"] == legacy.enrichment_time(stored, IP)
+    assert got["country"] == v15_enrichment.canonical_country(doc)
+    assert got["types"] == v15_enrichment.canonical_ip_types(doc)
+    assert (got["org"], got["org_cc"], got["reg"]) == v15_enrichment.canonical_org(doc, asn)
+    assert got["at"] == v15_enrichment.enrichment_time(stored, IP)
     assert got["asn"] == SHAPES[name][1][0]
 
 
 def test_sql_rejects_bad_timestamps_without_aborting(engine: Engine) -> None:
     for bad in ("2024-02-30T00:00:00", "now", "2024-01-01Tgarbage"):
         got = _sql_eval(engine, {"enriched_at": bad}, IP)
-        assert got["at"] == legacy.enrichment_time({"enriched_at": bad}, IP)
+        assert got["at"] == v15_enrichment.enrichment_time({"enriched_at": bad}, IP)

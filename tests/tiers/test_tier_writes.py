@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cowrieprocessor.storage.models import IPASNHistory, IPInventory
 from cowrieprocessor.storage.textsafe import unescape_text
-from cowrieprocessor.tiers import store
+from cowrieprocessor.tiers import tier_writes
 from cowrieprocessor.tiers.merge import IPState
 from tests.tiers.conftest import NOW, add_session
 
@@ -28,9 +28,9 @@ def test_write_ips_and_history_store_awkward_text_verbatim(engine: Engine) -> No
     unverified = IPState(ip="2001:db8::7", enrichment={"embedded": {"as_org": "x"}}, provenance={}, previous_asn=None)
     with engine.begin() as conn:
         conn.execute(update(IPInventory).values(asn_last_verified=NOW - dt.timedelta(days=3)))
-        store.ensure_asn_rows(conn, [64500])
-        store.write_ips(conn, [verified, unverified], NOW)
-        store.record_history(conn, [verified, unverified], NOW, {"198.51.100.200": "maxmind"})
+        tier_writes.ensure_asn_rows(conn, [64500])
+        tier_writes.write_ips(conn, [verified, unverified], NOW)
+        tier_writes.record_history(conn, [verified, unverified], NOW, {"198.51.100.200": "maxmind"})
     with Session(engine) as session:
         row = session.get(IPInventory, "198.51.100.200")
         assert row is not None
@@ -57,7 +57,7 @@ def test_text_postgresql_would_refuse_is_stored_reversibly_on_both_backends(engi
     original = {"embedded": {"as_org": "bad \ud800 and \x00 here"}}
     state = IPState(ip="198.51.100.201", enrichment=dict(original), provenance={}, previous_asn=None)
     with engine.begin() as conn:
-        store.write_ips(conn, [state], NOW)
+        tier_writes.write_ips(conn, [state], NOW)
     with Session(engine) as session:
         row = session.get(IPInventory, "198.51.100.201")
         assert row is not None
@@ -77,7 +77,7 @@ def test_take_snapshots_freezes_only_the_given_ips_pending_sessions(engine: Engi
     add_session(engine, "a-new", "203.0.113.5", NOW)
     add_session(engine, "a-done", "203.0.113.5", NOW)
     with engine.begin() as conn:
-        store.ensure_asn_rows(conn, [64500, 64999])
+        tier_writes.ensure_asn_rows(conn, [64500, 64999])
         conn.execute(
             update(SessionSummary)
             .where(SessionSummary.session_id == "a-done")
@@ -85,8 +85,8 @@ def test_take_snapshots_freezes_only_the_given_ips_pending_sessions(engine: Engi
         )
         state = IPState(ip="203.0.113.5", enrichment={"maxmind": {"country": "NL", "asn": 64500}}, provenance={},
                         previous_asn=None, current_asn=64500)  # fmt: skip
-        store.write_ips(conn, [state], NOW)
-        assert store.take_snapshots(conn, ["203.0.113.5"], NOW, live_since) == 2
+        tier_writes.write_ips(conn, [state], NOW)
+        assert tier_writes.take_snapshots(conn, ["203.0.113.5"], NOW, live_since) == 2
     with Session(engine) as session:
         rows = {s.session_id: s for s in session.scalars(select(SessionSummary))}
     for sid, source in (("a-old", "late"), ("a-new", "ingest")):
@@ -106,12 +106,12 @@ def test_pass_leaves_sqlite_wal_checkpointed_with_default_autocheckpoint(tmp_pat
     engine = make_engine(f"sqlite:///{tmp_path / 'wal.sqlite'}")
     schema.upgrade(engine)
     with engine.begin() as conn:
-        store.use_large_cache(conn)
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == store.SQLITE_WAL_PAGES
+        tier_writes.use_large_cache(conn)
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == tier_writes.SQLITE_WAL_PAGES
         conn.exec_driver_sql("CREATE TABLE filler (x)")
         conn.exec_driver_sql("INSERT INTO filler VALUES (randomblob(100000))")
     with engine.connect() as conn:
-        store.checkpoint(conn)
+        tier_writes.checkpoint(conn)
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
         busy, frames, done = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
         assert (busy, frames) == (0, done)
