@@ -21,7 +21,7 @@ from cowrieprocessor.storage.models import (
     SessionSummary,
 )
 from cowrieprocessor.storage.verify import verify
-from tests.storage.test_legacy import IP, SHAPES
+from tests.storage.test_v15_enrichment import IP, SHAPES
 
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 V15_COLUMNS = ("session_id", "source_ip", "first_event_at", "last_event_at", "enrichment", "created_at")
