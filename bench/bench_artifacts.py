@@ -44,6 +44,7 @@ from cowrieprocessor.enrichment.artifacts.sources import build_artifact_sources 
 from cowrieprocessor.enrichment.embedded import EmbeddedSource  # noqa: E402
 from cowrieprocessor.enrichment.ledger import DatabaseLedger  # noqa: E402
 from cowrieprocessor.enrichment.ratelimit import REGISTRY  # noqa: E402
+from cowrieprocessor.enrichment.settings import ProvidersSettings  # noqa: E402
 from cowrieprocessor.enrichment.validation import ValidationSource  # noqa: E402
 from cowrieprocessor.storage import schema  # noqa: E402
 from cowrieprocessor.storage.engine import make_engine  # noqa: E402
@@ -143,10 +144,10 @@ def providers_for(data: DataSet) -> FakeProviders:
     return fake
 
 
-def one_pass(engine: Engine, settings: ArtifactSettings) -> dict[str, float]:
+def one_pass(engine: Engine, settings: ArtifactSettings, providers: ProvidersSettings) -> dict[str, float]:
     ledger = DatabaseLedger(engine)
-    sources = build_artifact_sources(settings, ledger)
-    resolver = HostResolver(settings.sources.dns, ledger, server=settings.dns_server)
+    sources = build_artifact_sources(providers, ledger)
+    resolver = HostResolver(settings.dns, ledger, server=settings.dns_server)
     step = ArtifactPass(engine, sources, settings, resolver=resolver)
     timings: dict[str, float] = {}
     try:
@@ -215,17 +216,17 @@ def run(kind: str, pg: str | None, data: DataSet) -> dict[str, Any]:
     fast = {"base_url": fake.url, "rate_per_second": 100_000.0, "daily_budget": None}
     settings = ArtifactSettings(
         dns_server=dns.address,
-        sources={  # type: ignore[arg-type]
-            "virustotal": fast, "malwarebazaar": fast, "urlhaus_url": fast, "urlhaus_host": fast,
-            "dns": {"enabled": True, "rate_per_second": 100_000.0, "timeout_seconds": 2.0, "max_attempts": 1},
-        },
-    )  # fmt: skip
+        dns={"enabled": True, "rate_per_second": 100_000.0, "timeout_seconds": 2.0, "max_attempts": 1},  # type: ignore[arg-type]
+    )
+    providers = ProvidersSettings.model_validate(
+        {n: fast for n in ("virustotal", "malwarebazaar", "urlhaus_url", "urlhaus_host")}
+    )
     REGISTRY.clear()
     try:
-        first = one_pass(engine, settings)
+        first = one_pass(engine, settings, providers)
         calls_first = ledger_figures(engine)
         requests_first = len(fake.requests)
-        second = one_pass(engine, settings)
+        second = one_pass(engine, settings, providers)
         calls_second = {
             s: f["calls"] - calls_first.get(s, {}).get("calls", 0) for s, f in ledger_figures(engine).items()
         }

@@ -62,3 +62,33 @@ def test_an_mmdb_damaged_after_the_settings_were_read_is_a_clear_error(tmp_path:
     broken.write_bytes(b"\x00" * 64 + b"\xab\xcd\xefMaxMind.com" + b"\x00" * 16)
     with pytest.raises(ValueError, match="not a valid MaxMind DB"):
         MaxMindSource([broken])
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ("[artifacts.sources.virustotal]\ndaily_budget = 5\n", "artifacts.sources"),  # the old place: an error
+        ("[providers.virustotal]\ndaily_budgt = 5\n", "providers.virustotal.daily_budgt"),
+        ("[providers.urlhaus_url]\nrate_per_second = 0\n", "providers.urlhaus_url.rate_per_second"),
+        ("[artifacts.dns]\nenabeld = true\n", "artifacts.dns.enabeld"),
+    ],
+)
+def test_artifact_sources_are_configured_like_every_source(tmp_path: Path, toml: str, named: str) -> None:
+    config = tmp_path / "cp.toml"
+    config.write_text(toml)
+    with pytest.raises(ValueError, match="invalid configuration") as caught:
+        load_settings(config)
+    assert named in str(caught.value)
+
+
+def test_artifact_sections_given_in_part_keep_their_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "cp.toml"
+    config.write_text("[providers.virustotal]\ndaily_budget = 50\n[artifacts.dns]\nenabled = true\n")
+    monkeypatch.setenv("COWRIEPROCESSOR_PROVIDERS__MALWAREBAZAAR__ENABLED", "false")
+    settings = load_settings(config)
+    vt = settings.providers.virustotal
+    assert (vt.daily_budget, vt.rate_per_second, vt.base_url) == (50, 4 / 60, "https://www.virustotal.com")
+    assert settings.providers.malwarebazaar.enabled is False
+    assert settings.providers.malwarebazaar.base_url == "https://mb-api.abuse.ch"
+    dns = settings.artifacts.dns
+    assert (dns.enabled, dns.rate_per_second, dns.max_attempts) == (True, 20.0, 2)

@@ -49,6 +49,7 @@ def test_lookup_json_records_online_calls_in_the_ledger(db_url: str, monkeypatch
     assert list(out["results"]["10.1.2.3"]) == ["validation"]
     assert out["results"]["10.1.2.3"]["validation"]["data"]["reason"] == "private"
     assert "greynoise" in out["unavailable"]
+    assert not {"virustotal", "malwarebazaar", "urlhaus_url", "urlhaus_host"} & set(out["unavailable"])  # IP only
     engine = make_engine(db_url)
     try:
         with engine.connect() as conn:
@@ -78,6 +79,8 @@ def test_lookup_names_the_as_numbers_offline_for_ipv4_and_ipv6(tmp_path: Path) -
     assert "192.168.0.1: bogon (private): asked nowhere else" in result.stdout
 
 
-def test_lookup_rejects_unknown_source() -> None:
-    result = runner.invoke(app, ["lookup", "8.8.8.8", "--source", "shodan"])
+@pytest.mark.parametrize("name", ["shodan", "virustotal", "urlhaus_host"])  # an artifact source asks no IP
+def test_lookup_rejects_unknown_source(name: str) -> None:
+    result = runner.invoke(app, ["lookup", "8.8.8.8", "--source", name])
     assert result.exit_code == 2
+    assert "unknown source" in " ".join(result.output.split())

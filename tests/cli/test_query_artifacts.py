@@ -35,9 +35,9 @@ def configured(servers: tuple[FakeProviders, AddressDNS], monkeypatch: pytest.Mo
     monkeypatch.setenv("VIRUSTOTAL_API_KEY", VT_KEY)
     monkeypatch.setenv("ABUSECH_AUTH_KEY", ABUSE_KEY)
     for name in ("VIRUSTOTAL", "MALWAREBAZAAR", "URLHAUS_URL", "URLHAUS_HOST"):
-        monkeypatch.setenv(f"COWRIEPROCESSOR_ARTIFACTS__SOURCES__{name}__BASE_URL", providers.url)
-        monkeypatch.setenv(f"COWRIEPROCESSOR_ARTIFACTS__SOURCES__{name}__RATE_PER_SECOND", "1000")
-    monkeypatch.setenv("COWRIEPROCESSOR_ARTIFACTS__SOURCES__DNS__ENABLED", "true")
+        monkeypatch.setenv(f"COWRIEPROCESSOR_PROVIDERS__{name}__BASE_URL", providers.url)
+        monkeypatch.setenv(f"COWRIEPROCESSOR_PROVIDERS__{name}__RATE_PER_SECOND", "1000")
+    monkeypatch.setenv("COWRIEPROCESSOR_ARTIFACTS__DNS__ENABLED", "true")
     monkeypatch.setenv("COWRIEPROCESSOR_ARTIFACTS__DNS_SERVER", dns.address)
     monkeypatch.setattr(output, "console", Console(width=80, force_terminal=False))
     return providers

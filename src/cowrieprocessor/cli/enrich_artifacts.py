@@ -26,11 +26,11 @@ def build_pass(app_state: AppState, directory: Path | None, unavailable: dict[st
     if directory is not None:
         settings = settings.model_copy(update={"directory": directory})
     ledger = DatabaseLedger(app_state.engine)
-    sources = build_artifact_sources(settings, ledger, unavailable=unavailable)
-    dns = settings.sources.dns
+    sources = build_artifact_sources(app_state.settings.providers, ledger, unavailable=unavailable)
+    dns = settings.dns
     resolver = HostResolver(dns, ledger, server=settings.dns_server) if dns.enabled else None
     if resolver is None:
-        unavailable["dns"] = "no: off (enable with [artifacts.sources.dns] enabled = true)"
+        unavailable["dns"] = "no: off (enable with [artifacts.dns] enabled = true)"
     return ArtifactPass(app_state.engine, sources, settings, resolver=resolver)
 
 

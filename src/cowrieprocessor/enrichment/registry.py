@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from cowrieprocessor.enrichment.ledger import Ledger
     from cowrieprocessor.enrichment.ratelimit import Clock
 
-#: What a source looks up. Only IP sources run in the IP cascade (``lookup``, ``enrich``).
+#: What a source looks up. Only IP sources run in the IP cascade (``lookup``, ``enrich``); the artifact pass
+#: (``enrichment.artifacts``) asks the sources of a file's SHA-256, a URL and a payload host.
 IP = "ip"
+FILE, URL, HOST = "file", "url", "host"
 
 
 class Unavailable(Exception):
@@ -178,6 +180,35 @@ def _abuseipdb(ctx: BuildContext) -> Source:
     return AbuseIPDBSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
 
 
+def _virustotal(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.artifacts.virustotal import VirusTotalSource
+
+    return VirusTotalSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+
+
+def _malwarebazaar(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.artifacts.abusech import MalwareBazaarSource
+
+    return MalwareBazaarSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+
+
+def _urlhaus_url(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.artifacts.abusech import URLhausURLSource
+
+    return URLhausURLSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+
+
+def _urlhaus_host(ctx: BuildContext) -> Source:
+    from cowrieprocessor.enrichment.artifacts.abusech import URLhausHostSource
+
+    return URLhausHostSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+
+
+#: abuse.ch has one Auth-Key for all its APIs; it documents no hard limit for authenticated users, so one
+#: request per second and 2,000 a day for each.
+_ABUSECH_KEY, _ABUSECH_LABEL = "ABUSECH_AUTH_KEY", "Auth-Key (ABUSECH_AUTH_KEY)"
+_ABUSECH_LIMITS = {"rate_per_second": 1.0, "daily_budget": 2000}
+
 # Defaults are frugal: the online services' limits are their documented (or, where undocumented,
 # conservative) free tiers. Freshness (TTLs) is not here: it lives in one place, ``[freshness]``.
 for _entry in (
@@ -240,6 +271,53 @@ for _entry in (
         online=True,
         key_env="ABUSEIPDB_API_KEY",
         defaults={"base_url": "https://api.abuseipdb.com", "daily_budget": 1000},
+    ),
+    # -- files, URLs and payload hosts (the artifact pass, docs/malware.md) --
+    SourceEntry(
+        "virustotal",
+        10,
+        _virustotal,
+        subject=FILE,
+        online=True,
+        key_env="VIRUSTOTAL_API_KEY",
+        key_label="API key (VIRUSTOTAL_API_KEY)",
+        # the public API's free tier: 4 requests a minute, 500 a day
+        defaults={
+            "base_url": "https://www.virustotal.com",
+            "rate_per_second": 4 / 60,
+            "daily_budget": 500,
+            "max_retry_wait_seconds": 60.0,
+        },
+    ),
+    SourceEntry(
+        "malwarebazaar",
+        20,
+        _malwarebazaar,
+        subject=FILE,
+        defaults={"base_url": "https://mb-api.abuse.ch", **_ABUSECH_LIMITS},
+        online=True,
+        key_env=_ABUSECH_KEY,
+        key_label=_ABUSECH_LABEL,
+    ),
+    SourceEntry(
+        "urlhaus_url",
+        10,
+        _urlhaus_url,
+        subject=URL,
+        defaults={"base_url": "https://urlhaus-api.abuse.ch", **_ABUSECH_LIMITS},
+        online=True,
+        key_env=_ABUSECH_KEY,
+        key_label=_ABUSECH_LABEL,
+    ),
+    SourceEntry(
+        "urlhaus_host",
+        10,
+        _urlhaus_host,
+        subject=HOST,
+        defaults={"base_url": "https://urlhaus-api.abuse.ch", **_ABUSECH_LIMITS},
+        online=True,
+        key_env=_ABUSECH_KEY,
+        key_label=_ABUSECH_LABEL,
     ),
 ):
     register(_entry)

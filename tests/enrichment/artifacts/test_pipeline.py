@@ -23,6 +23,7 @@ from cowrieprocessor.enrichment.artifacts.settings import ArtifactSettings
 from cowrieprocessor.enrichment.artifacts.sources import build_artifact_sources
 from cowrieprocessor.enrichment.embedded import EmbeddedSource
 from cowrieprocessor.enrichment.ledger import DatabaseLedger
+from cowrieprocessor.enrichment.settings import ProvidersSettings
 from cowrieprocessor.enrichment.validation import ValidationSource
 from cowrieprocessor.storage.models import (
     FileInventory,
@@ -84,15 +85,18 @@ def dns() -> Iterator[AddressDNS]:
 
 
 def _settings(providers: FakeProviders, dns: AddressDNS, directory: Path | None = None) -> ArtifactSettings:
-    fast = {"base_url": providers.url, "rate_per_second": 1000.0}
     return ArtifactSettings(
         directory=directory,
         dns_server=dns.address,
-        sources={  # type: ignore[arg-type]
-            "virustotal": fast, "malwarebazaar": fast, "urlhaus_url": fast, "urlhaus_host": fast,
-            "dns": {"enabled": True, "rate_per_second": 1000.0, "timeout_seconds": 2.0, "max_attempts": 1},
-        },
-    )  # fmt: skip
+        dns={"enabled": True, "rate_per_second": 1000.0, "timeout_seconds": 2.0, "max_attempts": 1},  # type: ignore[arg-type]
+    )
+
+
+def _providers(providers: FakeProviders) -> ProvidersSettings:
+    fast = {"base_url": providers.url, "rate_per_second": 1000.0}
+    return ProvidersSettings.model_validate(
+        {n: fast for n in ("virustotal", "malwarebazaar", "urlhaus_url", "urlhaus_host")}
+    )
 
 
 def _known(providers: FakeProviders) -> None:
@@ -104,8 +108,10 @@ def _known(providers: FakeProviders) -> None:
 
 
 class Run:
-    def __init__(self, engine: Engine, settings: ArtifactSettings, clock: FakeClock) -> None:
-        self.engine, self.settings, self.clock = engine, settings, clock
+    def __init__(
+        self, engine: Engine, settings: ArtifactSettings, providers: ProvidersSettings, clock: FakeClock
+    ) -> None:
+        self.engine, self.settings, self.providers, self.clock = engine, settings, providers, clock
         self.offset = dt.timedelta(0)
 
     def now(self) -> dt.datetime:
@@ -113,8 +119,8 @@ class Run:
 
     def __call__(self, *, ip_pass: bool = True) -> ArtifactPass:
         ledger = DatabaseLedger(self.engine)
-        sources = build_artifact_sources(self.settings, ledger, clock=self.clock)
-        resolver = HostResolver(self.settings.sources.dns, ledger, server=self.settings.dns_server, clock=self.clock)
+        sources = build_artifact_sources(self.providers, ledger, clock=self.clock)
+        resolver = HostResolver(self.settings.dns, ledger, server=self.settings.dns_server, clock=self.clock)
         step = ArtifactPass(self.engine, sources, self.settings, resolver=resolver, clock=self.now)
         try:
             step.prepare()
@@ -135,7 +141,7 @@ def run(engine: Engine, providers: FakeProviders, dns: AddressDNS, monkeypatch: 
     monkeypatch.setenv("VIRUSTOTAL_API_KEY", VT_KEY)
     monkeypatch.setenv("ABUSECH_AUTH_KEY", ABUSE_KEY)
     _known(providers)
-    return Run(engine, _settings(providers, dns), FakeClock())
+    return Run(engine, _settings(providers, dns), _providers(providers), FakeClock())
 
 
 def _calls(engine: Engine) -> dict[str, Counter[str]]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cowrieprocessor.enrichment import registry
 from cowrieprocessor.enrichment.artifacts.abusech import MalwareBazaarSource, URLhausHostSource, URLhausURLSource
 from cowrieprocessor.enrichment.artifacts.http import url_key
 from cowrieprocessor.enrichment.artifacts.settings import ArtifactSettings
@@ -13,7 +14,7 @@ from cowrieprocessor.enrichment.artifacts.sources import build_artifact_sources
 from cowrieprocessor.enrichment.artifacts.virustotal import VirusTotalSource
 from cowrieprocessor.enrichment.base import LookupStatus
 from cowrieprocessor.enrichment.ledger import MemoryLedger, Outcome
-from cowrieprocessor.enrichment.settings import SourceSettings
+from cowrieprocessor.enrichment.settings import ProvidersSettings, SourceSettings
 from tests.enrichment.artifacts.conftest import ABUSE_KEY, VT_KEY, FakeProviders, vt_attributes
 from tests.enrichment.conftest import FakeClock
 
@@ -159,20 +160,37 @@ def test_budget_stops_calls_and_is_recorded(providers: FakeProviders, clock: Fak
 def test_free_tier_defaults_and_keys_from_the_environment_only(
     monkeypatch: pytest.MonkeyPatch, tmp_path: object
 ) -> None:
-    settings = ArtifactSettings()
-    assert settings.sources.virustotal.rate_per_second == pytest.approx(4 / 60)
-    assert settings.sources.virustotal.daily_budget == 500
-    assert settings.sources.dns.enabled is False  # nothing is sent anywhere until asked for
+    settings = ProvidersSettings()
+    assert settings.virustotal.rate_per_second == pytest.approx(4 / 60)
+    assert settings.virustotal.daily_budget == 500
+    assert ArtifactSettings().dns.enabled is False  # nothing is sent anywhere until asked for
     for var in ("VIRUSTOTAL_API_KEY", "ABUSECH_AUTH_KEY"):
         monkeypatch.delenv(var, raising=False)
     unavailable: dict[str, str] = {}
     assert build_artifact_sources(settings, MemoryLedger(), unavailable=unavailable) == []
     assert set(unavailable) == {"virustotal", "malwarebazaar", "urlhaus_url", "urlhaus_host"}
+    assert unavailable["virustotal"] == "no API key (VIRUSTOTAL_API_KEY): off"  # names where the key goes
     monkeypatch.setenv("ABUSECH_AUTH_KEY", ABUSE_KEY)
     built = build_artifact_sources(settings, MemoryLedger())
     assert sorted(s.name for s in built) == ["malwarebazaar", "urlhaus_host", "urlhaus_url"]
     for source in built:
         source.close()
+
+
+def test_they_are_registry_entries_of_their_subject(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Declared once, in the registry: online, keyed, and the subject the pass and the ledger key agree on."""
+    expected = {"file": ("virustotal", "malwarebazaar"), "url": ("urlhaus_url",), "host": ("urlhaus_host",)}
+    assert {s: registry.names(s) for s in expected} == expected
+    assert not set(registry.names(registry.IP)) & {n for names in expected.values() for n in names}
+    monkeypatch.setenv("VIRUSTOTAL_API_KEY", VT_KEY)
+    monkeypatch.setenv("ABUSECH_AUTH_KEY", ABUSE_KEY)
+    built = build_artifact_sources(ProvidersSettings(), MemoryLedger())
+    for source in built:
+        entry = registry.get(source.name)
+        assert entry.online and entry.key_env in ("VIRUSTOTAL_API_KEY", "ABUSECH_AUTH_KEY")
+        assert getattr(source, "subject", None) == entry.subject
+        source.close()
+    assert [s.name for s in built] == ["virustotal", "malwarebazaar", "urlhaus_url", "urlhaus_host"]
 
 
 def test_key_never_reaches_the_ledger(providers: FakeProviders, clock: FakeClock, ledger: MemoryLedger) -> None:
@@ -188,8 +206,8 @@ def test_a_key_file_wins_over_the_environment(
     monkeypatch.setenv("VIRUSTOTAL_API_KEY", "from-the-environment")
     key_file = tmp_path / "vt.key"
     key_file.write_text(VT_KEY + "\n", encoding="utf-8")
-    settings = ArtifactSettings(
-        sources={"virustotal": {"base_url": providers.url, "api_key_file": str(key_file)}}  # type: ignore[arg-type]
+    settings = ProvidersSettings.model_validate(
+        {"virustotal": {"base_url": providers.url, "api_key_file": str(key_file)}}
     )
     monkeypatch.delenv("ABUSECH_AUTH_KEY", raising=False)
     ledger = MemoryLedger()

@@ -21,8 +21,6 @@ from cowrieprocessor.enrichment.guard import Attempt
 from cowrieprocessor.enrichment.http import _STATUS, HttpSource
 from cowrieprocessor.enrichment.ledger import Outcome
 
-#: What each kind of subject is.
-SUBJECTS = ("file", "url", "host")
 _STATUS_WORD = re.compile(r"[a-z_]{1,40}")
 
 

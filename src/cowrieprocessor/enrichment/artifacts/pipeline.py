@@ -5,6 +5,7 @@ that pass then enriches like any attacker's IP); ``finish`` runs after it: each 
 each subject whose answer is missing or expired - once per subject per source per TTL, whatever the number
 of download events - and each address's ASN at resolution is recorded. Source calls happen outside any
 transaction; each batch's writes are one transaction. Database errors propagate; a source's never does.
+What a source looks up (file, URL or host) is its registry entry's ``subject``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from typing import Any
 from sqlalchemy import Engine, Table, and_, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from cowrieprocessor.enrichment import registry
 from cowrieprocessor.enrichment.artifacts import filetype, inventory
-from cowrieprocessor.enrichment.artifacts.http import ArtifactHttpSource
 from cowrieprocessor.enrichment.artifacts.resolve import HostResolver, Resolution
 from cowrieprocessor.enrichment.artifacts.settings import ArtifactSettings
-from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, result
+from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, Source, result
 from cowrieprocessor.enrichment.ledger import Outcome
 from cowrieprocessor.storage import dialects, tables
 from cowrieprocessor.storage.models import (
@@ -95,7 +96,7 @@ class ArtifactPass:
     def __init__(
         self,
         engine: Engine,
-        sources: Sequence[ArtifactHttpSource],
+        sources: Sequence[Source],
         settings: ArtifactSettings,
         *,
         resolver: HostResolver | None = None,
@@ -218,9 +219,9 @@ class ArtifactPass:
         self.report.seconds += time.perf_counter() - started
         return self.report
 
-    def due(self, source: ArtifactHttpSource, now: dt.datetime) -> list[tuple[str, str]]:
+    def due(self, source: Source, now: dt.datetime) -> list[tuple[str, str]]:
         """(key, value) of the subjects whose answer from ``source`` is missing or expired, most seen first."""
-        subject = SUBJECTS[source.subject]
+        subject = SUBJECTS[registry.get(source.name).subject]
         c = subject.table.c
         now_text = format_time(now)
         with self.engine.connect() as conn:
@@ -238,7 +239,7 @@ class ArtifactPass:
                     due.append((key, value))
         return due
 
-    def _run_source(self, source: ArtifactHttpSource, limit: int | None) -> None:
+    def _run_source(self, source: Source, limit: int | None) -> None:
         due = self.due(source, self.clock())
         if limit is not None:
             due = due[:limit]
@@ -248,7 +249,7 @@ class ArtifactPass:
             answers = self._ask(source, [value for _, value in batch])
             self._write_answers(source, [(key, answers[value]) for key, value in batch if value in answers])
 
-    def _ask(self, source: ArtifactHttpSource, values: list[str]) -> dict[str, LookupResult]:
+    def _ask(self, source: Source, values: list[str]) -> dict[str, LookupResult]:
         try:
             answers = source.lookup_many(values)
         except SQLAlchemyError:
@@ -269,13 +270,13 @@ class ArtifactPass:
             ttl = dt.timedelta(hours=s.error_retry_hours)
         return format_time(fetched_at + ttl)
 
-    def _write_answers(self, source: ArtifactHttpSource, answers: list[tuple[str, LookupResult]]) -> None:
+    def _write_answers(self, source: Source, answers: list[tuple[str, LookupResult]]) -> None:
         """Merge each answer into its row's documents (read again inside the transaction, locked on PostgreSQL).
         A skipped call (budget, breaker) leaves the row as it was: it is due again at the next pass."""
         answers = [(k, a) for k, a in answers if a.status is not LookupStatus.SKIPPED]
         if not answers:
             return
-        subject = SUBJECTS[source.subject]
+        subject = SUBJECTS[registry.get(source.name).subject]
         c = subject.table.c
         keys = sorted(k for k, _ in answers)
         with self.engine.begin() as conn:

@@ -1,79 +1,28 @@
-"""The ``[artifacts]`` configuration section: the artifact sources, their TTLs, the downloads directory, DNS.
+"""The ``[artifacts]`` configuration section: what the artifact pass needs that belongs to no one source.
 
-A section of its own (not ``[providers]``) so the IP cascade's settings stay as they are; each source is a
-:class:`~cowrieprocessor.enrichment.settings.SourceSettings` like the IP sources'. Keys come from the
-environment (:data:`KEY_ENV`) or from the section's ``api_key_file``, never from here.
+The sources themselves (VirusTotal, MalwareBazaar, URLhaus) are registry entries (``enrichment.registry``)
+configured like every source, in ``[providers.<name>]``, their keys in ``key_env`` or ``api_key_file``.
+Here: the downloads directory, how long answers hold, and the resolution of payload host names (``dns``:
+not a provider, but guarded and on the ledger like one).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cowrieprocessor.enrichment.settings import SourceSettings
 
 MAX_DAYS = 36_500
 
-#: Free-tier limits as defaults: VirusTotal's public API allows 4 requests/minute and 500/day; abuse.ch
-#: documents no hard limit for authenticated users, so one request per second and 2,000 a day each.
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "virustotal": {
-        "base_url": "https://www.virustotal.com",
-        "rate_per_second": 4 / 60,
-        "daily_budget": 500,
-        "max_retry_wait_seconds": 60.0,
-    },
-    "malwarebazaar": {"base_url": "https://mb-api.abuse.ch", "rate_per_second": 1.0, "daily_budget": 2000},
-    "urlhaus_url": {"base_url": "https://urlhaus-api.abuse.ch", "rate_per_second": 1.0, "daily_budget": 2000},
-    "urlhaus_host": {"base_url": "https://urlhaus-api.abuse.ch", "rate_per_second": 1.0, "daily_budget": 2000},
-    # not a provider: the resolution of payload host names, guarded and on the ledger like one
-    # off until asked for, like Team Cymru: a fresh install sends nothing anywhere
-    "dns": {"enabled": False, "rate_per_second": 20.0, "timeout_seconds": 5.0, "max_attempts": 2},
-}
-
-#: Environment variable holding each keyed source's secret (abuse.ch has one Auth-Key for all its APIs).
-KEY_ENV = {
-    "virustotal": "VIRUSTOTAL_API_KEY",
-    "malwarebazaar": "ABUSECH_AUTH_KEY",
-    "urlhaus_url": "ABUSECH_AUTH_KEY",
-    "urlhaus_host": "ABUSECH_AUTH_KEY",
-}
-
-
-def _section(name: str) -> Any:
-    return Field(default_factory=lambda: SourceSettings(**DEFAULTS[name]))
-
-
-class ArtifactSources(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    virustotal: SourceSettings = _section("virustotal")
-    malwarebazaar: SourceSettings = _section("malwarebazaar")
-    urlhaus_url: SourceSettings = _section("urlhaus_url")
-    urlhaus_host: SourceSettings = _section("urlhaus_host")
-    dns: SourceSettings = _section("dns")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _merge_defaults(cls, value: Any) -> Any:
-        """A section given in part keeps the source's other defaults."""
-        if not isinstance(value, dict):
-            return value
-        return {n: ({**DEFAULTS[n], **v} if isinstance(v, dict) and n in DEFAULTS else v) for n, v in value.items()}
-
-    def section(self, name: str) -> SourceSettings:
-        value = getattr(self, name, None)
-        if not isinstance(value, SourceSettings):
-            raise KeyError(f"unknown artifact source {name!r}")
-        return value
+#: Off until asked for, like Team Cymru: a fresh install sends nothing anywhere.
+DNS_DEFAULTS: dict[str, Any] = {"enabled": False, "rate_per_second": 20.0, "timeout_seconds": 5.0, "max_attempts": 2}
 
 
 class ArtifactSettings(BaseModel):
-    """Files, URLs and payload hosts: where the downloads are, how long answers hold, the sources."""
+    """Files, URLs and payload hosts: where the downloads are, how long answers hold, how hosts are resolved."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -89,14 +38,11 @@ class ArtifactSettings(BaseModel):
     #: DNS server for payload host names (``host[:port]``); none = the system's resolvers.
     dns_server: str | None = None
     batch_size: int = Field(default=200, ge=1, le=100_000)
-    sources: ArtifactSources = Field(default_factory=ArtifactSources)
+    #: ``[artifacts.dns]``: the resolver's switch, rate, timeout and attempts.
+    dns: SourceSettings = Field(default_factory=lambda: SourceSettings(**DNS_DEFAULTS))
 
-
-def read_key(name: str, section: SourceSettings, environ: Mapping[str, str] | None = None) -> str | None:
-    """The secret for ``name``: ``api_key_file`` first, then the environment; None when there is none."""
-    env = os.environ if environ is None else environ
-    if section.api_key_file is not None:
-        value = section.api_key_file.read_text(encoding="utf-8").strip()
-        return value or None
-    value = env.get(KEY_ENV.get(name, ""), "").strip()
-    return value or None
+    @field_validator("dns", mode="before")
+    @classmethod
+    def _dns_defaults(cls, value: Any) -> Any:
+        """A section given in part keeps the resolver's other defaults."""
+        return {**DNS_DEFAULTS, **value} if isinstance(value, dict) else value

@@ -1,93 +1,34 @@
-"""The artifact sources, each described so a registry can build it: name, subject, key, factory.
+"""The artifact sources: the registry's entries for files, URLs and payload hosts, built its own way.
 
-``SPECS`` is what the lead's source registry (``enrichment/registry.py``, #14) can register; until then
-:func:`build_artifact_sources` builds the enabled ones from the ``[artifacts]`` section.
+Nothing here declares a source: VirusTotal, MalwareBazaar and URLhaus are entries in ``enrichment.registry``
+(subject ``file``, ``url`` or ``host``), configured in ``[providers.<name>]``.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from sqlalchemy import Engine
 
-from cowrieprocessor.enrichment.artifacts.http import ArtifactHttpSource
-from cowrieprocessor.enrichment.artifacts.settings import KEY_ENV, ArtifactSettings, read_key
+from cowrieprocessor.enrichment.base import Source
+from cowrieprocessor.enrichment.cascade import build_sources
 from cowrieprocessor.enrichment.ledger import Ledger
 from cowrieprocessor.enrichment.ratelimit import SYSTEM_CLOCK, Clock
-from cowrieprocessor.enrichment.settings import SourceSettings
+from cowrieprocessor.enrichment.registry import FILE, HOST, URL
+from cowrieprocessor.enrichment.settings import ProvidersSettings
 
-log = logging.getLogger(__name__)
-
-Factory = Callable[[SourceSettings, Ledger, str, Clock], ArtifactHttpSource]
-
-
-def _virustotal(section: SourceSettings, ledger: Ledger, key: str, clock: Clock) -> ArtifactHttpSource:
-    from cowrieprocessor.enrichment.artifacts.virustotal import VirusTotalSource
-
-    return VirusTotalSource(section, ledger, key=key, clock=clock)
-
-
-def _malwarebazaar(section: SourceSettings, ledger: Ledger, key: str, clock: Clock) -> ArtifactHttpSource:
-    from cowrieprocessor.enrichment.artifacts.abusech import MalwareBazaarSource
-
-    return MalwareBazaarSource(section, ledger, key=key, clock=clock)
-
-
-def _urlhaus_url(section: SourceSettings, ledger: Ledger, key: str, clock: Clock) -> ArtifactHttpSource:
-    from cowrieprocessor.enrichment.artifacts.abusech import URLhausURLSource
-
-    return URLhausURLSource(section, ledger, key=key, clock=clock)
-
-
-def _urlhaus_host(section: SourceSettings, ledger: Ledger, key: str, clock: Clock) -> ArtifactHttpSource:
-    from cowrieprocessor.enrichment.artifacts.abusech import URLhausHostSource
-
-    return URLhausHostSource(section, ledger, key=key, clock=clock)
-
-
-@dataclass(frozen=True)
-class ArtifactSourceSpec:
-    name: str
-    #: ``file`` (a SHA-256), ``url`` or ``host``.
-    subject: str
-    factory: Factory
-    key_env: str
-    settings_model: type[SourceSettings] = SourceSettings
-    online: bool = True
-
-
-SPECS: tuple[ArtifactSourceSpec, ...] = (
-    ArtifactSourceSpec("virustotal", "file", _virustotal, KEY_ENV["virustotal"]),
-    ArtifactSourceSpec("malwarebazaar", "file", _malwarebazaar, KEY_ENV["malwarebazaar"]),
-    ArtifactSourceSpec("urlhaus_url", "url", _urlhaus_url, KEY_ENV["urlhaus_url"]),
-    ArtifactSourceSpec("urlhaus_host", "host", _urlhaus_host, KEY_ENV["urlhaus_host"]),
-)
-NAMES = tuple(s.name for s in SPECS)
+#: The subjects of the artifact pass, in the order it asks their sources.
+SUBJECTS = (FILE, URL, HOST)
 
 
 def build_artifact_sources(
-    settings: ArtifactSettings,
-    ledger: Ledger,
+    providers: ProvidersSettings,
+    engine_or_ledger: Engine | Ledger | None = None,
     *,
     clock: Clock = SYSTEM_CLOCK,
     unavailable: dict[str, str] | None = None,
-) -> list[ArtifactHttpSource]:
-    """The enabled sources that have a key; the others are left out with their reason in ``unavailable``."""
-    built: list[ArtifactHttpSource] = []
-    for spec in SPECS:
-        section = settings.sources.section(spec.name)
-        if not section.enabled:
-            continue
-        try:
-            key = read_key(spec.name, section)
-        except OSError as exc:
-            reason = f"api_key_file cannot be read: {exc.__class__.__name__}"
-        else:
-            if key is not None:
-                built.append(spec.factory(section, ledger, key, clock))
-                continue
-            reason = f"no API key ({spec.key_env}): off"
-        log.info("%s unavailable: %s", spec.name, reason)
-        if unavailable is not None:
-            unavailable[spec.name] = reason
-    return built
+) -> list[Source]:
+    """The enabled sources of every artifact subject that can run; the others' reasons go in ``unavailable``."""
+    return [
+        source
+        for subject in SUBJECTS
+        for source in build_sources(providers, engine_or_ledger, clock=clock, unavailable=unavailable, subject=subject)
+    ]
