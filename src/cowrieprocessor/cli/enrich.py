@@ -88,13 +88,27 @@ def enrich_command(
         print_artifacts(data["artifacts"])
 
 
+def print_answers(outcomes: dict[str, dict[str, int]], title: str) -> None:
+    """Per source asked: how many answers were found, not found, errors, skipped (nothing when none was asked)."""
+    from rich.table import Table
+
+    asked = {s: c for s, c in outcomes.items() if any(c.values())}
+    if not asked:
+        return
+    table = Table(title=title)
+    for column in ("source", "found", "not_found", "error", "skipped"):
+        table.add_column(column, justify="right" if column != "source" else "left")
+    for source, counts in asked.items():
+        table.add_row(source, *(f"{counts.get(k, 0):,}" for k in ("found", "not_found", "error", "skipped")))
+    console.print(table)
+
+
 def print_report(data: dict[str, Any], *, snapshots: bool = True) -> None:
     """The pass in one line, the sources' answers when any source was asked, and which sources ran.
 
     Sources that are not configured are named in one line on stdout, not as a warning per source on stderr:
     a cron job's mail stays empty on a normal run; ``lookup`` says why each one is off.
     """
-    from rich.table import Table
 
     taken = (
         f"{data['sessions_snapshotted']:,} session snapshots ({data['routed_snapshots']:,} from routing history); "
@@ -105,14 +119,7 @@ def print_report(data: dict[str, Any], *, snapshots: bool = True) -> None:
         f"enriched {data['ips_enriched']:,} IPs ({data['bogons']:,} bogons) in {data['seconds']:.1f}s; {taken}"
         f"{data['history_windows_opened']:,} ASN history windows opened"
     )
-    asked = {s: c for s, c in data["outcomes"].items() if any(c.values())}
-    if asked:
-        table = Table(title="source answers")
-        for column in ("source", "found", "not_found", "error", "skipped"):
-            table.add_column(column, justify="right" if column != "source" else "left")
-        for source, counts in asked.items():
-            table.add_row(source, *(f"{counts.get(k, 0):,}" for k in ("found", "not_found", "error", "skipped")))
-        console.print(table)
+    print_answers(data["outcomes"], "source answers")
     # "no key", "no paths": a source left off, said in one quiet line; anything else is a configured source
     # that cannot run - a warning on every run, since something is wrong that the operator should fix.
     off = [name for name, reason in data["unavailable"].items() if reason.startswith("no ")]

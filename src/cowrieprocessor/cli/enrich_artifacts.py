@@ -35,7 +35,6 @@ def build_pass(app_state: AppState, directory: Path | None, unavailable: dict[st
 
 
 def print_artifacts(data: dict[str, Any]) -> None:
-    from rich.table import Table
 
     if not data["transfers"]:
         return  # no download or upload stored: nothing to say (a cron job's mail stays empty)
@@ -44,14 +43,9 @@ def print_artifacts(data: dict[str, Any]) -> None:
         f"{data['transfers']:,} transfers; {data['hosts_resolved']:,} hosts resolved, "
         f"{data['addresses_new']:,} new addresses; {data['files_inspected']:,} files read from disk"
     )
-    asked = {s: c for s, c in data["outcomes"].items() if any(c.values())}
-    if asked:
-        table = Table(title="artifact source answers")
-        for column in ("source", "found", "not_found", "error", "skipped"):
-            table.add_column(column, justify="right" if column != "source" else "left")
-        for source, counts in asked.items():
-            table.add_row(source, *(f"{counts.get(k, 0):,}" for k in ("found", "not_found", "error", "skipped")))
-        console.print(table)
+    from cowrieprocessor.cli.enrich import print_answers
+
+    print_answers(data["outcomes"], "artifact source answers")
     off = sorted(data.get("unavailable", {}))
     if off:
         console.print(f"[dim]artifact sources not configured: {safe_text(', '.join(off))} (docs/malware.md)[/dim]")

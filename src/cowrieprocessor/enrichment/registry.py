@@ -156,52 +156,30 @@ def _cymru(ctx: BuildContext) -> Source:
     return CymruSource(ctx.settings, ctx.ledger, clock=ctx.clock)
 
 
-def _greynoise(ctx: BuildContext) -> Source:
-    from cowrieprocessor.enrichment.greynoise import GreyNoiseSource
+def _keyed_http(module: str, name: str) -> Factory:
+    """The factory of a keyed HTTP source (``Class(settings, ledger, key=, clock=)``), importing its module only
+    when the source is built."""
 
-    return GreyNoiseSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+    def build(ctx: BuildContext) -> Source:
+        import importlib
 
+        source: Source = getattr(importlib.import_module(module), name)(
+            ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock
+        )
+        return source
 
-def _spur(ctx: BuildContext) -> Source:
-    from cowrieprocessor.enrichment.spur import SpurSource
-
-    return SpurSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
-
-
-def _dshield(ctx: BuildContext) -> Source:
-    from cowrieprocessor.enrichment.dshield import DShieldSource
-
-    return DShieldSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+    build.__name__ = build.__qualname__ = f"_{name}"
+    return build
 
 
-def _abuseipdb(ctx: BuildContext) -> Source:
-    from cowrieprocessor.enrichment.abuseipdb import AbuseIPDBSource
-
-    return AbuseIPDBSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
-
-
-def _virustotal(ctx: BuildContext) -> Source:
-    from cowrieprocessor.enrichment.artifacts.virustotal import VirusTotalSource
-
-    return VirusTotalSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
-
-
-def _malwarebazaar(ctx: BuildContext) -> Source:
-    from cowrieprocessor.enrichment.artifacts.abusech import MalwareBazaarSource
-
-    return MalwareBazaarSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
-
-
-def _urlhaus_url(ctx: BuildContext) -> Source:
-    from cowrieprocessor.enrichment.artifacts.abusech import URLhausURLSource
-
-    return URLhausURLSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
-
-
-def _urlhaus_host(ctx: BuildContext) -> Source:
-    from cowrieprocessor.enrichment.artifacts.abusech import URLhausHostSource
-
-    return URLhausHostSource(ctx.settings, ctx.ledger, key=ctx.key, clock=ctx.clock)
+_greynoise = _keyed_http("cowrieprocessor.enrichment.greynoise", "GreyNoiseSource")
+_spur = _keyed_http("cowrieprocessor.enrichment.spur", "SpurSource")
+_dshield = _keyed_http("cowrieprocessor.enrichment.dshield", "DShieldSource")
+_abuseipdb = _keyed_http("cowrieprocessor.enrichment.abuseipdb", "AbuseIPDBSource")
+_virustotal = _keyed_http("cowrieprocessor.enrichment.artifacts.virustotal", "VirusTotalSource")
+_malwarebazaar = _keyed_http("cowrieprocessor.enrichment.artifacts.abusech", "MalwareBazaarSource")
+_urlhaus_url = _keyed_http("cowrieprocessor.enrichment.artifacts.abusech", "URLhausURLSource")
+_urlhaus_host = _keyed_http("cowrieprocessor.enrichment.artifacts.abusech", "URLhausHostSource")
 
 
 #: abuse.ch has one Auth-Key for all its APIs; it documents no hard limit for authenticated users, so one
