@@ -44,6 +44,8 @@ class HttpSource:
     version = "v1"
     #: The documented fields of an answer, the only ones stored (see :mod:`~.fields`).
     fields: Spec = {}
+    #: The request's method; a POST sends :meth:`form` as its body (abuse.ch's APIs).
+    method = "GET"
 
     def __init__(
         self,
@@ -78,12 +80,18 @@ class HttpSource:
         """Outcome and data for a non-429, non-5xx response; raise :class:`MalformedResponse`."""
         raise NotImplementedError
 
+    def form(self, subject: str) -> dict[str, str] | None:
+        """The ``application/x-www-form-urlencoded`` body of a POST (None: no body)."""
+        return None
+
     # -- the call ---------------------------------------------------------------------------------
     def _fetch(self, ip: str) -> httpx.Response:
         """The response with its body read: streamed, and refused past ``max_response_bytes``."""
         path, params, headers = self.request(ip)
         limit = self.section.max_response_bytes
-        with self.client.stream("GET", path, params=params or None, headers=headers) as response:
+        with self.client.stream(
+            self.method, path, params=params or None, headers=headers, data=self.form(ip)
+        ) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
                 raise ResponseTooLarge(f"Content-Length {declared} > {limit}")

@@ -13,10 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
 from cowrieprocessor.enrichment.base import LookupResult, result
-from cowrieprocessor.enrichment.deadline import ResponseTooLarge
 from cowrieprocessor.enrichment.guard import Attempt
 from cowrieprocessor.enrichment.http import _STATUS, HttpSource
 from cowrieprocessor.enrichment.ledger import Outcome
@@ -44,36 +41,10 @@ def ledger_key(subject: str, kind: str) -> str:
 
 
 class ArtifactHttpSource(HttpSource):
-    """Subclasses set ``subject`` and ``method`` and implement ``request`` (+ ``form`` for POST) and
-    ``interpret`` (which may raise :class:`Refused`)."""
+    """Subclasses set ``subject`` and ``method`` and implement ``request`` (+ ``form`` for a POST, both
+    declared by :class:`HttpSource`) and ``interpret`` (which may raise :class:`Refused`)."""
 
     subject = "file"
-    method = "GET"
-
-    def form(self, subject: str) -> dict[str, str] | None:
-        """The ``application/x-www-form-urlencoded`` body of a POST (None: no body)."""
-        return None
-
-    def _fetch(self, ip: str) -> httpx.Response:
-        path, params, headers = self.request(ip)
-        limit = self.section.max_response_bytes
-        request = self.client.build_request(
-            self.method, path, params=params or None, headers=headers, data=self.form(ip)
-        )
-        response = self.client.send(request, stream=True)
-        try:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise ResponseTooLarge(f"Content-Length {declared} > {limit}")
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > limit:
-                    raise ResponseTooLarge(f"body longer than {limit} bytes")
-        finally:
-            response.close()
-        response._content = bytes(body)
-        return response
 
     def _attempt(self, ip: str) -> Attempt[dict[str, Any] | None]:
         try:
