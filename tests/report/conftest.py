@@ -16,7 +16,7 @@ from sqlalchemy import Engine, insert, update
 from cowrieprocessor.enrichment.artifacts import inventory
 from cowrieprocessor.ingestion import ingest
 from cowrieprocessor.report import Period
-from cowrieprocessor.storage.models import FileInventory, PayloadHostAddress
+from cowrieprocessor.storage.models import FileInventory, PayloadHost, PayloadHostAddress
 from tests.analysis.conftest import T0, B, H, load
 from tests.ingestion.builders import T0 as LOG_T0
 from tests.ingestion.builders import Session, lines, ssh_key_line, write
@@ -90,6 +90,14 @@ def payload_inventories(engine: Engine) -> None:
     addresses = [(HOSTILE_HOST, B, 64501), (HOSTILE_HOST, H, 64501), (B, B, 64501)]
     with engine.begin() as conn:
         inventory.write(conn, inventory.read(conn), at)
+        conn.execute(  # URLhaus lists the hostile name
+            update(PayloadHost.__table__)
+            .where(PayloadHost.__table__.c.host == HOSTILE_HOST)
+            .values(
+                enrichment={"urlhaus_host": {"url_count": 3}},
+                provenance={"urlhaus_host": {"status": "found", "fetched_at": at.isoformat()}},
+            )
+        )
         conn.execute(
             insert(PayloadHostAddress.__table__),
             [

@@ -77,6 +77,7 @@ def test_report_in_chromium(report_data: ReportData, browser: Any, tmp_path: Pat
     with report_data.engine.connect() as conn:
         sessions = conn.execute(text(PAYLOAD_SQL), {"a": p.since, "b": p.until, "host": HOSTILE_HOST}).scalar_one()
     assert hostile.first.locator("td.num").nth(1).get_attribute("data-v") == str(sessions) == "1"
+    assert hostile.first.locator("td").last.inner_text() == "listed (3 URLs)"
     moved = hosts.filter(has=page.locator("td.host", has_text="198.51.100.2"))
     assert "AS64501" in moved.inner_text() and "AS64502" in moved.inner_text()
     assert page.locator("#payload-ip-198-51-100-2").count() == 1 and page.locator("#payload-ip-192-0-2-8").count() == 1
