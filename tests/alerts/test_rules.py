@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from cowrieprocessor.alerts import run_once
-from cowrieprocessor.alerts.rules import VERDICT_SOURCES
+from cowrieprocessor.alerts.rules import VERDICT_SOURCES, file_inventory
 from cowrieprocessor.analysis.sql import RAW, SESSIONS
 from tests.alerts.conftest import URL_ENV, WebhookServer, settings_with, webhook_destination
 from tests.analysis.conftest import T0
-from tests.report.conftest import HOSTILE, ReportData
+from tests.report.conftest import HOSTILE, ReportData, file_sources
 
 DAY = dt.timedelta(days=1)
 
@@ -63,7 +63,7 @@ def test_a_verdict_source_can_be_added(
     report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(URL_ENV, webhook.url)
-    assert VERDICT_SOURCES == []  # this branch: Cowrie's own VirusTotal events only
+    assert VERDICT_SOURCES == [file_inventory]  # besides Cowrie's own VirusTotal events
     extra = [lambda engine, hashes: {h: "bad" for h in hashes if "3" in h}]
     monkeypatch.setattr("cowrieprocessor.alerts.rules.VERDICT_SOURCES", extra)
     settings = settings_with(
@@ -74,6 +74,34 @@ def test_a_verdict_source_can_be_added(
     )
     run_once(report_data.engine, settings, now=T0 + 5.5 * DAY)
     assert [r.body["subject"] for r in webhook.received] == ["3" * 64]
+
+
+@pytest.mark.parametrize(("match", "expected"), [("known_bad", {3, 4, 5}), ("unknown", {0, 1, 2})])
+def test_download_verdicts_from_the_file_inventory(
+    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch, match: str, expected: set[int]
+) -> None:
+    """What ``enrich`` learned: VirusTotal flags 3, MalwareBazaar lists 4, VirusTotal flags 5 that Cowrie's own
+    scan called clean (bad wins); 6 is known clean; 0 is unknown to every source asked, 1 and 2 were not asked."""
+    monkeypatch.setenv(URL_ENV, webhook.url)
+    engine = report_data.engine
+    flagged = {"last_analysis_stats": {"malicious": 7, "undetected": 60}}
+    clean = {"last_analysis_stats": {"malicious": 0, "undetected": 67}}
+    file_sources(engine, "0" * 64, virustotal=("not_found", None), malwarebazaar=("not_found", None))
+    file_sources(engine, "3" * 64, virustotal=("found", flagged), malwarebazaar=("not_found", None))
+    file_sources(engine, "4" * 64, virustotal=("not_found", None), malwarebazaar=("found", {"signature": "Mirai"}))
+    file_sources(engine, "5" * 64, virustotal=("found", flagged))
+    _virustotal(engine, "hostile05", "5" * 64, positives=0)
+    file_sources(engine, "6" * 64, virustotal=("found", clean), malwarebazaar=("not_found", None))
+    settings = settings_with(
+        rules=[{"name": "files", "type": "download", "match": match}],
+        destinations={"hook": webhook_destination()},
+        settle_seconds=0,
+        first_lookback_hours=24 * 6,
+    )
+    run_once(engine, settings, now=T0 + 5.5 * DAY)
+    found = {r.body["subject"]: r.body["details"]["verdict"] for r in webhook.received}
+    assert set(found) == {f"{i:x}" * 64 for i in expected}
+    assert set(found.values()) == ({"bad"} if match == "known_bad" else {"unknown"})
 
 
 def _sessions(engine: Engine, rows: list[tuple[str, str, dt.datetime]]) -> None:

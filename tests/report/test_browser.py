@@ -12,11 +12,17 @@ from sqlalchemy import text
 from cowrieprocessor.report import build_report, render_html
 from tests.analysis.conftest import K1
 from tests.report.browser import browser, screenshot_dir, visit
-from tests.report.conftest import HOSTILE, HOSTILE_URL, HOSTILE_VERSION, ReportData
+from tests.report.conftest import HOSTILE, HOSTILE_HOST, HOSTILE_URL, HOSTILE_VERSION, ReportData, file_sources
 
 __all__ = ["browser"]  # the fixture
 
-SECTIONS = ("headline", "activity", "networks", "campaigns", "credentials", "commands", "downloads", "ips", "sources")
+SECTIONS = (
+    "headline", "activity", "networks", "campaigns", "credentials", "commands", "downloads", "payload-hosts", "ips",
+    "sources",
+)  # fmt: skip
+PAYLOAD_SQL = """SELECT COUNT(DISTINCT f.session_id) FROM file_transfers f
+JOIN session_summaries s ON s.session_id = f.session_id JOIN url_inventory u ON u.url = f.url
+WHERE s.first_event_at >= :a AND s.first_event_at < :b AND u.host = :host"""
 
 
 def _write(report_data: ReportData, tmp_path: Path) -> Path:
@@ -32,6 +38,11 @@ def _count(report_data: ReportData, sql: str) -> int:
 
 
 def test_report_in_chromium(report_data: ReportData, browser: Any, tmp_path: Path, backend: str) -> None:
+    # file 0: unknown to every source asked (novel); file 2: flagged, submitted to VirusTotal long before
+    file_sources(report_data.engine, "0" * 64, virustotal=("not_found", None), malwarebazaar=("not_found", None))
+    stats = {"malicious": 3, "undetected": 60}
+    vt = {"last_analysis_stats": stats, "first_submission_date": 1_500_000_000}
+    file_sources(report_data.engine, "2" * 64, virustotal=("found", vt))
     path = _write(report_data, tmp_path)
     seen = visit(browser, path)
     page = seen.page
@@ -55,6 +66,25 @@ def test_report_in_chromium(report_data: ReportData, browser: Any, tmp_path: Pat
     k1 = page.locator("tr.campaign[data-kind='ssh_key']").filter(has=page.locator("td code", has_text=K1))
     assert k1.count() == 1 and k1.get_attribute("data-sessions") == "10"
 
+    # payload hosts: each host and address with its anchor, ASN then and now, the period's sessions
+    hosts = page.locator("#t-payload-hosts tbody tr.payload-host")
+    with report_data.engine.connect() as conn:
+        addresses = int(conn.execute(text("SELECT COUNT(*) FROM payload_host_addresses")).scalar_one())
+    assert hosts.count() == addresses == 3
+    hostile = hosts.filter(has=page.locator("td.host", has_text=HOSTILE_HOST))
+    assert hostile.count() == 2 and hostile.first.get_attribute("id", timeout=1000).startswith("host-")
+    p = report_data.period
+    with report_data.engine.connect() as conn:
+        sessions = conn.execute(text(PAYLOAD_SQL), {"a": p.since, "b": p.until, "host": HOSTILE_HOST}).scalar_one()
+    assert hostile.first.locator("td.num").nth(1).get_attribute("data-v") == str(sessions) == "1"
+    assert hostile.first.locator("td").last.inner_text() == "listed (3 URLs)"
+    moved = hosts.filter(has=page.locator("td.host", has_text="198.51.100.2"))
+    assert "AS64501" in moved.inner_text() and "AS64502" in moved.inner_text()
+    assert page.locator("#payload-ip-198-51-100-2").count() == 1 and page.locator("#payload-ip-192-0-2-8").count() == 1
+    novel = page.locator("#t-downloads tbody tr").filter(has=page.locator("span.badge.novel"))
+    assert novel.count() == 1 and "0" * 64 in novel.inner_text() and "unknown to every source" in novel.inner_text()
+    assert "VT 3/63" in page.locator("#t-downloads").inner_text()
+
     # anchors: a campaign, an ASN and an IP can be linked to
     anchor = k1.get_attribute("id")
     assert page.locator(f"a[href='#{anchor}']").count() >= 1
@@ -68,7 +98,16 @@ def test_report_in_chromium(report_data: ReportData, browser: Any, tmp_path: Pat
     hrefs = page.evaluate("() => Array.from(document.querySelectorAll('[href]'), e => e.getAttribute('href'))")
     assert hrefs and all(h.startswith("#") for h in hrefs)
     body = page.locator("body").inner_text()
-    for hostile in (HOSTILE[0], HOSTILE[1], HOSTILE[2], HOSTILE[3], HOSTILE[5], HOSTILE_URL, HOSTILE_VERSION):
+    for hostile in (
+        HOSTILE[0],
+        HOSTILE[1],
+        HOSTILE[2],
+        HOSTILE[3],
+        HOSTILE[5],
+        HOSTILE_URL,
+        HOSTILE_VERSION,
+        HOSTILE_HOST,
+    ):
         assert hostile in body, hostile
     assert "adm\\u202enimgpj.exe" in body and "\u202e" not in body  # the bidi override is shown, not obeyed
     assert "L" * 300 + "… [4,700 more characters]" in body and "L" * 301 not in body

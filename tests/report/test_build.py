@@ -102,3 +102,25 @@ def test_freshness_of_the_sources_behind_the_period(report_data: ReportData) -> 
     assert report.sources["never_enriched"] == 1 + len(HOSTILE) + 1  # G, the hostile IPs and the planter
     sensors = {r["sensor"]: r["sessions"] for r in report.sources["sensors"]}
     assert sensors == {"honeypot-us": 11, "honeypot-eu": 3, "sensor-a": len(HOSTILE) + 1}
+
+
+def test_payload_hosts_only_when_the_period_has_download_urls(report_data: ReportData) -> None:
+    from cowrieprocessor.report import render_html
+    from tests.report.conftest import HOSTILE_HOST
+
+    report = build_report(report_data.engine, report_data.period)
+    by_host = {r["host"] for r in report.payloads["rows"]}
+    assert by_host == {HOSTILE_HOST, "198.51.100.2"} and report.payloads["hosts"] == 2
+    # every download of the period has a URL; those naming no host (javascript:, bare text) are "unlisted"
+    with_url = scalar(
+        report_data.engine,
+        "SELECT COUNT(*) FROM file_transfers f JOIN session_summaries s ON s.session_id = f.session_id"
+        " WHERE f.url IS NOT NULL AND s.first_event_at >= :a AND s.first_event_at < :b",
+        a=report_data.period.since,
+        b=report_data.period.until,
+    )
+    assert report.payloads["transfers"] == with_url == len(HOSTILE) + 2 and report.payloads["unlisted"] == len(HOSTILE)
+    assert 'id="payload-hosts"' in render_html(report)
+    # the previous period: sessions, no download
+    earlier = build_report(report_data.engine, report_data.period.previous)
+    assert earlier.payloads["transfers"] == 0 and 'id="payload-hosts"' not in render_html(earlier)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from cowrieprocessor.cli.main import app
 from cowrieprocessor.storage import schema
 from cowrieprocessor.storage.engine import make_engine
-from tests.report.conftest import ReportData
+from tests.report.conftest import HOSTILE_HOST, ReportData
 
 runner = CliRunner()
 
@@ -32,6 +32,11 @@ def test_json_figures_and_sensor_filter(report_data: ReportData, db_url: str) ->
     data = json.loads(runner.invoke(app, args).stdout)
     assert data["totals"]["sessions"] == 22 and data["previous_totals"]["sessions"] == 1
     assert {c["key"] for c in data["campaigns"]["ssh_key"]} >= {"SHA256:campaignKEY1"}
+    hosts = data["payload_hosts"]["rows"]
+    assert {(h["host"], h["ip"], h["asn_then"], h["asn_now"]) for h in hosts if h["ip"] == "198.51.100.2"} == {
+        (HOSTILE_HOST, "198.51.100.2", 64501, 64502),
+        ("198.51.100.2", "198.51.100.2", 64501, 64502),
+    }
     eu = json.loads(runner.invoke(app, [*args, "--sensor", "honeypot-eu"]).stdout)
     assert eu["totals"]["sessions"] == 3 and eu["period"]["sensors"] == ["honeypot-eu"]
 

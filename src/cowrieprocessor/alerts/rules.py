@@ -16,15 +16,16 @@ from sqlalchemy import Engine, bindparam, func, select
 
 from cowrieprocessor.alerts.model import Alert
 from cowrieprocessor.alerts.settings import RuleSettings
+from cowrieprocessor.analysis.artifacts import flagged
 from cowrieprocessor.analysis.sql import COMMANDS, RAW, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report import digest
 from cowrieprocessor.report.campaigns import KINDS, labels
 
 #: A stored verdict on a file: ``bad`` (some engine flags it), ``clean`` (known, not flagged).
 Verdict = str
-#: Where verdicts on download hashes come from, in order (the first that knows a hash wins). Each takes the
-#: engine and hashes and returns the verdicts it holds. Cowrie's own VirusTotal events are the first; a file
-#: inventory with its own sources can append its reader here.
+#: Where verdicts on download hashes come from besides Cowrie's own VirusTotal events. Each takes the engine
+#: and hashes and returns the verdicts it holds; a hash is ``bad`` when any source says so, else ``clean``
+#: when one knows it. The file inventory (what ``enrich`` asked VirusTotal and MalwareBazaar) is one.
 VERDICT_SOURCES: list[Callable[[Engine, list[str]], dict[str, Verdict]]] = []
 #: Commands shown for a new command signature (the script of its first session).
 SCRIPT_LINES = 20
@@ -143,14 +144,24 @@ def cowrie_virustotal(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
     return found
 
 
+def file_inventory(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
+    """Verdicts ``enrich`` stored in the file inventory (``analysis.artifacts.flagged``); files that every
+    source asked called unknown are absent, so the ``unknown`` match still alerts on them."""
+    return {sha: "bad" if bad else "clean" for sha, bad in flagged(engine, hashes).items()}
+
+
+VERDICT_SOURCES.append(file_inventory)
+
+
 def verdicts(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
-    """What the stored enrichment says of each hash (hashes no source knows are absent)."""
+    """What the stored enrichment says of each hash (hashes no source knows are absent; any ``bad`` wins)."""
     if not hashes:
         return {}
     known: dict[str, Verdict] = {}
     for source in (cowrie_virustotal, *VERDICT_SOURCES):
-        for sha, verdict in source(engine, [h for h in hashes if h not in known]).items():
-            known.setdefault(sha, verdict)
+        for sha, verdict in source(engine, hashes).items():
+            if known.get(sha) != "bad":
+                known[sha] = verdict
     return known
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,9 +195,12 @@ def _urlhaus(enrichment: dict[str, Any], provenance: dict[str, Any]) -> str | No
     return "not listed" if entry.get("status") == "not_found" else "error"
 
 
-def payload_hosts(engine: Engine, *, sha256: str | None = None, limit: int = 100) -> list[PayloadHostRow]:
+def payload_hosts(
+    engine: Engine, *, sha256: str | None = None, hosts: Sequence[str] | None = None, limit: int = 100
+) -> list[PayloadHostRow]:
     """Each payload host with each address it resolved to: ASN when resolved ("then") and now, most used first.
-    ``sha256``: only the hosts of URLs that served this file (the networks serving one campaign's malware)."""
+    ``sha256``: only the hosts of URLs that served this file (the networks serving one campaign's malware);
+    ``hosts``: only these hosts (a report's period)."""
     h, a = PayloadHost.__table__.c, PayloadHostAddress.__table__.c
     ip, asn = IPInventory.__table__.c, ASNInventory.__table__.c
     u, t = URLInventory.__table__.c, FileTransfer.__table__.c
@@ -215,6 +219,8 @@ def payload_hosts(engine: Engine, *, sha256: str | None = None, limit: int = 100
     if sha256 is not None:
         served = select(u.host).join(URLInventory.__table__, u.url == t.url).where(t.shasum == sha256.strip().lower())
         stmt = stmt.where(h.host.in_(served))
+    if hosts is not None:
+        stmt = stmt.where(h.host.in_(sorted(set(hosts))))
     files_per_host: dict[str, set[str]] = defaultdict(set)
     with engine.connect() as conn:
         rows = list(conn.execute(stmt))
@@ -238,22 +244,45 @@ def payload_hosts(engine: Engine, *, sha256: str | None = None, limit: int = 100
     ]  # fmt: skip
 
 
-def verdict_text(row: FileRow) -> str:
-    """One short line for a report cell: detections, label, and whether unknown or novel."""
+def verdict_text(row: FileRow, *, novel: bool = True) -> str:
+    """One short line for a report cell: detections, label, and whether unknown or (``novel``) novel."""
     parts = [p for p in (f"VT {row.detections}" if row.detections else None, row.label) if p]
     if row.status == "unknown":
         parts.append("unknown to every source")
-    if row.novel:
+    if novel and row.novel:
         parts.append("novel")
     return " · ".join(parts)
 
 
-def verdicts(engine: Engine, hashes: list[str]) -> dict[str, str]:
-    """The verdict line of each of these files that a source was asked about (reports and digests)."""
+def _inventory_rows(engine: Engine, hashes: Sequence[str]) -> list[Any]:
     wanted = sorted({h for h in hashes if h})
     if not wanted:
-        return {}
+        return []
     f = FileInventory.__table__.c
     with engine.connect() as conn:
-        rows = list(conn.execute(select(FileInventory.__table__).where(f.sha256.in_(wanted))))
-    return {r.sha256: text for r in rows if (text := verdict_text(_file_row(r, 0)))}
+        return list(conn.execute(select(FileInventory.__table__).where(f.sha256.in_(wanted))))
+
+
+def file_rows(engine: Engine, hashes: Sequence[str]) -> dict[str, FileRow]:
+    """The inventory's row of each of these files (without the ASN count): verdict, status, novelty."""
+    return {r.sha256: _file_row(r, 0) for r in _inventory_rows(engine, hashes)}
+
+
+def verdicts(engine: Engine, hashes: list[str]) -> dict[str, str]:
+    """The verdict line of each of these files that a source was asked about (reports and digests)."""
+    return {sha: text for sha, row in file_rows(engine, hashes).items() if (text := verdict_text(row))}
+
+
+def flagged(engine: Engine, hashes: Sequence[str]) -> dict[str, bool]:
+    """Whether a source flags each file it knows: VirusTotal with an engine saying malicious, or MalwareBazaar
+    (which lists malware only) knowing it. Files no source knows (unknown, unasked) are absent (alert rules)."""
+    found: dict[str, bool] = {}
+    for r in _inventory_rows(engine, hashes):
+        enrichment, provenance = r.enrichment or {}, r.provenance or {}
+        if _status(provenance) != "known":
+            continue
+        malicious = ((enrichment.get("virustotal") or {}).get("last_analysis_stats") or {}).get("malicious")
+        bazaar = provenance.get("malwarebazaar") or {}
+        bazaar = isinstance(bazaar, dict) and bazaar.get("status") == "found"
+        found[r.sha256] = bazaar or (isinstance(malicious, int) and malicious > 0)
+    return found

@@ -151,6 +151,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "new_keys": report.campaigns["new_keys"],
         "details": report.details,
         "ips": [{**r, "campaigns": [c.anchor for c in r["campaigns"]]} for r in report.ip_index],
+        "payload_hosts": report.payloads,
         "sources": report.sources,
     }
 

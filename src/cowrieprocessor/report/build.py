@@ -15,6 +15,7 @@ from cowrieprocessor.report import activity, charts
 from cowrieprocessor.report.campaigns import KINDS, Campaign, top_campaigns
 from cowrieprocessor.report.details import details
 from cowrieprocessor.report.networks import networks
+from cowrieprocessor.report.payloads import payload_hosts
 from cowrieprocessor.report.period import Period
 from cowrieprocessor.report.sources import sources
 from cowrieprocessor.report.sql import in_period, period_first
@@ -42,6 +43,7 @@ class Report:
     charts: dict[str, charts.Chart]
     asn_index: list[dict[str, Any]] = field(default_factory=list)
     ip_index: list[dict[str, Any]] = field(default_factory=list)
+    payloads: dict[str, Any] = field(default_factory=dict)  # report.payloads: the period's payload hosts
     kinds: dict[str, str] = field(default_factory=lambda: dict(KINDS))
     seconds: float = 0.0
 
@@ -133,6 +135,7 @@ def build_report(engine: Engine, period: Period, *, now: dt.datetime | None = No
         charts={},
         asn_index=_asn_index(nets, camps),
         ip_index=_ip_index(engine, period, nets, camps),
+        payloads=payload_hosts(engine, period),
     )
     report.charts = _charts(report)
     report.seconds = time.perf_counter() - started

@@ -153,10 +153,12 @@ def details(engine: Engine, period: Period) -> dict[str, Any]:
         "new_downloads": fetch(engine, _downloads_statement(dialect, sensors, True), params),
         "planted_keys": fetch(engine, _planted_statement(dialect, sensors), params),
     }
-    # #19: each file's verdict from the artifact sources (empty until `enrich` asked them)
-    from cowrieprocessor.analysis.artifacts import verdicts
+    # #19: each file's verdict from the artifact sources (empty until `enrich` asked them) and its novelty
+    from cowrieprocessor.analysis.artifacts import file_rows, verdict_text
 
-    known = verdicts(engine, [r["shasum"] for r in (*found["downloads"], *found["new_downloads"])])
+    known = file_rows(engine, [r["shasum"] for r in (*found["downloads"], *found["new_downloads"])])
     for row in (*found["downloads"], *found["new_downloads"]):
-        row["verdict"] = known.get(row["shasum"], "")
+        file = known.get(row["shasum"])
+        row["verdict"] = verdict_text(file, novel=False) if file else ""
+        row["novel"] = bool(file and file.novel)
     return found
