@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_data import _zipf_weights  # noqa: E402
 from cowrieprocessor.config import EnrichSettings, FreshnessSettings  # noqa: E402
+from cowrieprocessor.enrichment.artifacts.artifact_pass import ArtifactPass  # noqa: E402
 from cowrieprocessor.enrichment.artifacts.inventory import host_of  # noqa: E402
-from cowrieprocessor.enrichment.artifacts.pipeline import ArtifactPass  # noqa: E402
 from cowrieprocessor.enrichment.artifacts.resolve import HostResolver  # noqa: E402
 from cowrieprocessor.enrichment.artifacts.settings import ArtifactSettings  # noqa: E402
 from cowrieprocessor.enrichment.artifacts.sources import build_artifact_sources  # noqa: E402

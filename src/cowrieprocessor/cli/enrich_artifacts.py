@@ -13,11 +13,11 @@ from cowrieprocessor.cli.context import AppState
 from cowrieprocessor.cli.output import console, safe_text
 
 if TYPE_CHECKING:
-    from cowrieprocessor.enrichment.artifacts.pipeline import ArtifactPass
+    from cowrieprocessor.enrichment.artifacts.artifact_pass import ArtifactPass
 
 
 def build_pass(app_state: AppState, directory: Path | None, unavailable: dict[str, str]) -> ArtifactPass:
-    from cowrieprocessor.enrichment.artifacts.pipeline import ArtifactPass
+    from cowrieprocessor.enrichment.artifacts.artifact_pass import ArtifactPass
     from cowrieprocessor.enrichment.artifacts.resolve import HostResolver
     from cowrieprocessor.enrichment.artifacts.sources import build_artifact_sources
     from cowrieprocessor.enrichment.ledger import DatabaseLedger

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from cowrieprocessor.analysis.artifacts import file_detail, files, payload_hosts
 from cowrieprocessor.config import EnrichSettings, FreshnessSettings
+from cowrieprocessor.enrichment.artifacts.artifact_pass import ArtifactPass
 from cowrieprocessor.enrichment.artifacts.http import url_key
-from cowrieprocessor.enrichment.artifacts.pipeline import ArtifactPass
 from cowrieprocessor.enrichment.artifacts.resolve import HostResolver
 from cowrieprocessor.enrichment.artifacts.settings import ArtifactSettings
 from cowrieprocessor.enrichment.artifacts.sources import build_artifact_sources
