@@ -13,10 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cowrieprocessor.alerts.destinations.base import idempotency_key
-from cowrieprocessor.alerts.destinations.http import JsonPoster
+from cowrieprocessor.alerts.destinations.http import JsonDestination
 from cowrieprocessor.alerts.model import Alert
-from cowrieprocessor.alerts.settings import DestinationSettings
 from cowrieprocessor.alerts.text import Lines, lines
 
 _MENTION = re.compile(r"([@!])(channel|here|everyone)\b", re.IGNORECASE)
@@ -54,13 +52,6 @@ def payload(alert: Alert) -> dict[str, Any]:
     }
 
 
-class ChatDestination:
-    def __init__(self, name: str, settings: DestinationSettings) -> None:
-        self.name = name
-        self._poster = JsonPoster(settings.url(), settings.timeout_seconds)
-
-    def send(self, alert: Alert) -> None:
-        self._poster.post(payload(alert), idempotency_key(alert))
-
-    def close(self) -> None:
-        self._poster.close()
+class ChatDestination(JsonDestination):
+    def payload(self, alert: Alert) -> dict[str, Any]:
+        return payload(alert)

@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 
 from cowrieprocessor import __version__
-from cowrieprocessor.alerts.destinations.base import DeliveryFailed
+from cowrieprocessor.alerts.destinations.base import DeliveryFailed, idempotency_key
+from cowrieprocessor.alerts.model import Alert
+from cowrieprocessor.alerts.settings import DestinationSettings
 
 #: Answers worth trying again (the rest of the 4xx mean the request itself is refused).
 RETRYABLE = {408, 409, 425, 429}
@@ -43,6 +45,23 @@ class JsonPoster:
 
     def close(self) -> None:
         self._client.close()
+
+
+class JsonDestination:
+    """A destination that POSTs one JSON document per alert; subclasses shape the document."""
+
+    def __init__(self, name: str, settings: DestinationSettings) -> None:
+        self.name = name
+        self._poster = JsonPoster(settings.url(), settings.timeout_seconds)
+
+    def payload(self, alert: Alert) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def send(self, alert: Alert) -> None:
+        self._poster.post(self.payload(alert), idempotency_key(alert))
+
+    def close(self) -> None:
+        self._poster.close()
 
 
 def _retry_after(value: str | None) -> float | None:
