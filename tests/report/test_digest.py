@@ -8,8 +8,8 @@ import pytest
 
 from cowrieprocessor.report import digest
 from cowrieprocessor.report.render import render_markdown
-from tests.analysis.conftest import K1, K2, K3, T0
-from tests.report.conftest import HOSTILE, ReportData
+from tests.analysis.conftest import K1, K2, K3, T0, B
+from tests.report.conftest import HOSTILE, HOSTILE_HOST, ReportData
 
 DAY = dt.timedelta(days=1)
 
@@ -77,3 +77,24 @@ def test_markdown_shows_attacker_text_as_text(report_data: ReportData) -> None:
 def test_nothing_new_is_said_in_one_line(report_data: ReportData) -> None:
     body = digest.next_digest(report_data.engine, "quiet", since=T0 + 20 * DAY, until=T0 + 21 * DAY)
     assert render_markdown(body).splitlines()[-1] == "Nothing new."
+
+
+def test_new_payload_hosts_with_their_networks_now(report_data: ReportData) -> None:
+    engine = report_data.engine
+    first = digest.next_digest(engine, "hosts", since=T0, until=T0 + 5.5 * DAY)
+    later = digest.next_digest(engine, "hosts", until=T0 + 14 * DAY)
+    found = {i["host"]: i for i in first["new_payload_hosts"]["items"]}
+    # both hosts served the hostile sessions' payloads on day 4, so both are new in the first run only
+    assert set(found) == {HOSTILE_HOST, B} and first["new_payload_hosts"]["total"] == 2
+    assert later["new_payload_hosts"]["total"] == 0
+    # the hostile name resolved to B (AS64502 now) and H; URLhaus lists it
+    assert f"{B} AS64502" in found[HOSTILE_HOST]["addresses"] and len(found[HOSTILE_HOST]["addresses"]) == 2
+    assert found[HOSTILE_HOST]["urlhaus"] is not None and "listed" in found[HOSTILE_HOST]["urlhaus"]
+    text = render_markdown(first)
+    assert "New payload hosts: 2" in text and f"`{B} AS64502`" in text
+    # the hostile name is text (every Markdown metacharacter escaped), one item per line
+    line = next(x for x in text.splitlines() if "pwned=8" in x)
+    assert line.startswith('- "\\>\\<script\\>window') and line.endswith("URLhaus: listed \\(3 URLs\\)")
+    assert any(x.startswith(f"- {B}:") for x in text.splitlines())
+    downloads = text.split("New download hashes:", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    assert len(downloads) == min(len(HOSTILE), digest.LIMIT) and all(x.startswith("- `") for x in downloads)

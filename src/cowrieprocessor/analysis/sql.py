@@ -32,6 +32,7 @@ CALLS: Table = metadata.tables["provider_calls"]
 INGEST_FILES: Table = metadata.tables["ingest_files"]
 DIGESTS: Table = metadata.tables["report_digests"]
 RAW: Table = metadata.tables["raw_events"]
+PAYLOAD_HOSTS: Table = metadata.tables["payload_hosts"]
 
 SUPPORTED = ("postgresql", "sqlite")
 

@@ -1,8 +1,8 @@
 """A short digest of what is new since the last digest of a name, for cron mail and chat.
 
 Items (each first seen, by event time, in ``[since, until)`` - never before, on any sensor): campaign keys
-of every kind, ASNs at attack time, download hashes; plus IPs whose ASN history opened a new window in it,
-and successful logins of sessions that planted an SSH key.
+of every kind, ASNs at attack time, download hashes, payload hosts; plus IPs whose ASN history opened a new
+window in it, and successful logins of sessions that planted an SSH key.
 
 The watermark (``report_digests``, schema v22): a run of a name starts where its last run ended, so windows
 never overlap and no item is reported twice; each run keeps the digest it produced, and ``replay`` gives a
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, bindparam, distinct, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from cowrieprocessor.analysis.sql import ASNS, HISTORY, SESSIONS, dialect_of, fetch, per_dialect
+from cowrieprocessor.analysis.sql import ASNS, HISTORY, PAYLOAD_HOSTS, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report.campaigns import KINDS, _source, labels, new_keys
 from cowrieprocessor.report.period import newest_session
 from cowrieprocessor.report.sql import DIGESTS, FILES, KEYS, in_period, never_before
@@ -180,8 +180,34 @@ def compute(engine: Engine, since: dt.datetime, until: dt.datetime) -> dict[str,
         "new_asns": _section(section(engine, "new_asns", since, until)),
         "moved_ips": _section(section(engine, "moved_ips", since, until)),
         "new_downloads": downloads,
+        "new_payload_hosts": new_payload_hosts(engine, since, until),
         "planted_key_logins": _section(section(engine, "planted_key_logins", since, until)),
     }
+
+
+def new_payload_hosts(engine: Engine, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
+    """Hosts whose first payload fetch (on any sensor) is in ``[since, until)``, as the last ``enrich`` counted
+    them, with the networks their addresses are in now and URLhaus's word when it was asked."""
+    h = PAYLOAD_HOSTS.c
+    stmt = (
+        select(h.host, h.first_seen, h.session_count.label("sessions"), h.url_count.label("urls"))
+        .where(h.first_seen >= bindparam("since"), h.first_seen < bindparam("until"))
+        .order_by(h.session_count.desc(), h.host)
+    )
+    found = _section(fetch(engine, stmt, {"since": since, "until": until}))
+    if found["items"]:
+        from cowrieprocessor.analysis.artifacts import payload_hosts
+
+        served: dict[str, list[str]] = {}
+        listed: dict[str, str | None] = {}
+        for row in payload_hosts(engine, hosts=[i["host"] for i in found["items"]], limit=10 * LIMIT):
+            listed[row.host] = row.urlhaus
+            if row.ip is not None:
+                served.setdefault(row.host, []).append(f"{row.ip} AS{row.asn_now}" if row.asn_now else row.ip)
+        for item in found["items"]:
+            item["addresses"] = served.get(item["host"], [])
+            item["urlhaus"] = listed.get(item["host"])
+    return found
 
 
 def runs(engine: Engine, name: str) -> list[dict[str, Any]]:
