@@ -43,6 +43,8 @@ def print_artifacts(data: dict[str, Any]) -> None:
         f"{data['transfers']:,} transfers; {data['hosts_resolved']:,} hosts resolved, "
         f"{data['addresses_new']:,} new addresses; {data['files_inspected']:,} files read from disk"
     )
+    if data.get("busy"):
+        console.print("artifact sources: another enrich is asking them now; this run asked none (the next one will)")
     from cowrieprocessor.cli.enrich import print_answers
 
     print_answers(data["outcomes"], "artifact source answers")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cowrieprocessor.analysis.artifacts import file_detail, files, payload_hosts
 from cowrieprocessor.config import EnrichSettings, FreshnessSettings
+from cowrieprocessor.enrichment.artifacts.alone import asking_alone
 from cowrieprocessor.enrichment.artifacts.artifact_pass import ArtifactPass
 from cowrieprocessor.enrichment.artifacts.http import url_key
 from cowrieprocessor.enrichment.artifacts.resolve import HostResolver
@@ -277,3 +278,19 @@ def test_the_digest_names_each_new_files_verdict(engine: Engine, run: Run) -> No
     assert items[A]["verdict"] == "VT 41/64 · trojan.mirai/gafgyt"
     assert items[B]["verdict"] == "unknown to every source · novel"
     assert items[D]["verdict"] == "XorDDoS"
+
+
+def test_one_process_at_a_time_asks_the_artifact_sources(engine: Engine, run: Run, providers: FakeProviders) -> None:
+    """While another process holds the asking step (here: this test, through its own connection or file
+    handle), a run asks nobody and says so; once it is free, the next run asks what is due, once."""
+    _load(engine)
+    with asking_alone(engine) as held:
+        assert held
+        with asking_alone(engine) as second:
+            assert not second  # the lock is not re-entrant: a second holder would ask twice
+        step = run()
+        assert step.report.busy and step.report.as_json()["busy"] is True
+        assert not providers.requests and "virustotal" not in _calls(engine)
+        assert step.report.files == 4  # the inventories are still counted
+    step = run()
+    assert not step.report.busy and _calls(engine)["virustotal"] == Counter({A: 1, B: 1, C: 1, D: 1})

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cowrieprocessor.enrichment import registry
 from cowrieprocessor.enrichment.artifacts import filetype, inventory
+from cowrieprocessor.enrichment.artifacts.alone import asking_alone
 from cowrieprocessor.enrichment.artifacts.resolve import HostResolver, Resolution
 from cowrieprocessor.enrichment.artifacts.settings import ArtifactSettings
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, Source, result
@@ -73,6 +74,8 @@ class ArtifactReport:
     addresses_new: int = 0
     outcomes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     seconds: float = 0.0
+    #: Another process was asking the artifact sources: this run asked none (``alone.asking_alone``).
+    busy: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +88,7 @@ class ArtifactReport:
             "addresses_new": self.addresses_new,
             "outcomes": {s: dict(c) for s, c in sorted(self.outcomes.items())},
             "seconds": round(self.seconds, 3),
+            "busy": self.busy,
         }
 
 
@@ -213,8 +217,12 @@ class ArtifactPass:
     # -- after the IP pass ------------------------------------------------------------------------
     def finish(self, *, limit: int | None = None) -> ArtifactReport:
         started = time.perf_counter()
-        for source in self.sources:
-            self._run_source(source, limit)
+        with asking_alone(self.engine) as alone:
+            if alone:
+                for source in self.sources:
+                    self._run_source(source, limit)
+            else:
+                self.report.busy = True
         self._record_asn_at_resolution()
         self.report.seconds += time.perf_counter() - started
         return self.report
