@@ -38,6 +38,8 @@ QUERIES: list[tuple[list[str], bool]] = [
     (["query", "sessions", "--password", "123456", "--limit", "5"], False),
     (["query", "related", "--password", "123456"], False),
     (["query", "attribution", "--password", "123456"], False),
+    (["query", "files", "--limit", "3"], False),
+    (["query", "payload-hosts"], False),
     (["query", "overview"], True),  # its staleness counts use the default TTLs, from the configuration module
     (["db", "status"], False),
 ]

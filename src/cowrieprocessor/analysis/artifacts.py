@@ -15,15 +15,15 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 
-from cowrieprocessor.storage.models import (
-    ASNInventory,
-    FileInventory,
-    FileTransfer,
-    IPInventory,
-    PayloadHost,
-    PayloadHostAddress,
-    SessionSummary,
-    URLInventory,
+from cowrieprocessor.analysis.sql import (
+    ASNS,
+    FILE_INVENTORY,
+    IPS,
+    PAYLOAD_ADDRESSES,
+    PAYLOAD_HOSTS,
+    SESSIONS,
+    TRANSFERS,
+    URL_INVENTORY,
 )
 
 FILE_SOURCES = ("virustotal", "malwarebazaar")
@@ -112,10 +112,10 @@ def _asn_counts(engine: Engine, hashes: list[str]) -> dict[str, int]:
     """Distinct attack-time ASNs of the sessions that transferred each file."""
     if not hashes:
         return {}
-    t, s = FileTransfer.__table__.c, SessionSummary.__table__.c
+    t, s = TRANSFERS.c, SESSIONS.c
     stmt = (
         select(t.shasum, func.count(func.distinct(s.snapshot_asn)))
-        .join_from(FileTransfer.__table__, SessionSummary.__table__, t.session_id == s.session_id)
+        .join_from(TRANSFERS, SESSIONS, t.session_id == s.session_id)
         .where(t.shasum.in_(hashes))
         .group_by(t.shasum)
     )
@@ -125,8 +125,8 @@ def _asn_counts(engine: Engine, hashes: list[str]) -> dict[str, int]:
 
 def files(engine: Engine, *, novel: bool = False, limit: int = 50) -> list[FileRow]:
     """The most-seen files first (sessions, then downloads); ``novel`` keeps only the novel ones."""
-    f = FileInventory.__table__.c
-    stmt = select(FileInventory.__table__).order_by(f.session_count.desc(), f.download_count.desc(), f.sha256)
+    f = FILE_INVENTORY.c
+    stmt = select(FILE_INVENTORY).order_by(f.session_count.desc(), f.download_count.desc(), f.sha256)
     if not novel:
         stmt = stmt.limit(limit)
     with engine.connect() as conn:
@@ -139,9 +139,9 @@ def files(engine: Engine, *, novel: bool = False, limit: int = 50) -> list[FileR
 
 def file_detail(engine: Engine, sha256: str, *, ip_limit: int = 20) -> FileDetail | None:
     sha = sha256.strip().lower()
-    f, t, s = FileInventory.__table__.c, FileTransfer.__table__.c, SessionSummary.__table__.c
+    f, t, s = FILE_INVENTORY.c, TRANSFERS.c, SESSIONS.c
     with engine.connect() as conn:
-        row = conn.execute(select(FileInventory.__table__).where(f.sha256 == sha)).first()
+        row = conn.execute(select(FILE_INVENTORY).where(f.sha256 == sha)).first()
         if row is None:
             return None
         urls = list(
@@ -157,7 +157,7 @@ def file_detail(engine: Engine, sha256: str, *, ip_limit: int = 20) -> FileDetai
                 func.count(func.distinct(s.session_id)).label("sessions"),
                 func.min(t.event_time).label("first"),
             )
-            .join_from(FileTransfer.__table__, SessionSummary.__table__, t.session_id == s.session_id)
+            .join_from(TRANSFERS, SESSIONS, t.session_id == s.session_id)
             .where(t.shasum == sha)
             .group_by(s.source_ip, s.snapshot_asn, s.snapshot_country)
             .order_by(func.count(func.distinct(s.session_id)).desc(), s.source_ip)
@@ -201,23 +201,23 @@ def payload_hosts(
     """Each payload host with each address it resolved to: ASN when resolved ("then") and now, most used first.
     ``sha256``: only the hosts of URLs that served this file (the networks serving one campaign's malware);
     ``hosts``: only these hosts (a report's period)."""
-    h, a = PayloadHost.__table__.c, PayloadHostAddress.__table__.c
-    ip, asn = IPInventory.__table__.c, ASNInventory.__table__.c
-    u, t = URLInventory.__table__.c, FileTransfer.__table__.c
+    h, a = PAYLOAD_HOSTS.c, PAYLOAD_ADDRESSES.c
+    ip, asn = IPS.c, ASNS.c
+    u, t = URL_INVENTORY.c, TRANSFERS.c
     stmt = (
         select(
             h.host, h.session_count, h.enrichment, h.provenance, a.ip_address, a.asn_at_resolution,
             a.first_resolved_at, a.last_resolved_at, ip.current_asn, ip.geo_country, asn.organization_name,
         )
-        .select_from(PayloadHost.__table__)
-        .outerjoin(PayloadHostAddress.__table__, a.host == h.host)
-        .outerjoin(IPInventory.__table__, ip.ip_address == a.ip_address)
-        .outerjoin(ASNInventory.__table__, asn.asn_number == ip.current_asn)
+        .select_from(PAYLOAD_HOSTS)
+        .outerjoin(PAYLOAD_ADDRESSES, a.host == h.host)
+        .outerjoin(IPS, ip.ip_address == a.ip_address)
+        .outerjoin(ASNS, asn.asn_number == ip.current_asn)
         .order_by(h.session_count.desc(), h.host, a.first_resolved_at, a.ip_address)
         .limit(limit)
     )  # fmt: skip
     if sha256 is not None:
-        served = select(u.host).join(URLInventory.__table__, u.url == t.url).where(t.shasum == sha256.strip().lower())
+        served = select(u.host).join(URL_INVENTORY, u.url == t.url).where(t.shasum == sha256.strip().lower())
         stmt = stmt.where(h.host.in_(served))
     if hosts is not None:
         stmt = stmt.where(h.host.in_(sorted(set(hosts))))
@@ -228,7 +228,7 @@ def payload_hosts(
         if hosts:
             for host, sha in conn.execute(
                 select(u.host, t.shasum)
-                .join_from(URLInventory.__table__, FileTransfer.__table__, and_(t.url == u.url, t.shasum.is_not(None)))
+                .join_from(URL_INVENTORY, TRANSFERS, and_(t.url == u.url, t.shasum.is_not(None)))
                 .where(u.host.in_(hosts))
                 .distinct()
             ):
@@ -258,9 +258,9 @@ def _inventory_rows(engine: Engine, hashes: Sequence[str]) -> list[Any]:
     wanted = sorted({h for h in hashes if h})
     if not wanted:
         return []
-    f = FileInventory.__table__.c
+    f = FILE_INVENTORY.c
     with engine.connect() as conn:
-        return list(conn.execute(select(FileInventory.__table__).where(f.sha256.in_(wanted))))
+        return list(conn.execute(select(FILE_INVENTORY).where(f.sha256.in_(wanted))))
 
 
 def file_rows(engine: Engine, hashes: Sequence[str]) -> dict[str, FileRow]:

@@ -32,7 +32,10 @@ CALLS: Table = metadata.tables["provider_calls"]
 INGEST_FILES: Table = metadata.tables["ingest_files"]
 DIGESTS: Table = metadata.tables["report_digests"]
 RAW: Table = metadata.tables["raw_events"]
+FILE_INVENTORY: Table = metadata.tables["file_inventory"]
+URL_INVENTORY: Table = metadata.tables["url_inventory"]
 PAYLOAD_HOSTS: Table = metadata.tables["payload_hosts"]
+PAYLOAD_ADDRESSES: Table = metadata.tables["payload_host_addresses"]
 
 SUPPORTED = ("postgresql", "sqlite")
 

@@ -9,12 +9,11 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, distinct, func, select
 
-from cowrieprocessor.analysis.sql import SESSIONS, dialect_of, fetch, per_dialect
+from cowrieprocessor.analysis.sql import SESSIONS, URL_INVENTORY, dialect_of, fetch, per_dialect
 from cowrieprocessor.report.period import Period
 from cowrieprocessor.report.sql import FILES, in_period
-from cowrieprocessor.storage.models import URLInventory
 
-URLS = URLInventory.__table__
+URLS = URL_INVENTORY
 HOSTS = 50
 
 
