@@ -43,12 +43,6 @@ def evaluate(
     return finder(engine, rule, since, until, now)
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """JSON-ready: times as ISO text, keys as plain ``str`` (a Core column's name is a ``quoted_name``,
-    a subclass the JSON encoder refuses as a key)."""
-    return {str(k): v.astimezone(dt.UTC).isoformat() if isinstance(v, dt.datetime) else v for k, v in row.items()}
-
-
 def _aware(value: Any) -> dt.datetime | None:
     if not isinstance(value, dt.datetime):
         return None
@@ -72,7 +66,12 @@ def new_campaign_keys(
         keys = [r["key"] for r in rows]
         readable = scripts(engine, keys) if kind == "command_sig" else labels(engine, kind, keys, _window(since, until))
         for row in rows:
-            details = {"key_kind": kind, "label_kind": KINDS[kind], **_plain(row), "label": readable.get(row["key"])}
+            details = {
+                "key_kind": kind,
+                "label_kind": KINDS[kind],
+                **digest.plain(row),
+                "label": readable.get(row["key"]),
+            }
             alerts.append(Alert(rule.name, "new_campaign_key", str(row["key"]), details, _aware(row["first_seen"])))
     return alerts
 
@@ -98,7 +97,7 @@ def new_asns(
     now: dt.datetime,
 ) -> list[Alert]:
     return [
-        Alert(rule.name, "new_asn", f"AS{row['asn']}", _plain(row), _aware(row["first_seen"]))
+        Alert(rule.name, "new_asn", f"AS{row['asn']}", digest.plain(row), _aware(row["first_seen"]))
         for row in digest.section(engine, "new_asns", since, until)
     ]
 
@@ -119,7 +118,7 @@ def downloads(
         verdict = known.get(str(row["key"]))
         if (rule.match == "known_bad" and verdict != "bad") or (rule.match == "unknown" and verdict is not None):
             continue
-        details = {**_plain(row), "verdict": verdict or "unknown", "label": where.get(row["key"])}
+        details = {**digest.plain(row), "verdict": verdict or "unknown", "label": where.get(row["key"])}
         alerts.append(Alert(rule.name, "download", str(row["key"]), details, _aware(row["first_seen"])))
     return alerts
 
@@ -173,7 +172,7 @@ def planted_key_logins(
     now: dt.datetime,
 ) -> list[Alert]:
     return [
-        Alert(rule.name, "planted_key_login", str(row["fingerprint"]), _plain(row), _aware(row["first_seen"]))
+        Alert(rule.name, "planted_key_login", str(row["fingerprint"]), digest.plain(row), _aware(row["first_seen"]))
         for row in digest.section(engine, "planted_key_logins", since, until)
     ]
 
@@ -189,7 +188,7 @@ def moved_asns(
     for row in digest.section(engine, "moved_ips", since, until):
         moved_at = _aware(row["moved_at"])
         once = f"{moved_at.isoformat() if moved_at else ''}>{row['asn_to']}"
-        alerts.append(Alert(rule.name, "moved_asn", str(row["ip"]), _plain(row), moved_at, discriminator=once))
+        alerts.append(Alert(rule.name, "moved_asn", str(row["ip"]), digest.plain(row), moved_at, discriminator=once))
     return alerts
 
 

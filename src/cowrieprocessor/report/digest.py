@@ -135,11 +135,13 @@ def _planted_logins_statement(dialect: str) -> Select[Any]:
 
 
 def _section(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"total": len(rows), "items": [_plain(r) for r in rows[:LIMIT]]}
+    return {"total": len(rows), "items": [plain(r) for r in rows[:LIMIT]]}
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.astimezone(dt.UTC).isoformat() if isinstance(v, dt.datetime) else v for k, v in row.items()}
+def plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as JSON-ready data (digest items, alert details): times as ISO text, keys as plain ``str`` (a Core
+    column's name is a ``quoted_name``, a subclass the JSON encoder refuses as a key)."""
+    return {str(k): v.astimezone(dt.UTC).isoformat() if isinstance(v, dt.datetime) else v for k, v in row.items()}
 
 
 #: Each section's statement, by name (``alerts`` evaluates them one at a time, every row).
