@@ -24,6 +24,7 @@ from cowrieprocessor.enrichment.artifacts.settings import ArtifactSettings
 from cowrieprocessor.enrichment.datasets import DataSettings, with_installed
 from cowrieprocessor.enrichment.settings import ProvidersSettings
 from cowrieprocessor.errors import ConfigError
+from cowrieprocessor.tiers import ttls
 
 ENV_PREFIX = "COWRIEPROCESSOR_"
 #: Longest time-to-live or window accepted (100 years): longer ones overflow date arithmetic.
@@ -47,10 +48,10 @@ class FreshnessSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hosting_days: float = Field(default=7.0, ge=0, le=MAX_DAYS)
-    residential_days: float = Field(default=30.0, ge=0, le=MAX_DAYS)
-    error_retry_hours: float = Field(default=6.0, ge=0, le=MAX_DAYS * 24)
-    active_days: float = Field(default=90.0, ge=0, le=MAX_DAYS)
+    hosting_days: float = Field(default=ttls.DEFAULTS.hosting_days, ge=0, le=MAX_DAYS)
+    residential_days: float = Field(default=ttls.DEFAULTS.residential_days, ge=0, le=MAX_DAYS)
+    error_retry_hours: float = Field(default=ttls.DEFAULTS.error_retry_hours, ge=0, le=MAX_DAYS * 24)
+    active_days: float = Field(default=ttls.DEFAULTS.active_days, ge=0, le=MAX_DAYS)
     per_source: dict[str, dict[str, Annotated[float, Field(ge=0, le=MAX_DAYS)]]] = Field(default_factory=dict)
 
     @field_validator("per_source")

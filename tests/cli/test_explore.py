@@ -4,6 +4,7 @@ every format, tables at 80 columns that cut no IP, hash or time, and bad input a
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -11,13 +12,14 @@ from typing import Any
 
 import pytest
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select, update
 from typer.testing import CliRunner
 
 from cowrieprocessor.cli import output
 from cowrieprocessor.cli.main import app
 from cowrieprocessor.ingestion import ingest
-from cowrieprocessor.storage import schema
+from cowrieprocessor.storage import schema, tables
+from cowrieprocessor.tiers.freshness import format_time
 from tests.analysis.conftest import ADMIN, HUNTER2, K1, load
 from tests.ingestion.activity_builders import dropper, proxy_user, telnet_bypass
 from tests.ingestion.builders import lines, write
@@ -162,3 +164,22 @@ def test_older_database_is_refused_with_the_remedy(engine: Engine, db_url: str) 
     for args in (["overview"], ["campaigns", "--by", "command"], ["session", "x"], ["tunnels"], ["exploits"]):
         result = _invoke(db_url, *args)
         assert result.exit_code == 4 and "db upgrade" in result.stderr, result.output
+
+
+def test_overview_counts_what_is_due_by_the_configured_ttls(
+    url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#21: the sources' "due again" follows the TTLs in force; it used the defaults whatever was configured."""
+    ten_days_ago = format_time(dt.datetime.now(dt.UTC) - dt.timedelta(days=10))
+    entry = {"status": "ok", "fetched_at": ten_days_ago, "class": "residential", "version": "1"}
+    with engine.begin() as conn:
+        conn.execute(update(tables.ip_inventory).values(provenance={"maxmind": entry}))
+
+    def due() -> dict[str, int]:
+        return {s["source"]: s["due"] for s in _json(url, "overview")["sources"]}
+
+    assert due() == {"maxmind": 0}  # residential answers stay fresh 30 days by default
+    monkeypatch.setenv("COWRIEPROCESSOR_FRESHNESS__RESIDENTIAL_DAYS", "7")
+    with engine.connect() as conn:
+        ips = conn.execute(select(func.count()).select_from(tables.ip_inventory)).scalar_one()
+    assert due() == {"maxmind": ips} and ips > 0

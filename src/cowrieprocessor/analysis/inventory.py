@@ -29,7 +29,7 @@ from cowrieprocessor.clock import stored_time
 from cowrieprocessor.tiers.freshness import EXPIRING, format_time
 
 if TYPE_CHECKING:
-    from cowrieprocessor.config import FreshnessSettings
+    from cowrieprocessor.tiers.ttls import TTLs
 
 
 @dataclass(frozen=True)
@@ -243,9 +243,7 @@ def movements(engine: Engine, *, limit: int = 100, ip: str | None = None, asn: i
 # -------------------------------------------------------------------------------------- staleness ---
 
 
-def stale(
-    engine: Engine, *, as_of: dt.datetime | None = None, freshness: FreshnessSettings | None = None
-) -> list[StaleRow]:
+def stale(engine: Engine, *, as_of: dt.datetime | None = None, freshness: TTLs | None = None) -> list[StaleRow]:
     """What needs re-enrichment: per source, IPs whose answer is stale under ``freshness`` (the TTLs in
     force; default settings when not given); plus IPs and ASNs never enriched at all."""
     dialect, moment = dialect_of(engine), utc(as_of) or dt.datetime.now(dt.UTC)
@@ -300,7 +298,7 @@ def stale_ips(
     *,
     as_of: dt.datetime | None = None,
     limit: int = 100,
-    freshness: FreshnessSettings | None = None,
+    freshness: TTLs | None = None,
 ) -> list[StaleIPRow]:
     """The IPs to refresh from one source under the TTLs in force, most recently active first;
     ``expires_at`` is when today's TTL made (or makes) the answer stale."""

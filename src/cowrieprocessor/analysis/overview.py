@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Select, distinct, func, select, true
 
@@ -18,6 +18,9 @@ from cowrieprocessor.analysis.inventory import AsnRow, stale, top_asns
 from cowrieprocessor.analysis.provenance import entry_field, provenance_entries
 from cowrieprocessor.analysis.sql import ASNS, IPS, RAW, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.storage.tables import metadata
+
+if TYPE_CHECKING:
+    from cowrieprocessor.tiers.ttls import TTLs
 
 DEAD = metadata.tables["dead_letters"]
 FILES = metadata.tables["ingest_files"]
@@ -130,13 +133,25 @@ def _sources_statement(dialect: str) -> Select[Any]:
     )
 
 
-def overview(engine: Engine, *, busiest: int = 3, asns: int = 5, as_of: dt.datetime | None = None) -> Overview:
-    """The whole database at a glance; ``busiest`` keys per behaviour kind, ``asns`` top ASNs."""
+def overview(
+    engine: Engine,
+    *,
+    busiest: int = 3,
+    asns: int = 5,
+    as_of: dt.datetime | None = None,
+    freshness: TTLs | None = None,
+) -> Overview:
+    """The whole database at a glance; ``busiest`` keys per behaviour kind, ``asns`` top ASNs; what is due
+    for re-enrichment by the TTLs in force (``freshness``; ``None``: the defaults)."""
     dialect = dialect_of(engine)
     totals = fetch(engine, _totals_statement(dialect), {})[0]
     inventory = fetch(engine, _inventory_statement(dialect), {})[0]
     dead = {r["status"]: int(r["n"]) for r in fetch(engine, _dead_statement(dialect), {})}
-    due = {r.source: r.count for r in stale(engine, as_of=as_of) if r.tier == "ip" and r.source != "never"}
+    due = {
+        r.source: r.count
+        for r in stale(engine, as_of=as_of, freshness=freshness)
+        if r.tier == "ip" and r.source != "never"
+    }
     sources = [
         SourceRow(r["source"], int(r["ips"]), r["last_fetched"], due.get(r["source"], 0))
         for r in fetch(engine, _sources_statement(dialect), {})

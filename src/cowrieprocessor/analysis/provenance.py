@@ -14,9 +14,10 @@ from sqlalchemy.sql.selectable import TableValuedAlias
 
 from cowrieprocessor.analysis.sql import IPS
 from cowrieprocessor.tiers.freshness import FreshnessPolicy
+from cowrieprocessor.tiers.ttls import DEFAULTS
 
 if TYPE_CHECKING:
-    from cowrieprocessor.config import FreshnessSettings
+    from cowrieprocessor.tiers.ttls import TTLs
 
 
 def provenance_entries(dialect: str) -> TableValuedAlias:
@@ -33,16 +34,12 @@ def entry_field(dialect: str, entry: TableValuedAlias, name: str) -> ColumnEleme
     return func.json_extract(entry.c.value, f"$.{name}")
 
 
-def freshness_policy(freshness: FreshnessSettings | None) -> FreshnessPolicy:
-    """The TTLs in force; the defaults load the configuration module only when a command asks for staleness."""
-    if freshness is None:
-        from cowrieprocessor.config import FreshnessSettings
-
-        freshness = FreshnessSettings()
-    return FreshnessPolicy(freshness)
+def freshness_policy(freshness: TTLs | None) -> FreshnessPolicy:
+    """The TTLs in force: the configuration's, or the defaults (``None``: no configuration was given)."""
+    return FreshnessPolicy(DEFAULTS if freshness is None else freshness)
 
 
-def stale_where(dialect: str, entry: TableValuedAlias, freshness: FreshnessSettings | None, moment: dt.datetime) -> Any:
+def stale_where(dialect: str, entry: TableValuedAlias, freshness: TTLs | None, moment: dt.datetime) -> Any:
     """Stale by the TTLs in force (``tiers.freshness``); bogons never are (they are never re-checked)."""
     policy = freshness_policy(freshness)
     return and_(

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from cowrieprocessor.cli import startup
 from cowrieprocessor.errors import DatabaseMissing, DatabaseUnreachable, SchemaRevisionError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from cowrieprocessor.config import Settings
+    from cowrieprocessor.tiers.ttls import TTLs
 
 HEAD = "v26"  # storage.schema.HEAD, without importing Alembic (a test keeps the two equal)
 DB_ENV = "COWRIEPROCESSOR_DB"
@@ -62,6 +64,14 @@ class AppState:
             self._settings = load_settings(self._config_path)
         return self._settings
 
+    @property
+    def freshness(self) -> TTLs | None:
+        """The TTLs in force: the configuration's, or ``None`` for the defaults when none was given (a query
+        then judges staleness without importing the configuration's validation)."""
+        if self._settings is None and not self._given():
+            return None
+        return self.settings.freshness
+
     def load_settings_now(self) -> None:
         """Validate a configuration that was given, before any command runs (a typo is an error at once)."""
         if self._given():
@@ -93,6 +103,7 @@ class AppState:
             _check_sqlite_file(url.database, create=self.may_create)
         engine = make_engine(self.db_url)
         self._engines.append(engine)
+        startup.resume_collections()
         return engine
 
     @property

@@ -134,7 +134,7 @@ def overview(
     from cowrieprocessor.analysis.overview import SensorRow, SourceRow
     from cowrieprocessor.analysis.overview import overview as build_overview
 
-    o = build_overview(state(ctx).ready_engine(), busiest=busiest)
+    o = build_overview(state(ctx).ready_engine(), busiest=busiest, freshness=state(ctx).freshness)
     if fmt is OutputFormat.json:
         print_json(dataclasses.asdict(o))
         return

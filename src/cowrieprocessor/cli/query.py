@@ -376,12 +376,14 @@ def stale(
     last_seen, session_count.
     """
     from cowrieprocessor import analysis
-    from cowrieprocessor.enrichment.cascade import ORDER
 
-    if source is not None and source not in ORDER:
-        raise typer.BadParameter(f"unknown source {source!r}; sources: {', '.join(ORDER)}", param_hint="--source")
+    if source is not None:
+        from cowrieprocessor.enrichment.cascade import ORDER  # the sources' registry: only to check a name
+
+        if source not in ORDER:
+            raise typer.BadParameter(f"unknown source {source!r}; sources: {', '.join(ORDER)}", param_hint="--source")
     moment = parse_time(as_of, "--as-of")
-    engine, freshness = state(ctx).engine, state(ctx).settings.freshness
+    engine, freshness = state(ctx).engine, state(ctx).freshness
     if source is None:
         rows: Sequence[Any] = [r for r in analysis.stale(engine, as_of=moment, freshness=freshness) if r.count]
         _show(rows, fmt, "needs re-enrichment", "Nothing needs re-enrichment.", analysis.StaleRow, columns)

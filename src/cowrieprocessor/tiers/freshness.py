@@ -22,7 +22,7 @@ from cowrieprocessor.storage.tables import json_path
 from cowrieprocessor.tiers.documents import is_bogon
 
 if TYPE_CHECKING:
-    from cowrieprocessor.config import FreshnessSettings
+    from cowrieprocessor.tiers.ttls import TTLs
 
 HOSTING_TYPES = {"CLOUD", "HOSTING"}
 HOSTING_IP_TYPES = {"VPN", "DATACENTER", "PROXY", "TOR"}
@@ -40,7 +40,7 @@ def format_time(value: dt.datetime) -> str:
 
 @dataclass(frozen=True)
 class FreshnessPolicy:
-    settings: FreshnessSettings
+    settings: TTLs
     _expires: dict[tuple[str, str, dt.datetime], str | None] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )

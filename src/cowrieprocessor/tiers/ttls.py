@@ -1,0 +1,38 @@
+"""The freshness TTLs' defaults, apart from the configuration's validation.
+
+``config.FreshnessSettings`` takes its defaults from here and validates a configured section; a query that
+judges staleness with no configuration given uses these directly and never imports pydantic (#21).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class TTLs(Protocol):
+    """What ``tiers.freshness.FreshnessPolicy`` reads: days per IP class, per-source overrides, retry hours."""
+
+    @property
+    def hosting_days(self) -> float: ...
+    @property
+    def residential_days(self) -> float: ...
+    @property
+    def error_retry_hours(self) -> float: ...
+    @property
+    def active_days(self) -> float: ...
+    @property
+    def per_source(self) -> Mapping[str, Mapping[str, float]]: ...
+
+
+@dataclass(frozen=True)
+class DefaultTTLs:
+    hosting_days: float = 7.0
+    residential_days: float = 30.0
+    error_retry_hours: float = 6.0
+    active_days: float = 90.0
+    per_source: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+
+DEFAULTS = DefaultTTLs()
