@@ -4,7 +4,8 @@ Each command runs as the console script runs it (a fresh interpreter) on a datab
 sample; afterwards the modules it loaded are listed. What is forbidden is what once made a query take twice
 its budget: the ORM and Alembic (queries read Core tables; the revision is one SELECT), the enrichment
 clients, the ingestion pipeline and the configuration (a query that needs no settings reads none), the other
-commands' modules (the CLI builds only the command that runs) and, on SQLite, the PostgreSQL driver.
+commands' modules (the CLI builds only the command that runs) and, on SQLite, the PostgreSQL driver and
+SQLAlchemy's PostgreSQL dialect.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ NEVER = (
 )  # fmt: skip
 #: The configuration and what it loads (its models: pydantic, the sources' settings); pydantic: cli.coercion.
 NO_SETTINGS = ("pydantic", "pydantic_settings", "cowrieprocessor.config", "cowrieprocessor.enrichment")
-SQLITE_NEVER = ("psycopg",)
+SQLITE_NEVER = ("psycopg", "sqlalchemy.dialects.postgresql")
 
 #: The small queries of the issue, and whether each may read the configuration.
 QUERIES: list[tuple[list[str], bool]] = [

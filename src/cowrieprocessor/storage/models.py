@@ -27,7 +27,7 @@ from cowrieprocessor.storage.tables import (  # noqa: F401 - re-exported: their 
 
 
 class Base(DeclarativeBase):
-    metadata = tables.metadata
+    metadata = tables.with_partial_indexes()  # the whole schema, as the migrations make it
 
     def __init_subclass__(cls, **kw: Any) -> None:
         table = cls.__dict__.get("__table__")
