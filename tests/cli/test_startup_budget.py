@@ -138,3 +138,29 @@ def test_collections_are_rare_until_the_command_has_its_database(sample_db: str)
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.stderr.split()[-3:] == ["True", "100000", "True"], done.stderr
+
+
+def test_a_query_builds_only_its_own_command(sample_db: str) -> None:
+    """Typer converts each command it builds (every parameter's annotations): ``query top-asns`` builds itself,
+    not the group's dozen others; ``query --help`` still lists them all."""
+    script = (
+        "import sys\n"
+        "from cowrieprocessor.cli import lazy\n"
+        "from cowrieprocessor.cli.main import app\n"
+        "try:\n"
+        "    app(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "names = sorted(n for built in lazy._BUILT.values() for n in built)\n"
+        "print(*names, file=sys.stderr)\n"
+    )
+
+    def built(*args: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", script, "--db", sample_db, *args], capture_output=True, text=True, timeout=120
+        )
+        return done.stderr.splitlines()[-1].split()
+
+    assert built("query", "top-asns", "--limit", "1") == ["query", "top-asns"]
+    listed = built("query", "--help")
+    assert {"top-asns", "related", "stale", "files", "overview", "campaigns"} <= set(listed)

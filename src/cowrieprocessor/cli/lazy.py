@@ -3,7 +3,8 @@
 Typer turns every registered command into a click command (reading the annotations of each parameter) before
 it parses the command line, and the modules that define them must be imported first; for ``query top-asns``
 that was a sixth of its start (#21). ``LazyCommands`` is the root group's command table: it knows every name
-up front (for ``--help``, suggestions, completion) and builds a name's commands when one is asked for.
+up front (for ``--help``, suggestions, completion) and builds a name's commands when one is asked for. A
+group's own commands are built one by one the same way: ``query related`` converts one of eighteen commands.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 
 import typer
 from typer._click.core import Command
+from typer.models import CommandInfo
 
 #: Registers some top-level commands on the ``typer.Typer`` it is given (a module's ``register``).
 Register = Callable[[typer.Typer], None]
@@ -28,13 +30,43 @@ def build(register: Register, inner: dict[str, dict[str, Register]] | None = Non
 
         holder = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
         register(holder)
-        built = dict(typer.main.get_group(holder).commands)
-        for name, lazy in (inner or {}).items():
-            group = built.get(name)
+        own = {info.name: _one_by_one(info.typer_instance) for info in holder.registered_groups if info.typer_instance}
+        try:  # a group is built without its commands; each is built when asked for (one of a dozen runs)
+            built = dict(typer.main.get_group(holder).commands)
+        finally:
+            for info in holder.registered_groups:
+                if info.typer_instance and info.name in own:
+                    info.typer_instance.registered_commands = [c.info for c in own[info.name].values()]
+        for name in own.keys() | (inner or {}).keys():
+            group = built.get(str(name))
             if group is not None and hasattr(group, "commands"):
+                lazy = {n: r for n, r in own.get(name, {}).items()} | (inner or {}).get(str(name), {})
                 group.commands = LazyCommands(group.commands, lazy)
         _BUILT[register] = built
     return _BUILT[register]
+
+
+class _Single:
+    """Registers one command of a group on its own (``build`` then converts just that one)."""
+
+    def __init__(self, info: CommandInfo) -> None:
+        self.info = info
+
+    def __call__(self, holder: typer.Typer) -> None:
+        holder.registered_commands.append(self.info)
+
+
+def _one_by_one(group: typer.Typer) -> dict[str, _Single]:
+    """The group's commands as registers of one command each; the group keeps none until ``build`` ends."""
+    import typer.main
+
+    singles = {}
+    for info in group.registered_commands:
+        callback = info.callback
+        name = info.name or (typer.main.get_command_name(callback.__name__) if callback else "")
+        singles[name] = _Single(info)
+    group.registered_commands = []
+    return singles
 
 
 class LazyCommands(MutableMapping[str, Command]):
