@@ -8,22 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, TypeAlias
 
-
-class TTLs(Protocol):
-    """What ``tiers.freshness.FreshnessPolicy`` reads: days per IP class, per-source overrides, retry hours."""
-
-    @property
-    def hosting_days(self) -> float: ...
-    @property
-    def residential_days(self) -> float: ...
-    @property
-    def error_retry_hours(self) -> float: ...
-    @property
-    def active_days(self) -> float: ...
-    @property
-    def per_source(self) -> Mapping[str, Mapping[str, float]]: ...
+if TYPE_CHECKING:
+    from cowrieprocessor.config import FreshnessSettings
 
 
 @dataclass(frozen=True)
@@ -36,3 +24,6 @@ class DefaultTTLs:
 
 
 DEFAULTS = DefaultTTLs()
+
+#: What ``tiers.freshness.FreshnessPolicy`` reads: the configuration's section, or the defaults.
+TTLs: TypeAlias = "DefaultTTLs | FreshnessSettings"
