@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cowrieprocessor.analysis.kinds import By
 from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.options import Since, Until, parse_time
@@ -26,17 +26,6 @@ from cowrieprocessor.cli.output import ColumnsOption, FormatOption, OutputFormat
 if TYPE_CHECKING:
     from cowrieprocessor.analysis.campaigns import KeyRow
     from cowrieprocessor.analysis.timeline import SessionDetail
-
-
-class By(enum.StrEnum):
-    """``analysis.campaigns.By`` for the command line (importing it would load SQLAlchemy for ``--help``)."""
-
-    ssh_key = "ssh-key"
-    password = "password"  # noqa: S105 - a kind of key, not a secret
-    command = "command"
-    hassh = "hassh"
-    client = "client"
-    download = "download"
 
 
 #: The ``query campaign`` option that asks about one key of this kind, where there is one.
