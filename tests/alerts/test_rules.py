@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from cowrieprocessor.alerts import run_once
-from cowrieprocessor.alerts.rules import VERDICT_SOURCES, file_inventory
+from cowrieprocessor.analysis.artifacts import VERDICT_SOURCES, file_inventory
 from cowrieprocessor.analysis.sql import RAW, SESSIONS
 from tests.alerts.conftest import URL_ENV, WebhookServer, settings_with, webhook_destination
 from tests.analysis.conftest import T0
@@ -65,7 +65,7 @@ def test_a_verdict_source_can_be_added(
     monkeypatch.setenv(URL_ENV, webhook.url)
     assert VERDICT_SOURCES == [file_inventory]  # besides Cowrie's own VirusTotal events
     extra = [lambda engine, hashes: {h: "bad" for h in hashes if "3" in h}]
-    monkeypatch.setattr("cowrieprocessor.alerts.rules.VERDICT_SOURCES", extra)
+    monkeypatch.setattr("cowrieprocessor.analysis.artifacts.VERDICT_SOURCES", extra)
     settings = settings_with(
         rules=[{"name": "files", "type": "download", "match": "known_bad"}],
         destinations={"hook": webhook_destination()},
@@ -102,6 +102,21 @@ def test_download_verdicts_from_the_file_inventory(
     found = {r.body["subject"]: r.body["details"]["verdict"] for r in webhook.received}
     assert set(found) == {f"{i:x}" * 64 for i in expected}
     assert set(found.values()) == ({"bad"} if match == "known_bad" else {"unknown"})
+
+
+def test_the_digest_names_the_verdict_the_rules_use(report_data: ReportData) -> None:
+    """A file only Cowrie's own VirusTotal scan judged: the digest says what the download rule matches on; a file
+    the inventory knows keeps its line (detections, label)."""
+    from cowrieprocessor.report.digest import compute
+
+    engine = report_data.engine
+    _virustotal(engine, "hostile01", "1" * 64, positives=5)
+    _virustotal(engine, "hostile02", "2" * 64, positives=0)
+    file_sources(engine, "3" * 64, virustotal=("found", {"last_analysis_stats": {"malicious": 7, "undetected": 60}}))
+    items = {i["key"]: i for i in compute(engine, T0 - DAY, T0 + 6 * DAY)["new_downloads"]["items"]}
+    assert items["1" * 64]["verdict"] == "bad" and items["2" * 64]["verdict"] == "clean"
+    assert items["3" * 64]["verdict"].startswith("VT 7/67")
+    assert "verdict" not in items["0" * 64]
 
 
 def _sessions(engine: Engine, rows: list[tuple[str, str, dt.datetime]]) -> None:

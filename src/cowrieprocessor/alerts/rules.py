@@ -17,17 +17,11 @@ from sqlalchemy import Engine, bindparam, func, select
 
 from cowrieprocessor.alerts.model import Alert
 from cowrieprocessor.alerts.settings import RuleSettings
-from cowrieprocessor.analysis.artifacts import flagged
-from cowrieprocessor.analysis.sql import COMMANDS, RAW, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect
+from cowrieprocessor.analysis.artifacts import verdicts
+from cowrieprocessor.analysis.sql import COMMANDS, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report import digest
 from cowrieprocessor.report.campaigns import KINDS, labels
 
-#: A stored verdict on a file: ``bad`` (some engine flags it), ``clean`` (known, not flagged).
-Verdict = str
-#: Where verdicts on download hashes come from besides Cowrie's own VirusTotal events. Each takes the engine
-#: and hashes and returns the verdicts it holds; a hash is ``bad`` when any source says so, else ``clean``
-#: when one knows it. The file inventory (what ``enrich`` asked VirusTotal and MalwareBazaar) is one.
-VERDICT_SOURCES: list[Callable[[Engine, list[str]], dict[str, Verdict]]] = []
 #: Commands shown for a new command signature (the script of its first session).
 SCRIPT_LINES = 20
 
@@ -122,47 +116,6 @@ def downloads(scope: Scope) -> list[Alert]:
         details = {**digest.plain(row), "verdict": verdict or "unknown", "label": where.get(row["key"])}
         alerts.append(Alert(scope.rule.name, "download", str(row["key"]), details, _aware(row["first_seen"])))
     return alerts
-
-
-@per_dialect
-def _virustotal_statement(dialect: str) -> Any:
-    r, f = RAW.c, TRANSFERS.c
-    sessions = select(f.session_id).where(f.shasum.in_(bindparam("hashes", expanding=True)))
-    return select(r.payload).where(r.session_id.in_(sessions), r.eventid == "cowrie.virustotal.scanfile")
-
-
-def cowrie_virustotal(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
-    """Verdicts Cowrie's VirusTotal output plugin logged (``cowrie.virustotal.scanfile``: positives of total)."""
-    found: dict[str, Verdict] = {}
-    wanted = set(hashes)
-    for row in fetch(engine, _virustotal_statement(dialect_of(engine)), {"hashes": hashes}):
-        payload = row["payload"] if isinstance(row["payload"], dict) else {}
-        sha, positives, total = payload.get("sha256"), payload.get("positives"), payload.get("total")
-        if sha not in wanted or not isinstance(positives, int) or not isinstance(total, int) or total <= 0:
-            continue
-        found[str(sha)] = "bad" if positives > 0 or found.get(str(sha)) == "bad" else "clean"
-    return found
-
-
-def file_inventory(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
-    """Verdicts ``enrich`` stored in the file inventory (``analysis.artifacts.flagged``); files that every
-    source asked called unknown are absent, so the ``unknown`` match still alerts on them."""
-    return {sha: "bad" if bad else "clean" for sha, bad in flagged(engine, hashes).items()}
-
-
-VERDICT_SOURCES.append(file_inventory)
-
-
-def verdicts(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
-    """What the stored enrichment says of each hash (hashes no source knows are absent; any ``bad`` wins)."""
-    if not hashes:
-        return {}
-    known: dict[str, Verdict] = {}
-    for source in (cowrie_virustotal, *VERDICT_SOURCES):
-        for sha, verdict in source(engine, hashes).items():
-            if known.get(sha) != "bad":
-                known[sha] = verdict
-    return known
 
 
 def planted_key_logins(scope: Scope) -> list[Alert]:

@@ -177,15 +177,22 @@ _spur = _keyed_http("cowrieprocessor.enrichment.spur", "SpurSource")
 _dshield = _keyed_http("cowrieprocessor.enrichment.dshield", "DShieldSource")
 _abuseipdb = _keyed_http("cowrieprocessor.enrichment.abuseipdb", "AbuseIPDBSource")
 _virustotal = _keyed_http("cowrieprocessor.enrichment.artifacts.virustotal", "VirusTotalSource")
-_malwarebazaar = _keyed_http("cowrieprocessor.enrichment.artifacts.abusech", "MalwareBazaarSource")
-_urlhaus_url = _keyed_http("cowrieprocessor.enrichment.artifacts.abusech", "URLhausURLSource")
-_urlhaus_host = _keyed_http("cowrieprocessor.enrichment.artifacts.abusech", "URLhausHostSource")
 
 
-#: abuse.ch has one Auth-Key for all its APIs; it documents no hard limit for authenticated users, so one
-#: request per second and 2,000 a day for each.
-_ABUSECH_KEY, _ABUSECH_LABEL = "ABUSECH_AUTH_KEY", "Auth-Key (ABUSECH_AUTH_KEY)"
-_ABUSECH_LIMITS = {"rate_per_second": 1.0, "daily_budget": 2000}
+def _abusech(name: str, order: int, class_name: str, subject: str, base_url: str) -> SourceEntry:
+    """An abuse.ch source: abuse.ch has one Auth-Key for all its APIs; it documents no hard limit for
+    authenticated users, so one request per second and 2,000 a day for each."""
+    return SourceEntry(
+        name,
+        order,
+        _keyed_http("cowrieprocessor.enrichment.artifacts.abusech", class_name),
+        subject=subject,
+        defaults={"base_url": base_url, "rate_per_second": 1.0, "daily_budget": 2000},
+        online=True,
+        key_env="ABUSECH_AUTH_KEY",
+        key_label="Auth-Key (ABUSECH_AUTH_KEY)",
+    )
+
 
 # Defaults are frugal: the online services' limits are their documented (or, where undocumented,
 # conservative) free tiers. Freshness (TTLs) is not here: it lives in one place, ``[freshness]``.
@@ -267,35 +274,8 @@ for _entry in (
             "max_retry_wait_seconds": 60.0,
         },
     ),
-    SourceEntry(
-        "malwarebazaar",
-        20,
-        _malwarebazaar,
-        subject=FILE,
-        defaults={"base_url": "https://mb-api.abuse.ch", **_ABUSECH_LIMITS},
-        online=True,
-        key_env=_ABUSECH_KEY,
-        key_label=_ABUSECH_LABEL,
-    ),
-    SourceEntry(
-        "urlhaus_url",
-        10,
-        _urlhaus_url,
-        subject=URL,
-        defaults={"base_url": "https://urlhaus-api.abuse.ch", **_ABUSECH_LIMITS},
-        online=True,
-        key_env=_ABUSECH_KEY,
-        key_label=_ABUSECH_LABEL,
-    ),
-    SourceEntry(
-        "urlhaus_host",
-        10,
-        _urlhaus_host,
-        subject=HOST,
-        defaults={"base_url": "https://urlhaus-api.abuse.ch", **_ABUSECH_LIMITS},
-        online=True,
-        key_env=_ABUSECH_KEY,
-        key_label=_ABUSECH_LABEL,
-    ),
+    _abusech("malwarebazaar", 20, "MalwareBazaarSource", FILE, "https://mb-api.abuse.ch"),
+    _abusech("urlhaus_url", 10, "URLhausURLSource", URL, "https://urlhaus-api.abuse.ch"),
+    _abusech("urlhaus_host", 10, "URLhausHostSource", HOST, "https://urlhaus-api.abuse.ch"),
 ):
     register(_entry)
