@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from cowrieprocessor.alerts.run import _EVALUATED, _PAUSED
 from cowrieprocessor.alerts.settings import AlertsSettings
 from cowrieprocessor.config import Settings
 from tests.report.conftest import report_data  # noqa: F401 - the dataset fixture, shared
+from tests.servers import LocalHTTP
 
 URL_ENV = "CP_TEST_ALERT_WEBHOOK_URL"
 CHAT_ENV = "CP_TEST_ALERT_CHAT_URL"
@@ -96,13 +97,10 @@ def _handler(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def webhook() -> Iterator[WebhookServer]:
     state = WebhookServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/hook/SECRET-TOKEN"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    http = LocalHTTP(_handler(state))
+    state.url = f"{http.url}/hook/SECRET-TOKEN"
     yield state
-    httpd.shutdown()
-    httpd.server_close()
+    http.close()
 
 
 @dataclass

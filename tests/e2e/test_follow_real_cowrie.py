@@ -12,11 +12,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,6 +26,7 @@ from tests.alerts.conftest import URL_ENV, WebhookServer, _handler
 from tests.e2e.compare import compare_database, expected_summary
 from tests.e2e.cowrie_harness import running_cowrie
 from tests.e2e.scenario import ScenarioRecord, run_scenario, wait_for_sessions_closed
+from tests.servers import LocalHTTP
 
 pytestmark = pytest.mark.e2e
 DAY = 86_400
@@ -53,12 +52,10 @@ rate_per_second = 100
 def receiver() -> Iterator[WebhookServer]:
     """A local webhook that records every alert it accepts."""
     state = WebhookServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/hook/SECRET-TOKEN"
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    http = LocalHTTP(_handler(state))
+    state.url = f"{http.url}/hook/SECRET-TOKEN"
     yield state
-    httpd.shutdown()
-    httpd.server_close()
+    http.close()
 
 
 def start_follow(db_url: str, logs: Path, config: Path, hook: WebhookServer) -> subprocess.Popen[bytes]:
