@@ -10,7 +10,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from dnslib.server import DNSLogger, DNSServer
+from dnslib import QTYPE, RR, DNSRecord
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 
 class LocalHTTP:
@@ -25,6 +26,30 @@ class LocalHTTP:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Zone(BaseResolver):  # type: ignore[misc]
+    """Answers for exact names, made by ``answers`` from the name's records; any other name is NXDOMAIN.
+    Records every question, ``(name, type)``."""
+
+    def __init__(self, records: dict[str, list[str]]) -> None:
+        self.records = {k.rstrip(".").lower(): v for k, v in records.items()}
+        self.questions: list[tuple[str, str]] = []
+
+    def answers(self, request: DNSRecord, records: list[str]) -> list[RR]:
+        raise NotImplementedError
+
+    def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
+        reply = request.reply()
+        qname = str(request.q.qname).rstrip(".").lower()
+        self.questions.append((qname, QTYPE[request.q.qtype]))
+        records = self.records.get(qname)
+        if records is None:
+            reply.header.rcode = 3  # NXDOMAIN
+            return reply
+        for answer in self.answers(request, records):
+            reply.add_answer(answer)
+        return reply
 
 
 class LocalDNS:

@@ -3,6 +3,7 @@ SMTP server on 127.0.0.1, plus the report dataset (first-seen keys, ASNs, moved 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import email.policy
@@ -94,13 +95,22 @@ def _handler(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def webhook() -> Iterator[WebhookServer]:
+@contextlib.contextmanager
+def webhook_server() -> Iterator[WebhookServer]:
+    """A local webhook that records every alert it accepts (its URL ends in the secret token)."""
     state = WebhookServer()
     http = LocalHTTP(_handler(state))
     state.url = f"{http.url}/hook/SECRET-TOKEN"
-    yield state
-    http.close()
+    try:
+        yield state
+    finally:
+        http.close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookServer]:
+    with webhook_server() as state:
+        yield state
 
 
 @dataclass

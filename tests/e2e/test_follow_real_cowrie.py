@@ -22,11 +22,10 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from cowrieprocessor.storage.models import SessionSummary
-from tests.alerts.conftest import URL_ENV, WebhookServer, _handler
+from tests.alerts.conftest import URL_ENV, WebhookServer, webhook_server
 from tests.e2e.compare import compare_database, expected_summary
 from tests.e2e.cowrie_harness import running_cowrie
 from tests.e2e.scenario import ScenarioRecord, run_scenario, wait_for_sessions_closed
-from tests.servers import LocalHTTP
 
 pytestmark = pytest.mark.e2e
 DAY = 86_400
@@ -51,11 +50,8 @@ rate_per_second = 100
 @pytest.fixture
 def receiver() -> Iterator[WebhookServer]:
     """A local webhook that records every alert it accepts."""
-    state = WebhookServer()
-    http = LocalHTTP(_handler(state))
-    state.url = f"{http.url}/hook/SECRET-TOKEN"
-    yield state
-    http.close()
+    with webhook_server() as state:
+        yield state
 
 
 def start_follow(db_url: str, logs: Path, config: Path, hook: WebhookServer) -> subprocess.Popen[bytes]:

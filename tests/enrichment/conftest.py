@@ -16,11 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from dnslib import QTYPE, RR, TXT, DNSRecord
-from dnslib.server import BaseResolver
 
 from cowrieprocessor.enrichment.ledger import MemoryLedger
 from cowrieprocessor.enrichment.ratelimit import REGISTRY, Clock
-from tests.servers import LocalDNS, LocalHTTP
+from tests.servers import LocalDNS, LocalHTTP, Zone
 
 
 @pytest.fixture(autouse=True)
@@ -217,25 +216,13 @@ class FakeWhois:
 # -------------------------------------------------------------------------------------------- DNS ---
 
 
-class ZoneResolver(BaseResolver):  # type: ignore[misc]
-    """TXT answers for exact names; anything else is NXDOMAIN. Records every question."""
+class ZoneResolver(Zone):
+    """TXT answers for exact names; anything else is NXDOMAIN."""
 
-    def __init__(self, records: dict[str, list[str]]) -> None:
-        self.records = {k.rstrip(".").lower(): v for k, v in records.items()}
-        self.questions: list[str] = []
-
-    def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
-        reply = request.reply()
-        qname = str(request.q.qname).rstrip(".").lower()
-        self.questions.append(qname)
-        texts = self.records.get(qname)
-        if texts is None:
-            reply.header.rcode = 3  # NXDOMAIN
-            return reply
-        if request.q.qtype == QTYPE.TXT:
-            for text in texts:
-                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(text), ttl=60))
-        return reply
+    def answers(self, request: DNSRecord, records: list[str]) -> list[RR]:
+        if request.q.qtype != QTYPE.TXT:
+            return []
+        return [RR(request.q.qname, QTYPE.TXT, rdata=TXT(text), ttl=60) for text in records]
 
 
 class FakeDNS(LocalDNS):

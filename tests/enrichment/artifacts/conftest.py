@@ -18,9 +18,8 @@ from urllib.parse import parse_qs
 
 import pytest
 from dnslib import AAAA, QTYPE, RR, A, DNSRecord
-from dnslib.server import BaseResolver
 
-from tests.servers import LocalDNS, LocalHTTP
+from tests.servers import LocalDNS, LocalHTTP, Zone
 
 VT_KEY = "vt-secret-key-0123456789"
 ABUSE_KEY = "abuse-secret-key-0123456789"
@@ -155,27 +154,16 @@ def providers() -> Iterator[FakeProviders]:
     fake.close()
 
 
-class AddressZone(BaseResolver):  # type: ignore[misc]
-    """A and AAAA answers for exact names; other names are NXDOMAIN. Records every question."""
+class AddressZone(Zone):
+    """A and AAAA answers for exact names; other names are NXDOMAIN."""
 
-    def __init__(self, records: dict[str, list[str]]) -> None:
-        self.records = {k.rstrip(".").lower(): v for k, v in records.items()}
-        self.questions: list[tuple[str, str]] = []
-
-    def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
-        reply = request.reply()
-        qname = str(request.q.qname).rstrip(".").lower()
-        self.questions.append((qname, QTYPE[request.q.qtype]))
-        addresses = self.records.get(qname)
-        if addresses is None:
-            reply.header.rcode = 3
-            return reply
-        for address in addresses:
-            if ":" in address and request.q.qtype == QTYPE.AAAA:
-                reply.add_answer(RR(request.q.qname, QTYPE.AAAA, rdata=AAAA(address), ttl=300))
-            elif ":" not in address and request.q.qtype == QTYPE.A:
-                reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(address), ttl=300))
-        return reply
+    def answers(self, request: DNSRecord, records: list[str]) -> list[RR]:
+        qtype = request.q.qtype
+        return [
+            RR(request.q.qname, qtype, rdata=AAAA(address) if ":" in address else A(address), ttl=300)
+            for address in records
+            if (":" in address) == (qtype == QTYPE.AAAA) and qtype in (QTYPE.A, QTYPE.AAAA)
+        ]
 
 
 class AddressDNS(LocalDNS):

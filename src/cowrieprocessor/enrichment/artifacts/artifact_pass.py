@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, and_, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from cowrieprocessor.clock import utcnow
 from cowrieprocessor.enrichment import registry
 from cowrieprocessor.enrichment.artifacts import filetype, inventory
 from cowrieprocessor.enrichment.artifacts.alone import asking_alone
@@ -92,10 +93,6 @@ class ArtifactReport:
         }
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class ArtifactPass:
     def __init__(
         self,
@@ -104,7 +101,7 @@ class ArtifactPass:
         settings: ArtifactSettings,
         *,
         resolver: HostResolver | None = None,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.engine = engine
         self.sources = list(sources)
