@@ -108,8 +108,10 @@ def webhook_server() -> Iterator[WebhookServer]:
 
 
 @pytest.fixture
-def webhook() -> Iterator[WebhookServer]:
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookServer]:
+    """The local webhook, named by ``URL_ENV`` (as a destination's ``url_env`` reads it)."""
     with webhook_server() as state:
+        monkeypatch.setenv(URL_ENV, state.url)
         yield state
 
 

@@ -66,7 +66,6 @@ def test_chat_bounds_a_very_long_value() -> None:
 
 def test_chat_and_webhook_arrive_at_a_real_server(webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CHAT_ENV, webhook.url)
-    monkeypatch.setenv(URL_ENV, webhook.url)
     alert = hostile_alert()
     chat = build("chat", DestinationSettings(type="chat", url_env=CHAT_ENV))
     hook = build("hook", DestinationSettings(type="webhook", url_env=URL_ENV))
@@ -137,8 +136,7 @@ def test_mail_refuses_an_untrusted_certificate(smtp_server: MailServer) -> None:
     assert not failed.value.permanent and smtp_server.messages == []
 
 
-def test_the_webhook_body_is_the_alert_exactly(webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_the_webhook_body_is_the_alert_exactly(webhook: WebhookServer) -> None:
     alert = hostile_alert(LONG)
     build("hook", DestinationSettings(type="webhook", url_env=URL_ENV)).send(alert)
     body = json.loads(webhook.received[0].raw)

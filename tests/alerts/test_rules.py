@@ -11,7 +11,7 @@ from sqlalchemy import Engine, insert
 from cowrieprocessor.alerts import run_once
 from cowrieprocessor.analysis.artifacts import VERDICT_SOURCES, file_inventory
 from cowrieprocessor.analysis.sql import RAW, SESSIONS
-from tests.alerts.conftest import URL_ENV, WebhookServer, settings_with, webhook_destination
+from tests.alerts.conftest import WebhookServer, settings_with, webhook_destination
 from tests.analysis.conftest import T0
 from tests.report.conftest import HOSTILE, ReportData, file_sources
 
@@ -39,11 +39,9 @@ def _virustotal(engine: Engine, session: str, sha: str, positives: int, total: i
 def test_download_verdicts_from_stored_enrichment(
     report_data: ReportData,
     webhook: WebhookServer,
-    monkeypatch: pytest.MonkeyPatch,
     match: str,
     expected: set[int] | None,
 ) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
     _virustotal(report_data.engine, "hostile01", "1" * 64, positives=5)
     _virustotal(report_data.engine, "hostile02", "2" * 64, positives=0)
     settings = settings_with(
@@ -62,7 +60,6 @@ def test_download_verdicts_from_stored_enrichment(
 def test_a_verdict_source_can_be_added(
     report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
     assert VERDICT_SOURCES == [file_inventory]  # besides Cowrie's own VirusTotal events
     extra = [lambda engine, hashes: {h: "bad" for h in hashes if "3" in h}]
     monkeypatch.setattr("cowrieprocessor.analysis.artifacts.VERDICT_SOURCES", extra)
@@ -78,11 +75,10 @@ def test_a_verdict_source_can_be_added(
 
 @pytest.mark.parametrize(("match", "expected"), [("known_bad", {3, 4, 5}), ("unknown", {0, 1, 2})])
 def test_download_verdicts_from_the_file_inventory(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch, match: str, expected: set[int]
+    report_data: ReportData, webhook: WebhookServer, match: str, expected: set[int]
 ) -> None:
     """What ``enrich`` learned: VirusTotal flags 3, MalwareBazaar lists 4, VirusTotal flags 5 that Cowrie's own
     scan called clean (bad wins); 6 is known clean; 0 is unknown to every source asked, 1 and 2 were not asked."""
-    monkeypatch.setenv(URL_ENV, webhook.url)
     engine = report_data.engine
     flagged = {"last_analysis_stats": {"malicious": 7, "undetected": 60}}
     clean = {"last_analysis_stats": {"malicious": 0, "undetected": 67}}
@@ -126,10 +122,7 @@ def _sessions(engine: Engine, rows: list[tuple[str, str, dt.datetime]]) -> None:
         )
 
 
-def test_a_silent_sensor_is_alerted_once_per_silence(
-    engine: Engine, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_a_silent_sensor_is_alerted_once_per_silence(engine: Engine, webhook: WebhookServer) -> None:
     now = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.UTC)
     _sessions(
         engine,
