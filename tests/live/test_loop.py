@@ -40,6 +40,13 @@ def read_first(follow: Follower, logs: Path, written: list[bytes], lines: int) -
     return live, written
 
 
+def assert_one_rotation(engine: Engine, follow: Follower, written: list[bytes]) -> None:
+    """After one more tick: one rotation seen, and every line written stored exactly once."""
+    follow.tick()
+    assert follow.stats.rotations == 1
+    assert_exactly_once(engine, written)
+
+
 @pytest.fixture
 def follow(engine: Engine, logs: Path) -> Iterator[Follower]:
     f = follower(engine, logs)
@@ -57,9 +64,7 @@ def test_rotation_by_rename_with_late_writes_to_the_renamed_file(engine: Engine,
     follow.tick()  # the name is gone: the renamed file is finished
     append(live, written[170:])
     follow.tick()
-    follow.tick()
-    assert follow.stats.rotations == 1
-    assert_exactly_once(engine, written)
+    assert_one_rotation(engine, follow, written)
     paths = {r for r in scalar_rows(engine, "SELECT path FROM ingest_files")}
     assert paths == {str(live), str(renamed)}
 
@@ -69,9 +74,7 @@ def test_rotation_seen_only_as_a_new_inode(engine: Engine, logs: Path, follow: F
     append(live, written[60:80])
     os.rename(live, logs / "cowrie.json.2025-02-26")
     append(live, written[80:])  # the new file exists before the next look
-    follow.tick()
-    assert follow.stats.rotations == 1
-    assert_exactly_once(engine, written)
+    assert_one_rotation(engine, follow, written)
 
 
 def test_lines_added_to_the_renamed_file_after_the_rotation_was_seen(
@@ -84,9 +87,7 @@ def test_lines_added_to_the_renamed_file_after_the_rotation_was_seen(
     follow.tick()  # rotation seen, renamed file finished, new file read
     append(renamed, written[60:80])  # a writer that reopens late (logrotate's create mode, then a signal)
     append(live, written[80:])
-    follow.tick()
-    assert follow.stats.rotations == 1
-    assert_exactly_once(engine, written)
+    assert_one_rotation(engine, follow, written)
 
 
 def test_copytruncate_keeps_what_was_written_before_the_truncation(
