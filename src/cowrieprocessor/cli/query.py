@@ -174,50 +174,43 @@ def campaign(
     )  # fmt: skip
 
 
-@app.command()
-@takes_campaign_key
-def attribution(
-    ctx: typer.Context,
-    key: CampaignKey,
-    limit: Annotated[int, limit_option()] = 1000,
-    columns: ColumnsOption = None,
-    fmt: FormatOption = OutputFormat.table,
-) -> None:
+def _per_ip_or_asn(name: str, row: str, title: str, priority: tuple[str, ...], help_text: str) -> None:
+    """Add ``query NAME``: the rows ``analysis.NAME`` gives for one campaign key (at most ``--limit``)."""
+
+    @app.command(name, help=help_text)
+    @takes_campaign_key
+    def command(
+        ctx: typer.Context,
+        key: CampaignKey,
+        limit: Annotated[int, limit_option()] = 1000,
+        columns: ColumnsOption = None,
+        fmt: FormatOption = OutputFormat.table,
+    ) -> None:
+        from cowrieprocessor import analysis
+
+        rows = getattr(analysis, name)(state(ctx).engine, key, limit=limit)
+        empty = f"No session has this {key.kind.value}."
+        _show(rows, fmt, title, empty, getattr(analysis, row), columns, priority)
+
+
+_per_ip_or_asn(
+    "attribution", "AttributionRow", "attribution: attack time vs now",
+    ("ip", "asn_at_attack", "asn_now", "status", "country_at_attack"),
     """Each IP of a campaign: ASN and country at attack time vs now (ASN_CHANGED, COUNTRY_CHANGED, STABLE).
 
     Columns: ip, sessions, first_seen, last_seen, asn_at_attack, country_at_attack, asn_now, country_now,
     status.
-    """
-    from cowrieprocessor import analysis
-
-    rows = analysis.attribution(state(ctx).engine, key, limit=limit)
-    _show(
-        rows, fmt, "attribution: attack time vs now", f"No session has this {key.kind.value}.",
-        analysis.AttributionRow, columns, ("ip", "asn_at_attack", "asn_now", "status", "country_at_attack"),
-    )  # fmt: skip
-
-
-@app.command()
-@takes_campaign_key
-def infrastructure(
-    ctx: typer.Context,
-    key: CampaignKey,
-    limit: Annotated[int, limit_option()] = 1000,
-    columns: ColumnsOption = None,
-    fmt: FormatOption = OutputFormat.table,
-) -> None:
+    """,
+)  # fmt: skip
+_per_ip_or_asn(
+    "infrastructure", "InfrastructureRow", "infrastructure at attack time",
+    ("asn", "organization_name", "asn_type", "ips", "sessions"),
     """The ASNs and organisations that hosted a campaign, with type, IPs, sessions, first/last seen.
 
     Columns: asn, organization_name, organization_country, asn_type, is_known_hosting, is_known_vpn, ips,
     ips_still_there, sessions, first_seen, last_seen.
-    """
-    from cowrieprocessor import analysis
-
-    rows = analysis.infrastructure(state(ctx).engine, key, limit=limit)
-    _show(
-        rows, fmt, "infrastructure at attack time", f"No session has this {key.kind.value}.",
-        analysis.InfrastructureRow, columns, ("asn", "organization_name", "asn_type", "ips", "sessions"),
-    )  # fmt: skip
+    """,
+)  # fmt: skip
 
 
 @app.command()
