@@ -15,7 +15,7 @@ import datetime as dt
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import Engine, Table, and_, bindparam, select, update
@@ -79,18 +79,10 @@ class ArtifactReport:
     busy: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "transfers": self.transfers,
-            "files": self.files,
-            "urls": self.urls,
-            "hosts": self.hosts,
-            "files_inspected": self.files_inspected,
-            "hosts_resolved": self.hosts_resolved,
-            "addresses_new": self.addresses_new,
-            "outcomes": {s: dict(c) for s, c in sorted(self.outcomes.items())},
-            "seconds": round(self.seconds, 3),
-            "busy": self.busy,
-        }
+        """Every field, in order; the outcomes as plain dicts by source, the time rounded."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        outcomes = {s: dict(c) for s, c in sorted(self.outcomes.items())}
+        return data | {"outcomes": outcomes, "seconds": round(self.seconds, 3)}
 
 
 class ArtifactPass:
