@@ -212,5 +212,21 @@ def settings_with(**alerts: Any) -> Settings:
     return Settings(alerts=AlertsSettings.model_validate(alerts))
 
 
+def alerts_toml(**alerts: Any) -> str:
+    """The ``[alerts]`` section of a configuration file holding what ``settings_with`` takes (scalars, lists of
+    scalars, ``rules`` and ``destinations``): JSON's scalars and arrays are TOML's too."""
+
+    def pairs(values: dict[str, Any]) -> list[str]:
+        return [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+
+    scalars = {k: v for k, v in alerts.items() if k not in ("rules", "destinations")}
+    lines = ["[alerts]", *pairs(scalars)]
+    for rule in alerts.get("rules", []):
+        lines += ["", "[[alerts.rules]]", *pairs(rule)]
+    for name, destination in alerts.get("destinations", {}).items():
+        lines += ["", f"[alerts.destinations.{name}]", *pairs(destination)]
+    return "\n".join(lines) + "\n"
+
+
 def webhook_destination(**extra: Any) -> dict[str, Any]:
     return {"type": "webhook", "url_env": URL_ENV, "burst": 1000, "rate_per_second": 1000, **extra}

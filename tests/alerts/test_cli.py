@@ -10,26 +10,16 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cowrieprocessor.cli.main import app
-from tests.alerts.conftest import URL_ENV, WebhookServer
+from tests.alerts.conftest import WebhookServer, alerts_toml, webhook_destination
 from tests.report.conftest import ReportData
 
 runner = CliRunner()
-CONFIG = f"""
-[alerts]
-settle_seconds = 0
-first_lookback_hours = 876000
-
-[[alerts.rules]]
-name = "passwords"
-type = "new_campaign_key"
-kinds = ["password"]
-
-[alerts.destinations.hook]
-type = "webhook"
-url_env = "{URL_ENV}"
-burst = 1000
-rate_per_second = 1000
-"""
+CONFIG = alerts_toml(
+    settle_seconds=0,
+    first_lookback_hours=876000,
+    rules=[{"name": "passwords", "type": "new_campaign_key", "kinds": ["password"]}],
+    destinations={"hook": webhook_destination()},
+)
 
 
 def _config(tmp_path: Path, text: str = CONFIG) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from cowrieprocessor.storage.models import SessionSummary
-from tests.alerts.conftest import URL_ENV, WebhookServer, webhook_server
+from tests.alerts.conftest import URL_ENV, WebhookServer, alerts_toml, webhook_server
 from tests.e2e.compare import compare_database, expected_summary
 from tests.e2e.cowrie_harness import running_cowrie
 from tests.e2e.scenario import ScenarioRecord, run_scenario, wait_for_sessions_closed
@@ -31,20 +31,12 @@ pytestmark = pytest.mark.e2e
 DAY = 86_400
 
 
-ALERTS = f"""
-[alerts]
-settle_seconds = 3
-evaluate_every_seconds = 0
-
-[[alerts.rules]]
-name = "planted"
-type = "planted_key_login"
-
-[alerts.destinations.hook]
-type = "webhook"
-url_env = "{URL_ENV}"
-rate_per_second = 100
-"""
+ALERTS = alerts_toml(
+    settle_seconds=3,
+    evaluate_every_seconds=0,
+    rules=[{"name": "planted", "type": "planted_key_login"}],
+    destinations={"hook": {"type": "webhook", "url_env": URL_ENV, "rate_per_second": 100}},
+)
 
 
 @pytest.fixture
