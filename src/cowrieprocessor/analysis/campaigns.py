@@ -17,9 +17,9 @@ from sqlalchemy import Engine, Select, bindparam, distinct, func, null, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
-from cowrieprocessor.analysis.kinds import By as By  # the name analysis.overview imports
 from cowrieprocessor.analysis.session_search import _commands_statement
 from cowrieprocessor.analysis.sql import AUTH, IPS, KEYS, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect, utc
+from cowrieprocessor.kinds import By as By  # the name analysis.overview imports
 
 #: The session column that holds each kind (downloads: ``file_transfers.shasum``).
 BY_COLUMN = {

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cowrieprocessor.analysis.kinds import By
 from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.options import Since, Until, parse_time
 from cowrieprocessor.cli.output import ColumnsOption, FormatOption, OutputFormat
+from cowrieprocessor.kinds import By
 
 if TYPE_CHECKING:
     from cowrieprocessor.analysis.campaigns import KeyRow

@@ -1,6 +1,6 @@
-"""What ``query campaigns --by`` groups by, in a module of its own: the command line offers these choices in
-``--help`` without loading SQLAlchemy (#21), and ``analysis.campaigns`` uses the same enum.
-"""
+"""What ``query campaigns --by`` groups by, in a module of its own, light on purpose (standard library only,
+outside ``analysis``): the command line offers these choices in ``--help`` without loading the queries or
+SQLAlchemy (#21), and ``analysis.campaigns`` uses the same enum."""
 
 from __future__ import annotations
 
