@@ -19,6 +19,15 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COWRIEPROCESSOR_PROVIDERS__MAXMIND__PATHS", raising=False)
 
 
+def refusal(tmp_path: Path, toml: str) -> str:
+    """The error a configuration file holding ``toml`` is refused with."""
+    config = tmp_path / "cp.toml"
+    config.write_text(toml)
+    with pytest.raises(ValueError, match="invalid configuration") as caught:
+        load_settings(config)
+    return str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("toml", "named"),
     [
@@ -34,11 +43,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_wrong_values_are_one_clear_error(tmp_path: Path, toml: str, named: str) -> None:
-    config = tmp_path / "cp.toml"
-    config.write_text(toml)
-    with pytest.raises(ValueError, match="invalid configuration") as caught:
-        load_settings(config)
-    assert named in str(caught.value) and "\n" not in str(caught.value)
+    message = refusal(tmp_path, toml)
+    assert named in message and "\n" not in message
 
 
 def test_a_maxmind_path_that_is_not_an_mmdb_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,11 +80,7 @@ def test_an_mmdb_damaged_after_the_settings_were_read_is_a_clear_error(tmp_path:
     ],
 )
 def test_artifact_sources_are_configured_like_every_source(tmp_path: Path, toml: str, named: str) -> None:
-    config = tmp_path / "cp.toml"
-    config.write_text(toml)
-    with pytest.raises(ValueError, match="invalid configuration") as caught:
-        load_settings(config)
-    assert named in str(caught.value)
+    assert named in refusal(tmp_path, toml)
 
 
 def test_artifact_sections_given_in_part_keep_their_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,7 @@ SMTP server on 127.0.0.1, plus the report dataset (first-seen keys, ASNs, moved 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
 import email.policy
@@ -15,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from cowrieprocessor.alerts.run import _EVALUATED, _PAUSED
 from cowrieprocessor.alerts.settings import AlertsSettings
 from cowrieprocessor.config import Settings
 from tests.report.conftest import report_data  # noqa: F401 - the dataset fixture, shared
+from tests.servers import LocalHTTP
 
 URL_ENV = "CP_TEST_ALERT_WEBHOOK_URL"
 CHAT_ENV = "CP_TEST_ALERT_CHAT_URL"
@@ -93,16 +95,24 @@ def _handler(server: WebhookServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def webhook() -> Iterator[WebhookServer]:
+@contextlib.contextmanager
+def webhook_server() -> Iterator[WebhookServer]:
+    """A local webhook that records every alert it accepts (its URL ends in the secret token)."""
     state = WebhookServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/hook/SECRET-TOKEN"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
+    http = LocalHTTP(_handler(state))
+    state.url = f"{http.url}/hook/SECRET-TOKEN"
+    try:
+        yield state
+    finally:
+        http.close()
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookServer]:
+    """The local webhook, named by ``URL_ENV`` (as a destination's ``url_env`` reads it)."""
+    with webhook_server() as state:
+        monkeypatch.setenv(URL_ENV, state.url)
+        yield state
 
 
 @dataclass
@@ -200,6 +210,22 @@ def smtp_server(certificate: tuple[Path, Path]) -> Iterator[MailServer]:
 def settings_with(**alerts: Any) -> Settings:
     """Settings whose ``[alerts]`` section is ``alerts`` (validated as the TOML file would be)."""
     return Settings(alerts=AlertsSettings.model_validate(alerts))
+
+
+def alerts_toml(**alerts: Any) -> str:
+    """The ``[alerts]`` section of a configuration file holding what ``settings_with`` takes (scalars, lists of
+    scalars, ``rules`` and ``destinations``): JSON's scalars and arrays are TOML's too."""
+
+    def pairs(values: dict[str, Any]) -> list[str]:
+        return [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+
+    scalars = {k: v for k, v in alerts.items() if k not in ("rules", "destinations")}
+    lines = ["[alerts]", *pairs(scalars)]
+    for rule in alerts.get("rules", []):
+        lines += ["", "[[alerts.rules]]", *pairs(rule)]
+    for name, destination in alerts.get("destinations", {}).items():
+        lines += ["", f"[alerts.destinations.{name}]", *pairs(destination)]
+    return "\n".join(lines) + "\n"
 
 
 def webhook_destination(**extra: Any) -> dict[str, Any]:

@@ -7,30 +7,19 @@ import io
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from cowrieprocessor.cli.main import app
-from tests.alerts.conftest import URL_ENV, WebhookServer
+from tests.alerts.conftest import WebhookServer, alerts_toml, webhook_destination
 from tests.report.conftest import ReportData
 
 runner = CliRunner()
-CONFIG = f"""
-[alerts]
-settle_seconds = 0
-first_lookback_hours = 876000
-
-[[alerts.rules]]
-name = "passwords"
-type = "new_campaign_key"
-kinds = ["password"]
-
-[alerts.destinations.hook]
-type = "webhook"
-url_env = "{URL_ENV}"
-burst = 1000
-rate_per_second = 1000
-"""
+CONFIG = alerts_toml(
+    settle_seconds=0,
+    first_lookback_hours=876000,
+    rules=[{"name": "passwords", "type": "new_campaign_key", "kinds": ["password"]}],
+    destinations={"hook": webhook_destination()},
+)
 
 
 def _config(tmp_path: Path, text: str = CONFIG) -> str:
@@ -39,10 +28,7 @@ def _config(tmp_path: Path, text: str = CONFIG) -> str:
     return str(path)
 
 
-def test_run_then_list(
-    report_data: ReportData, db_url: str, webhook: WebhookServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_run_then_list(report_data: ReportData, db_url: str, webhook: WebhookServer, tmp_path: Path) -> None:
     base = ["--db", db_url, "--config", _config(tmp_path)]
     ran = runner.invoke(app, [*base, "alerts", "run", "--format", "json"])
     assert ran.exit_code == 0, ran.output
@@ -64,18 +50,14 @@ def test_run_then_list(
 
 
 def test_run_exits_1_when_a_destination_fails(
-    report_data: ReportData, db_url: str, webhook: WebhookServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    report_data: ReportData, db_url: str, webhook: WebhookServer, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
     webhook.statuses = [500] * 1000
     ran = runner.invoke(app, ["--db", db_url, "--config", _config(tmp_path), "alerts", "run"])
     assert ran.exit_code == 1 and "HTTP 500" in ran.output and "SECRET-TOKEN" not in ran.output
 
 
-def test_test_sends_one_harmless_alert(
-    db_url: str, webhook: WebhookServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_test_sends_one_harmless_alert(db_url: str, webhook: WebhookServer, tmp_path: Path) -> None:
     base = ["--db", db_url, "--config", _config(tmp_path)]
     sent = runner.invoke(app, [*base, "alerts", "test", "hook"])
     assert sent.exit_code == 0 and "test alert accepted" in sent.output

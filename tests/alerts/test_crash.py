@@ -13,8 +13,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from cowrieprocessor.alerts import run_once
 from cowrieprocessor.alerts.outbox import listing
 from tests.alerts.conftest import URL_ENV, WebhookServer, settings_with, webhook_destination
@@ -54,25 +52,19 @@ def statuses(report_data: ReportData) -> Counter[str]:
     return Counter(r["status"] for r in listing(report_data.engine, [], 10_000))
 
 
-def test_killed_after_recording(
-    report_data: ReportData, db_url: str, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_killed_after_recording(report_data: ReportData, db_url: str, webhook: WebhookServer) -> None:
     killed(child(db_url, webhook, "after-record"))
     recorded = statuses(report_data)
     assert recorded["pending"] > 0 and set(recorded) == {"pending"} and webhook.received == []
-    monkeypatch.setenv(URL_ENV, webhook.url)
     report = run_once(report_data.engine, settings_with(**SECTION), now=NOW)
     assert report.recorded == 0  # the watermark moved with the rows: nothing found again
     assert report.sent == recorded["pending"] == len(set(webhook.keys())) == len(webhook.received)
 
 
-def test_killed_after_claiming_before_sending(
-    report_data: ReportData, db_url: str, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_killed_after_claiming_before_sending(report_data: ReportData, db_url: str, webhook: WebhookServer) -> None:
     killed(child(db_url, webhook, "after-claim"))
     held = statuses(report_data)
     assert held["sending"] > 0 and webhook.received == []
-    monkeypatch.setenv(URL_ENV, webhook.url)
     settings = settings_with(**SECTION)
     during = run_once(report_data.engine, settings, now=NOW + dt.timedelta(seconds=30))
     assert during.sent == held["pending"]  # the dead sender's claims are left alone until their lease ends
@@ -82,13 +74,10 @@ def test_killed_after_claiming_before_sending(
     assert statuses(report_data) == Counter({"sent": sum(held.values())})
 
 
-def test_killed_after_sending_before_marking(
-    report_data: ReportData, db_url: str, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_killed_after_sending_before_marking(report_data: ReportData, db_url: str, webhook: WebhookServer) -> None:
     killed(child(db_url, webhook, "after-send"))
     assert len(webhook.received) == 1  # accepted by the destination, then the sender died
     first_key = webhook.keys()[0]
-    monkeypatch.setenv(URL_ENV, webhook.url)
     run_once(report_data.engine, settings_with(**SECTION), now=NOW + dt.timedelta(seconds=61))
     keys = Counter(webhook.keys())
     # the one alert in the window is sent again, with the same key (the receiver drops it); every other once
@@ -97,9 +86,8 @@ def test_killed_after_sending_before_marking(
 
 
 def test_two_senders_at_once_never_send_the_same_alert(
-    report_data: ReportData, db_url: str, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
+    report_data: ReportData, db_url: str, webhook: WebhookServer
 ) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
     recorded = run_once(report_data.engine, settings_with(**SECTION), now=NOW, deliver=False).recorded
     assert recorded > 5
     webhook.delay = 0.3  # slow enough that both senders are claiming while the other sends

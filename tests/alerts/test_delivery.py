@@ -29,10 +29,7 @@ def _one(report_data: ReportData, **destination: object) -> Settings:
     )
 
 
-def test_failures_are_retried_with_backoff_then_sent(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_failures_are_retried_with_backoff_then_sent(report_data: ReportData, webhook: WebhookServer) -> None:
     settings = _one(report_data, retry_base_seconds=60, retry_max_seconds=600, max_attempts=5)
     engine = report_data.engine
     webhook.statuses = [500]
@@ -54,10 +51,7 @@ def test_failures_are_retried_with_backoff_then_sent(
     assert retried["attempts"] == 2 and retried["last_error"] is None
 
 
-def test_given_up_after_max_attempts_with_the_error(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_given_up_after_max_attempts_with_the_error(report_data: ReportData, webhook: WebhookServer) -> None:
     settings = settings_with(
         rules=[{"name": "planted", "type": "planted_key_login"}],
         destinations={"hook": webhook_destination(retry_base_seconds=1, retry_max_seconds=1, max_attempts=3)},
@@ -78,9 +72,8 @@ def test_given_up_after_max_attempts_with_the_error(
 
 
 def test_a_refused_request_is_not_retried_and_retry_after_is_honoured(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
+    report_data: ReportData, webhook: WebhookServer
 ) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
     settings = _one(report_data, retry_base_seconds=1, retry_max_seconds=1)
     webhook.statuses = [400, 429]
     webhook.headers = {"Retry-After": "120"}
@@ -111,10 +104,7 @@ class ManualClock(Clock):
         super().__init__(monotonic=lambda: self.t)
 
 
-def test_each_destination_has_its_own_token_bucket(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_each_destination_has_its_own_token_bucket(report_data: ReportData, webhook: WebhookServer) -> None:
     settings = settings_with(
         rules=[{"name": "everything", "type": "new_campaign_key"}, {"name": "files", "type": "download"}],
         destinations={
@@ -139,11 +129,10 @@ def test_each_destination_has_its_own_token_bucket(
 
 
 def test_a_new_process_starts_with_what_the_destination_accepted_lately(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
+    report_data: ReportData, webhook: WebhookServer
 ) -> None:
     from cowrieprocessor.alerts.ratelimit import BUCKETS
 
-    monkeypatch.setenv(URL_ENV, webhook.url)
     settings = settings_with(
         rules=[{"name": "files", "type": "download"}],
         destinations={"slow": webhook_destination(burst=3, rate_per_second=0.01)},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
@@ -65,7 +66,6 @@ def test_chat_bounds_a_very_long_value() -> None:
 
 def test_chat_and_webhook_arrive_at_a_real_server(webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CHAT_ENV, webhook.url)
-    monkeypatch.setenv(URL_ENV, webhook.url)
     alert = hostile_alert()
     chat = build("chat", DestinationSettings(type="chat", url_env=CHAT_ENV))
     hook = build("hook", DestinationSettings(type="webhook", url_env=URL_ENV))
@@ -82,16 +82,14 @@ def test_chat_and_webhook_arrive_at_a_real_server(webhook: WebhookServer, monkey
     assert "\\u202e" in received_hook.body["text"] and "\u202e" not in received_hook.body["text"]
 
 
+def mail_to(server: MailServer, **settings: Any) -> DestinationSettings:
+    """A mail destination on the local server, from alerts@ to soc@example.org unless ``settings`` say else."""
+    fields = {"sender": "alerts@example.org", "recipients": ["soc@example.org"], **settings}
+    return DestinationSettings(type="smtp", host=server.host, port=server.port, **fields)
+
+
 def test_mail_cannot_inject_headers_and_escapes_html(smtp_server: MailServer) -> None:
-    settings = DestinationSettings(
-        type="smtp",
-        host=smtp_server.host,
-        port=smtp_server.port,
-        security="none",
-        sender="alerts@example.org",
-        recipients=["soc@example.org"],
-        message_id_domain="example.org",
-    )
+    settings = mail_to(smtp_server, security="none", message_id_domain="example.org")
     alert = hostile_alert(CRLF_USER + HOSTILE + LONG)
     build("mail", settings).send(alert)
     (message,) = smtp_server.messages
@@ -114,15 +112,12 @@ def test_mail_over_starttls_with_login(
     smtp_server: MailServer, certificate: tuple, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CP_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-    settings = DestinationSettings(
-        type="smtp",
-        host=smtp_server.host,
-        port=smtp_server.port,
+    settings = mail_to(
+        smtp_server,
         security="starttls",
         ca_file=certificate[0],
         username=SMTP_USER,
         password_env="CP_TEST_SMTP_PASSWORD",
-        sender="alerts@example.org",
         recipients=["soc@example.org", "oncall@example.org"],
     )
     build("mail", settings).send(hostile_alert())
@@ -135,21 +130,13 @@ def test_mail_over_starttls_with_login(
 
 
 def test_mail_refuses_an_untrusted_certificate(smtp_server: MailServer) -> None:
-    settings = DestinationSettings(
-        type="smtp",
-        host=smtp_server.host,
-        port=smtp_server.port,
-        security="starttls",
-        sender="alerts@example.org",
-        recipients=["soc@example.org"],
-    )
+    settings = mail_to(smtp_server, security="starttls")
     with pytest.raises(DeliveryFailed, match="SSLCertVerificationError") as failed:
         build("mail", settings).send(hostile_alert())
     assert not failed.value.permanent and smtp_server.messages == []
 
 
-def test_the_webhook_body_is_the_alert_exactly(webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_the_webhook_body_is_the_alert_exactly(webhook: WebhookServer) -> None:
     alert = hostile_alert(LONG)
     build("hook", DestinationSettings(type="webhook", url_env=URL_ENV)).send(alert)
     body = json.loads(webhook.received[0].raw)

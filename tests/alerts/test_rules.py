@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from cowrieprocessor.alerts import run_once
-from cowrieprocessor.alerts.rules import VERDICT_SOURCES, file_inventory
+from cowrieprocessor.analysis.artifacts import VERDICT_SOURCES, file_inventory
 from cowrieprocessor.analysis.sql import RAW, SESSIONS
-from tests.alerts.conftest import URL_ENV, WebhookServer, settings_with, webhook_destination
+from tests.alerts.conftest import WebhookServer, settings_with, webhook_destination
 from tests.analysis.conftest import T0
 from tests.report.conftest import HOSTILE, ReportData, file_sources
 
@@ -39,11 +39,9 @@ def _virustotal(engine: Engine, session: str, sha: str, positives: int, total: i
 def test_download_verdicts_from_stored_enrichment(
     report_data: ReportData,
     webhook: WebhookServer,
-    monkeypatch: pytest.MonkeyPatch,
     match: str,
     expected: set[int] | None,
 ) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
     _virustotal(report_data.engine, "hostile01", "1" * 64, positives=5)
     _virustotal(report_data.engine, "hostile02", "2" * 64, positives=0)
     settings = settings_with(
@@ -62,10 +60,9 @@ def test_download_verdicts_from_stored_enrichment(
 def test_a_verdict_source_can_be_added(
     report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
     assert VERDICT_SOURCES == [file_inventory]  # besides Cowrie's own VirusTotal events
     extra = [lambda engine, hashes: {h: "bad" for h in hashes if "3" in h}]
-    monkeypatch.setattr("cowrieprocessor.alerts.rules.VERDICT_SOURCES", extra)
+    monkeypatch.setattr("cowrieprocessor.analysis.artifacts.VERDICT_SOURCES", extra)
     settings = settings_with(
         rules=[{"name": "files", "type": "download", "match": "known_bad"}],
         destinations={"hook": webhook_destination()},
@@ -78,11 +75,10 @@ def test_a_verdict_source_can_be_added(
 
 @pytest.mark.parametrize(("match", "expected"), [("known_bad", {3, 4, 5}), ("unknown", {0, 1, 2})])
 def test_download_verdicts_from_the_file_inventory(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch, match: str, expected: set[int]
+    report_data: ReportData, webhook: WebhookServer, match: str, expected: set[int]
 ) -> None:
     """What ``enrich`` learned: VirusTotal flags 3, MalwareBazaar lists 4, VirusTotal flags 5 that Cowrie's own
     scan called clean (bad wins); 6 is known clean; 0 is unknown to every source asked, 1 and 2 were not asked."""
-    monkeypatch.setenv(URL_ENV, webhook.url)
     engine = report_data.engine
     flagged = {"last_analysis_stats": {"malicious": 7, "undetected": 60}}
     clean = {"last_analysis_stats": {"malicious": 0, "undetected": 67}}
@@ -104,6 +100,21 @@ def test_download_verdicts_from_the_file_inventory(
     assert set(found.values()) == ({"bad"} if match == "known_bad" else {"unknown"})
 
 
+def test_the_digest_names_the_verdict_the_rules_use(report_data: ReportData) -> None:
+    """A file only Cowrie's own VirusTotal scan judged: the digest says what the download rule matches on; a file
+    the inventory knows keeps its line (detections, label)."""
+    from cowrieprocessor.report.digest import compute
+
+    engine = report_data.engine
+    _virustotal(engine, "hostile01", "1" * 64, positives=5)
+    _virustotal(engine, "hostile02", "2" * 64, positives=0)
+    file_sources(engine, "3" * 64, virustotal=("found", {"last_analysis_stats": {"malicious": 7, "undetected": 60}}))
+    items = {i["key"]: i for i in compute(engine, T0 - DAY, T0 + 6 * DAY)["new_downloads"]["items"]}
+    assert items["1" * 64]["verdict"] == "bad" and items["2" * 64]["verdict"] == "clean"
+    assert items["3" * 64]["verdict"].startswith("VT 7/67")
+    assert "verdict" not in items["0" * 64]
+
+
 def _sessions(engine: Engine, rows: list[tuple[str, str, dt.datetime]]) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -111,10 +122,7 @@ def _sessions(engine: Engine, rows: list[tuple[str, str, dt.datetime]]) -> None:
         )
 
 
-def test_a_silent_sensor_is_alerted_once_per_silence(
-    engine: Engine, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_a_silent_sensor_is_alerted_once_per_silence(engine: Engine, webhook: WebhookServer) -> None:
     now = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.UTC)
     _sessions(
         engine,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from cowrieprocessor.alerts import run_once
 from cowrieprocessor.alerts.outbox import listing
 from cowrieprocessor.config import Settings
 from cowrieprocessor.storage.models import AlertOutbox, AlertWatermark
-from tests.alerts.conftest import URL_ENV, MailServer, WebhookServer, settings_with, webhook_destination
+from tests.alerts.conftest import MailServer, WebhookServer, settings_with, webhook_destination
 from tests.analysis.conftest import K1, K2, K3, T0
 from tests.report.conftest import HOSTILE, ReportData
 
@@ -39,10 +38,7 @@ def _subjects(webhook: WebhookServer, kind: str) -> set[str]:
     return {r.body["subject"] for r in webhook.received if r.body["kind"] == kind}
 
 
-def test_each_first_seen_thing_is_alerted_once(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_each_first_seen_thing_is_alerted_once(report_data: ReportData, webhook: WebhookServer) -> None:
     engine, settings = report_data.engine, _settings()
     first = run_once(engine, settings, now=T0 + 5.5 * DAY)
     assert first.errors == [] and first.sent == first.recorded == len(webhook.received) > 0
@@ -71,10 +67,7 @@ def test_each_first_seen_thing_is_alerted_once(
     assert set(marks) == {r["name"] for r in RULES} and len(set(marks.values())) == 1
 
 
-def test_every_destination_gets_its_own_row(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_every_destination_gets_its_own_row(report_data: ReportData, webhook: WebhookServer) -> None:
     settings = settings_with(
         rules=[{"name": "keys", "type": "new_campaign_key", "kinds": ["ssh_key"], "destinations": ["a", "b"]}],
         destinations={"a": webhook_destination(), "b": webhook_destination(), "c": webhook_destination()},
@@ -89,10 +82,7 @@ def test_every_destination_gets_its_own_row(
     assert len(set(webhook.keys())) == report.recorded // 2
 
 
-def test_the_settle_time_holds_back_young_sessions(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
+def test_the_settle_time_holds_back_young_sessions(report_data: ReportData, webhook: WebhookServer) -> None:
     engine = report_data.engine
     # K2's session starts on day 5: at day 5 + 1 min, with a 10-minute settle time, it is not evaluated yet
     k2_start = T0 + 5 * DAY
@@ -111,9 +101,8 @@ def test_the_settle_time_holds_back_young_sessions(
 
 
 def test_a_process_evaluates_a_rule_at_most_every_evaluate_every_seconds(
-    report_data: ReportData, webhook: WebhookServer, monkeypatch: pytest.MonkeyPatch
+    report_data: ReportData, webhook: WebhookServer
 ) -> None:
-    monkeypatch.setenv(URL_ENV, webhook.url)
     engine = report_data.engine
     settings = _settings(settle_seconds=600, evaluate_every_seconds=3600)
     with engine.connect() as conn:

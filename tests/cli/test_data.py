@@ -12,10 +12,9 @@ import io
 import json
 import tarfile
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,6 +26,7 @@ from typer.testing import CliRunner
 from cowrieprocessor.cli.main import app
 from cowrieprocessor.enrichment.datasets import DataSettings
 from cowrieprocessor.enrichment.updater import Updater
+from tests.servers import LocalHTTP
 
 runner = CliRunner()
 KEY = "test-licence-key-7f3a"
@@ -129,13 +129,10 @@ def publisher() -> Iterator[Publisher]:
         def log_message(self, *args: object) -> None:
             return None
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    pub.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    http = LocalHTTP(Handler)
+    pub.url = http.url
     yield pub
-    server.shutdown()
-    server.server_close()
+    http.close()
 
 
 def settings_for(pub: Publisher, directory: Path) -> DataSettings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
@@ -40,6 +41,11 @@ def _record() -> ScenarioRecord:
 
 def _store(engine: Engine, record: ScenarioRecord) -> None:
     uid = (f"{n:032x}" for n in itertools.count(1))
+
+    def event(sid: str, seconds: int = 0) -> dict[str, Any]:
+        """The columns every event row of a session has (a new ``event_uid`` each)."""
+        return {"event_uid": next(uid), "session_id": sid, "event_time": T0 + dt.timedelta(seconds=seconds)}
+
     with Session(engine) as db:
         for i, rec in enumerate(record.sessions):
             sid = f"{i:012x}"
@@ -75,9 +81,7 @@ def _store(engine: Engine, record: ScenarioRecord) -> None:
             for n, a in enumerate(rec.attempts):
                 db.add(
                     AuthAttempt(
-                        event_uid=next(uid),
-                        session_id=sid,
-                        event_time=T0 + dt.timedelta(seconds=n),
+                        **event(sid, n),
                         username=a.username,
                         password=None if a.password is None else cowrie_logged(a.password),
                         success=a.success,
@@ -87,9 +91,7 @@ def _store(engine: Engine, record: ScenarioRecord) -> None:
             for n, c in enumerate(rec.commands):
                 db.add(
                     CommandRecord(
-                        event_uid=next(uid),
-                        session_id=sid,
-                        event_time=T0,
+                        **event(sid),
                         sequence=n,
                         input=c,
                         known=c not in rec.unknown_commands,
@@ -98,9 +100,7 @@ def _store(engine: Engine, record: ScenarioRecord) -> None:
             for t in rec.transfers:
                 db.add(
                     FileTransfer(
-                        event_uid=next(uid),
-                        session_id=sid,
-                        event_time=T0,
+                        **event(sid),
                         direction=t.direction,
                         outcome="ok",
                         shasum=t.sha256,
@@ -110,9 +110,7 @@ def _store(engine: Engine, record: ScenarioRecord) -> None:
             for k, how in [*((k, "planted") for k in rec.keys_planted), *((k, "offered") for k in rec.keys_offered)]:
                 db.add(
                     SSHKey(
-                        event_uid=next(uid),
-                        session_id=sid,
-                        event_time=T0,
+                        **event(sid),
                         key_type=k.key_type,
                         key_data=k.public_line.split()[1],
                         fingerprint_sha256=k.sha256,

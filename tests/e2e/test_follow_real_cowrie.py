@@ -12,11 +12,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from cowrieprocessor.storage.models import SessionSummary
-from tests.alerts.conftest import URL_ENV, WebhookServer, _handler
+from tests.alerts.conftest import URL_ENV, WebhookServer, alerts_toml, webhook_server
 from tests.e2e.compare import compare_database, expected_summary
 from tests.e2e.cowrie_harness import running_cowrie
 from tests.e2e.scenario import ScenarioRecord, run_scenario, wait_for_sessions_closed
@@ -33,32 +31,19 @@ pytestmark = pytest.mark.e2e
 DAY = 86_400
 
 
-ALERTS = f"""
-[alerts]
-settle_seconds = 3
-evaluate_every_seconds = 0
-
-[[alerts.rules]]
-name = "planted"
-type = "planted_key_login"
-
-[alerts.destinations.hook]
-type = "webhook"
-url_env = "{URL_ENV}"
-rate_per_second = 100
-"""
+ALERTS = alerts_toml(
+    settle_seconds=3,
+    evaluate_every_seconds=0,
+    rules=[{"name": "planted", "type": "planted_key_login"}],
+    destinations={"hook": {"type": "webhook", "url_env": URL_ENV, "rate_per_second": 100}},
+)
 
 
 @pytest.fixture
 def receiver() -> Iterator[WebhookServer]:
     """A local webhook that records every alert it accepts."""
-    state = WebhookServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/hook/SECRET-TOKEN"
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
+    with webhook_server() as state:
+        yield state
 
 
 def start_follow(db_url: str, logs: Path, config: Path, hook: WebhookServer) -> subprocess.Popen[bytes]:

@@ -10,16 +10,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from dnslib import QTYPE, RR, TXT, DNSRecord
-from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from cowrieprocessor.enrichment.ledger import MemoryLedger
 from cowrieprocessor.enrichment.ratelimit import REGISTRY, Clock
+from tests.servers import LocalDNS, LocalHTTP, Zone
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +78,7 @@ class Seen:
     headers: dict[str, str]
 
 
-class FakeAPI:
+class FakeAPI(LocalHTTP):
     """Replies per path prefix from a queue (the last reply repeats); records every request."""
 
     def __init__(self) -> None:
@@ -118,11 +118,7 @@ class FakeAPI:
             def log_message(self, *args: Any) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
+        super().__init__(Handler)
 
     def _next(self, path: str) -> Reply:
         for prefix in sorted(self.routes, key=len, reverse=True):
@@ -134,10 +130,6 @@ class FakeAPI:
     def on(self, prefix: str, *replies: Reply) -> None:
         self.routes[prefix] = list(replies)
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
 def api() -> Iterator[FakeAPI]:
@@ -146,7 +138,7 @@ def api() -> Iterator[FakeAPI]:
     server.close()
 
 
-class RawHTTP:
+class RawHTTP(LocalHTTP):
     """An HTTP/1.1 server whose every reply is written by ``respond(path, wfile)``, status line included:
     endless, dripping, lying about its length - what a hostile provider can send."""
 
@@ -166,14 +158,7 @@ class RawHTTP:
             def log_message(self, *args: Any) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 # ------------------------------------------------------------------------------------------ whois ---
@@ -231,35 +216,16 @@ class FakeWhois:
 # -------------------------------------------------------------------------------------------- DNS ---
 
 
-class ZoneResolver(BaseResolver):  # type: ignore[misc]
-    """TXT answers for exact names; anything else is NXDOMAIN. Records every question."""
+class ZoneResolver(Zone):
+    """TXT answers for exact names; anything else is NXDOMAIN."""
 
-    def __init__(self, records: dict[str, list[str]]) -> None:
-        self.records = {k.rstrip(".").lower(): v for k, v in records.items()}
-        self.questions: list[str] = []
-
-    def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
-        reply = request.reply()
-        qname = str(request.q.qname).rstrip(".").lower()
-        self.questions.append(qname)
-        texts = self.records.get(qname)
-        if texts is None:
-            reply.header.rcode = 3  # NXDOMAIN
-            return reply
-        if request.q.qtype == QTYPE.TXT:
-            for text in texts:
-                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(text), ttl=60))
-        return reply
+    def answers(self, request: DNSRecord, records: list[str]) -> list[RR]:
+        if request.q.qtype != QTYPE.TXT:
+            return []
+        return [RR(request.q.qname, QTYPE.TXT, rdata=TXT(text), ttl=60) for text in records]
 
 
-class FakeDNS:
+class FakeDNS(LocalDNS):
     def __init__(self, records: dict[str, list[str]]) -> None:
         self.resolver = ZoneResolver(records)
-        logger = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", logf=lambda _s: None)
-        self.server = DNSServer(self.resolver, address="127.0.0.1", port=0, logger=logger)
-        self.address = f"127.0.0.1:{self.server.server.server_address[1]}"
-        threading.Thread(target=self.server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.stop()
-        self.server.server.server_close()
+        super().__init__(self.resolver)

@@ -22,9 +22,16 @@ def settings_for(api: FakeAPI) -> Settings:
     return Settings.model_validate({"providers": {"greynoise": section}})
 
 
-def follow_once(engine: Engine, logs: Path, settings: Settings) -> Follower:
+@pytest.fixture
+def greynoise(api: FakeAPI, monkeypatch: pytest.MonkeyPatch) -> FakeAPI:
+    """The local API as GreyNoise, with a key: the one online source of the follower (``settings_for``)."""
+    monkeypatch.setenv("GREYNOISE_API_KEY", "test-key")
+    return api
+
+
+def follow_once(engine: Engine, logs: Path, api: FakeAPI) -> Follower:
     """One tick over ten new sessions, then wait for the background online pass to end."""
-    f = Follower(engine, settings, FollowOptions(paths=[str(logs)], online_every=1.0))
+    f = Follower(engine, settings_for(api), FollowOptions(paths=[str(logs)], online_every=1.0))
     f.open()
     append(logs / "cowrie.json", session_lines(900, 10))
     f.tick()
@@ -39,17 +46,13 @@ def follow_once(engine: Engine, logs: Path, settings: Settings) -> Follower:
 
 
 def test_new_ips_are_asked_online_in_the_background_once_each(
-    engine: Engine,
-    tmp_path: Path,
-    api: FakeAPI,
-    monkeypatch: pytest.MonkeyPatch,
+    engine: Engine, tmp_path: Path, greynoise: FakeAPI
 ) -> None:
-    monkeypatch.setenv("GREYNOISE_API_KEY", "test-key")
-    api.on("/v3/community/", Reply(404, NOT_SEEN))
-    f = follow_once(engine, tmp_path, settings_for(api))
+    greynoise.on("/v3/community/", Reply(404, NOT_SEEN))
+    f = follow_once(engine, tmp_path, greynoise)
     assert f.stats.online_passes == 1
     assert f.stats.provider_errors == 0
-    asked = sorted(r.path.rsplit("/", 1)[1] for r in api.requests)
+    asked = sorted(r.path.rsplit("/", 1)[1] for r in greynoise.requests)
     with engine.connect() as conn:
         ips = sorted(str(r[0]) for r in conn.execute(text("SELECT ip_address FROM ip_inventory")))
         snapshots = conn.execute(text("SELECT count(*) FROM session_summaries WHERE snapshot_source IS NULL"))
@@ -57,13 +60,7 @@ def test_new_ips_are_asked_online_in_the_background_once_each(
     assert asked == ips
 
 
-def test_provider_failures_are_counted(
-    engine: Engine,
-    tmp_path: Path,
-    api: FakeAPI,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("GREYNOISE_API_KEY", "test-key")
-    api.on("/v3/community/", Reply(500, {"error": "down"}))
-    f = follow_once(engine, tmp_path, settings_for(api))
+def test_provider_failures_are_counted(engine: Engine, tmp_path: Path, greynoise: FakeAPI) -> None:
+    greynoise.on("/v3/community/", Reply(500, {"error": "down"}))
+    f = follow_once(engine, tmp_path, greynoise)
     assert f.stats.provider_errors > 0

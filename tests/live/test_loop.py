@@ -32,6 +32,21 @@ def follower(engine: Engine, logs: Path, *, enrich: bool = False, name: str = "f
     return f
 
 
+def read_first(follow: Follower, logs: Path, written: list[bytes], lines: int) -> tuple[Path, list[bytes]]:
+    """The live log with the first ``lines`` of ``written`` in it, read by one tick."""
+    live = logs / "cowrie.json"
+    append(live, written[:lines])
+    follow.tick()
+    return live, written
+
+
+def assert_one_rotation(engine: Engine, follow: Follower, written: list[bytes]) -> None:
+    """After one more tick: one rotation seen, and every line written stored exactly once."""
+    follow.tick()
+    assert follow.stats.rotations == 1
+    assert_exactly_once(engine, written)
+
+
 @pytest.fixture
 def follow(engine: Engine, logs: Path) -> Iterator[Follower]:
     f = follower(engine, logs)
@@ -40,10 +55,7 @@ def follow(engine: Engine, logs: Path) -> Iterator[Follower]:
 
 
 def test_rotation_by_rename_with_late_writes_to_the_renamed_file(engine: Engine, logs: Path, follow: Follower) -> None:
-    live = logs / "cowrie.json"
-    written = session_lines(0, 30)
-    append(live, written[:100])
-    follow.tick()
+    live, written = read_first(follow, logs, session_lines(0, 30), 100)
     assert scalar(engine, "SELECT count(*) FROM raw_events") == 100
     append(live, written[100:150])
     renamed = logs / "cowrie.json.2025-02-25"
@@ -52,51 +64,36 @@ def test_rotation_by_rename_with_late_writes_to_the_renamed_file(engine: Engine,
     follow.tick()  # the name is gone: the renamed file is finished
     append(live, written[170:])
     follow.tick()
-    follow.tick()
-    assert follow.stats.rotations == 1
-    assert_exactly_once(engine, written)
+    assert_one_rotation(engine, follow, written)
     paths = {r for r in scalar_rows(engine, "SELECT path FROM ingest_files")}
     assert paths == {str(live), str(renamed)}
 
 
 def test_rotation_seen_only_as_a_new_inode(engine: Engine, logs: Path, follow: Follower) -> None:
-    live = logs / "cowrie.json"
-    written = session_lines(100, 20)
-    append(live, written[:60])
-    follow.tick()
+    live, written = read_first(follow, logs, session_lines(100, 20), 60)
     append(live, written[60:80])
     os.rename(live, logs / "cowrie.json.2025-02-26")
     append(live, written[80:])  # the new file exists before the next look
-    follow.tick()
-    assert follow.stats.rotations == 1
-    assert_exactly_once(engine, written)
+    assert_one_rotation(engine, follow, written)
 
 
 def test_lines_added_to_the_renamed_file_after_the_rotation_was_seen(
     engine: Engine, logs: Path, follow: Follower
 ) -> None:
-    live = logs / "cowrie.json"
-    written = session_lines(150, 20)
-    append(live, written[:50])
-    follow.tick()
+    live, written = read_first(follow, logs, session_lines(150, 20), 50)
     renamed = logs / "cowrie.json.2025-02-25"
     os.rename(live, renamed)
     append(live, written[50:60])
     follow.tick()  # rotation seen, renamed file finished, new file read
     append(renamed, written[60:80])  # a writer that reopens late (logrotate's create mode, then a signal)
     append(live, written[80:])
-    follow.tick()
-    assert follow.stats.rotations == 1
-    assert_exactly_once(engine, written)
+    assert_one_rotation(engine, follow, written)
 
 
 def test_copytruncate_keeps_what_was_written_before_the_truncation(
     engine: Engine, logs: Path, follow: Follower
 ) -> None:
-    live = logs / "cowrie.json"
-    written = session_lines(200, 20)
-    append(live, written[:70])
-    follow.tick()
+    live, written = read_first(follow, logs, session_lines(200, 20), 70)
     append(live, written[70:100])  # not read yet when logrotate copies and truncates
     shutil.copyfile(live, logs / "cowrie.json.1")
     with live.open("r+b") as fh:

@@ -7,35 +7,18 @@ imports nothing heavy at import time: the configuration (``alerts.settings``) is
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from cowrieprocessor.alerts.run import AlertRunReport
-    from cowrieprocessor.config import Settings
-    from cowrieprocessor.enrichment.ratelimit import Clock
+    from cowrieprocessor.alerts.run import run_once as run_once
 
 __all__ = ["run_once"]
 
 
-def run_once(
-    engine: Engine,
-    settings: Settings,
-    *,
-    now: dt.datetime | None = None,
-    evaluate_rules: bool = True,
-    deliver: bool = True,
-    clock: Clock | None = None,
-) -> AlertRunReport:
-    """Evaluate every rule over what is new since its watermark, record the alerts, deliver what is due.
+def __getattr__(name: str) -> Any:
+    """``run_once`` loads ``alerts.run`` (SQLAlchemy, the destinations) on first use only."""
+    if name == "run_once":
+        from cowrieprocessor.alerts.run import run_once
 
-    ``now`` (aware; default the clock) dates the run: the settle time, leases, backoff and silent sensors
-    count from it. ``evaluate_rules`` / ``deliver`` turn either half off. Database errors propagate."""
-    from cowrieprocessor.alerts.run import run_once as _run_once
-    from cowrieprocessor.enrichment.ratelimit import SYSTEM_CLOCK
-
-    return _run_once(
-        engine, settings, now=now, evaluate_rules=evaluate_rules, deliver=deliver, clock=clock or SYSTEM_CLOCK
-    )
+        return run_once
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,25 +10,39 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, select
 
 from cowrieprocessor.alerts.model import Alert
 from cowrieprocessor.alerts.settings import RuleSettings
-from cowrieprocessor.analysis.artifacts import flagged
-from cowrieprocessor.analysis.sql import COMMANDS, RAW, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect
+from cowrieprocessor.analysis.artifacts import verdicts
+from cowrieprocessor.analysis.sql import COMMANDS, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report import digest
 from cowrieprocessor.report.campaigns import KINDS, labels
 
-#: A stored verdict on a file: ``bad`` (some engine flags it), ``clean`` (known, not flagged).
-Verdict = str
-#: Where verdicts on download hashes come from besides Cowrie's own VirusTotal events. Each takes the engine
-#: and hashes and returns the verdicts it holds; a hash is ``bad`` when any source says so, else ``clean``
-#: when one knows it. The file inventory (what ``enrich`` asked VirusTotal and MalwareBazaar) is one.
-VERDICT_SOURCES: list[Callable[[Engine, list[str]], dict[str, Verdict]]] = []
 #: Commands shown for a new command signature (the script of its first session).
 SCRIPT_LINES = 20
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a rule is evaluated over: the window ``[since, until)`` of event time (``sensor_silent``: ``now``)."""
+
+    engine: Engine
+    rule: RuleSettings
+    since: dt.datetime
+    until: dt.datetime
+    now: dt.datetime
+
+    @property
+    def window(self) -> dict[str, Any]:
+        return {"since": self.since, "until": self.until}
+
+    def section(self, name: str) -> list[dict[str, Any]]:
+        """The rows of one of the digest's sections over the window."""
+        return digest.section(self.engine, name, self.since, self.until)
 
 
 def evaluate(
@@ -39,8 +53,7 @@ def evaluate(
     now: dt.datetime,
 ) -> list[Alert]:
     """Every alert ``rule`` finds in ``[since, until)`` (``sensor_silent``: at ``now``)."""
-    finder = FINDERS[rule.type]
-    return finder(engine, rule, since, until, now)
+    return FINDERS[rule.type](Scope(engine, rule, since, until, now))
 
 
 def _aware(value: Any) -> dt.datetime | None:
@@ -49,22 +62,14 @@ def _aware(value: Any) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _window(since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
-    return {"since": since, "until": until}
-
-
-def new_campaign_keys(
-    engine: Engine,
-    rule: RuleSettings,
-    since: dt.datetime,
-    until: dt.datetime,
-    now: dt.datetime,
-) -> list[Alert]:
+def new_campaign_keys(scope: Scope) -> list[Alert]:
     alerts = []
-    for kind in rule.kinds:
-        rows = digest.first_seen_keys(engine, kind, since, until)
+    for kind in scope.rule.kinds:
+        rows = digest.first_seen_keys(scope.engine, kind, scope.since, scope.until)
         keys = [r["key"] for r in rows]
-        readable = scripts(engine, keys) if kind == "command_sig" else labels(engine, kind, keys, _window(since, until))
+        readable = (
+            scripts(scope.engine, keys) if kind == "command_sig" else labels(scope.engine, kind, keys, scope.window)
+        )
         for row in rows:
             details = {
                 "key_kind": kind,
@@ -72,7 +77,8 @@ def new_campaign_keys(
                 **digest.plain(row),
                 "label": readable.get(row["key"]),
             }
-            alerts.append(Alert(rule.name, "new_campaign_key", str(row["key"]), details, _aware(row["first_seen"])))
+            first_seen = _aware(row["first_seen"])
+            alerts.append(Alert(scope.rule.name, "new_campaign_key", str(row["key"]), details, first_seen))
     return alerts
 
 
@@ -89,106 +95,44 @@ def scripts(engine: Engine, signatures: Iterable[str]) -> dict[str, str]:
     return {key: "\n".join(r["input"] for r in fetch(engine, stmt, {"key": key})) for key in signatures}
 
 
-def new_asns(
-    engine: Engine,
-    rule: RuleSettings,
-    since: dt.datetime,
-    until: dt.datetime,
-    now: dt.datetime,
-) -> list[Alert]:
+def new_asns(scope: Scope) -> list[Alert]:
     return [
-        Alert(rule.name, "new_asn", f"AS{row['asn']}", digest.plain(row), _aware(row["first_seen"]))
-        for row in digest.section(engine, "new_asns", since, until)
+        Alert(scope.rule.name, "new_asn", f"AS{row['asn']}", digest.plain(row), _aware(row["first_seen"]))
+        for row in scope.section("new_asns")
     ]
 
 
-def downloads(
-    engine: Engine,
-    rule: RuleSettings,
-    since: dt.datetime,
-    until: dt.datetime,
-    now: dt.datetime,
-) -> list[Alert]:
-    rows = digest.first_seen_keys(engine, "download", since, until)
+def downloads(scope: Scope) -> list[Alert]:
+    rows = digest.first_seen_keys(scope.engine, "download", scope.since, scope.until)
     hashes = [str(r["key"]) for r in rows]
-    known = verdicts(engine, hashes)
-    where = labels(engine, "download", hashes, _window(since, until))
+    known = verdicts(scope.engine, hashes)
+    where = labels(scope.engine, "download", hashes, scope.window)
+    match = scope.rule.match
     alerts = []
     for row in rows:
         verdict = known.get(str(row["key"]))
-        if (rule.match == "known_bad" and verdict != "bad") or (rule.match == "unknown" and verdict is not None):
+        if (match == "known_bad" and verdict != "bad") or (match == "unknown" and verdict is not None):
             continue
         details = {**digest.plain(row), "verdict": verdict or "unknown", "label": where.get(row["key"])}
-        alerts.append(Alert(rule.name, "download", str(row["key"]), details, _aware(row["first_seen"])))
+        alerts.append(Alert(scope.rule.name, "download", str(row["key"]), details, _aware(row["first_seen"])))
     return alerts
 
 
-@per_dialect
-def _virustotal_statement(dialect: str) -> Any:
-    r, f = RAW.c, TRANSFERS.c
-    sessions = select(f.session_id).where(f.shasum.in_(bindparam("hashes", expanding=True)))
-    return select(r.payload).where(r.session_id.in_(sessions), r.eventid == "cowrie.virustotal.scanfile")
-
-
-def cowrie_virustotal(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
-    """Verdicts Cowrie's VirusTotal output plugin logged (``cowrie.virustotal.scanfile``: positives of total)."""
-    found: dict[str, Verdict] = {}
-    wanted = set(hashes)
-    for row in fetch(engine, _virustotal_statement(dialect_of(engine)), {"hashes": hashes}):
-        payload = row["payload"] if isinstance(row["payload"], dict) else {}
-        sha, positives, total = payload.get("sha256"), payload.get("positives"), payload.get("total")
-        if sha not in wanted or not isinstance(positives, int) or not isinstance(total, int) or total <= 0:
-            continue
-        found[str(sha)] = "bad" if positives > 0 or found.get(str(sha)) == "bad" else "clean"
-    return found
-
-
-def file_inventory(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
-    """Verdicts ``enrich`` stored in the file inventory (``analysis.artifacts.flagged``); files that every
-    source asked called unknown are absent, so the ``unknown`` match still alerts on them."""
-    return {sha: "bad" if bad else "clean" for sha, bad in flagged(engine, hashes).items()}
-
-
-VERDICT_SOURCES.append(file_inventory)
-
-
-def verdicts(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
-    """What the stored enrichment says of each hash (hashes no source knows are absent; any ``bad`` wins)."""
-    if not hashes:
-        return {}
-    known: dict[str, Verdict] = {}
-    for source in (cowrie_virustotal, *VERDICT_SOURCES):
-        for sha, verdict in source(engine, hashes).items():
-            if known.get(sha) != "bad":
-                known[sha] = verdict
-    return known
-
-
-def planted_key_logins(
-    engine: Engine,
-    rule: RuleSettings,
-    since: dt.datetime,
-    until: dt.datetime,
-    now: dt.datetime,
-) -> list[Alert]:
+def planted_key_logins(scope: Scope) -> list[Alert]:
+    name = scope.rule.name
     return [
-        Alert(rule.name, "planted_key_login", str(row["fingerprint"]), digest.plain(row), _aware(row["first_seen"]))
-        for row in digest.section(engine, "planted_key_logins", since, until)
+        Alert(name, "planted_key_login", str(row["fingerprint"]), digest.plain(row), _aware(row["first_seen"]))
+        for row in scope.section("planted_key_logins")
     ]
 
 
-def moved_asns(
-    engine: Engine,
-    rule: RuleSettings,
-    since: dt.datetime,
-    until: dt.datetime,
-    now: dt.datetime,
-) -> list[Alert]:
+def moved_asns(scope: Scope) -> list[Alert]:
     alerts = []
-    for row in digest.section(engine, "moved_ips", since, until):
+    for row in scope.section("moved_ips"):
         moved_at = _aware(row["moved_at"])
         once = f"{moved_at.isoformat() if moved_at else ''}>{row['asn_to']}"
-        alerts.append(Alert(rule.name, "moved_asn", str(row["ip"]), digest.plain(row), moved_at, discriminator=once))
+        details = digest.plain(row)
+        alerts.append(Alert(scope.rule.name, "moved_asn", str(row["ip"]), details, moved_at, discriminator=once))
     return alerts
 
 
@@ -203,15 +147,10 @@ def _newest_by_sensor_statement(dialect: str, listed: bool) -> Any:
     return stmt.group_by(s.sensor).order_by(s.sensor)
 
 
-def silent_sensors(
-    engine: Engine,
-    rule: RuleSettings,
-    since: dt.datetime,
-    until: dt.datetime,
-    now: dt.datetime,
-) -> list[Alert]:
+def silent_sensors(scope: Scope) -> list[Alert]:
     """Sensors with a session in the last ``lookback_hours`` but none in the last ``silent_minutes``; a listed
     sensor with no session in the look-back at all is silent too (since the look-back's start)."""
+    rule, now = scope.rule, scope.now
     silent_for = dt.timedelta(minutes=rule.silent_minutes)
     start = now - dt.timedelta(hours=rule.lookback_hours)
     params: dict[str, Any] = {"since": start, "until": now + dt.timedelta(days=1)}
@@ -219,7 +158,7 @@ def silent_sensors(
         params["sensors"] = rule.sensors
     newest = {
         str(r["sensor"]): _aware(r["newest"])
-        for r in fetch(engine, _newest_by_sensor_statement(dialect_of(engine), bool(rule.sensors)), params)
+        for r in fetch(scope.engine, _newest_by_sensor_statement(dialect_of(scope.engine), bool(rule.sensors)), params)
     }
     for sensor in rule.sensors:
         newest.setdefault(sensor, None)
@@ -237,7 +176,7 @@ def silent_sensors(
     return alerts
 
 
-FINDERS: dict[str, Callable[[Engine, RuleSettings, dt.datetime, dt.datetime, dt.datetime], list[Alert]]] = {
+FINDERS: dict[str, Callable[[Scope], list[Alert]]] = {
     "new_campaign_key": new_campaign_keys,
     "new_asn": new_asns,
     "download": downloads,

@@ -68,7 +68,11 @@ def run_once(
     deliver: bool = True,
     clock: Clock = SYSTEM_CLOCK,
 ) -> AlertRunReport:
-    """Evaluate, record, deliver (each step can be turned off; ``now``: injectable for tests and replays)."""
+    """Evaluate every rule over what is new since its watermark, record the alerts, deliver what is due.
+
+    ``now`` (aware; default the clock; injectable for tests and replays) dates the run: the settle time,
+    leases, backoff and silent sensors count from it. ``evaluate_rules`` / ``deliver`` turn either half off.
+    Database errors propagate."""
     now = now or utcnow()
     if now.tzinfo is None:
         raise ValueError("naive datetime: pass a timezone-aware time")
@@ -177,6 +181,7 @@ def deliver_destination(
     # long queue is shared between concurrent senders instead of held by the first
     batch = max(1, min(MAX_BATCH, int(alerts.claim_seconds / (2 * settings.timeout_seconds))))
     policy = RetryPolicy(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds)
+    outcomes = _Outcomes(engine, settings, policy, now, report, worker)
     destination: Destination | None = None
     try:
         while True:
@@ -196,11 +201,11 @@ def deliver_destination(
                 except OSError as exc:  # an unreadable url_file / password_file: tried again later
                     problem = DeliveryFailed(f"secret file unreadable ({exc.__class__.__name__})")
                     for item in claimed:
-                        _failed(engine, item, problem, policy, settings, now, report, worker)
+                        outcomes.failed(item, problem)
                     return
             for index, item in enumerate(claimed):
                 bucket.try_take()
-                retry_at = _send(engine, destination, item, policy, settings, now, report, worker)
+                retry_at = outcomes.send(destination, item)
                 if retry_at is not None:
                     # down or overloaded: the rest waits (this process pauses the destination until the failed
                     # alert's retry time) instead of a timeout each
@@ -214,55 +219,50 @@ def deliver_destination(
             destination.close()
 
 
-def _send(
-    engine: Engine,
-    destination: Destination,
-    item: outbox.Claimed,
-    policy: RetryPolicy,
-    settings: DestinationSettings,
-    now: dt.datetime,
-    report: AlertRunReport,
-    worker: str,
-) -> dt.datetime | None:
-    """Send one alert and record the outcome. A time when the destination failed in a way that says the next
-    alerts would fail too (a timeout, a refused connection, a 5xx or 429): the failed alert's retry time."""
-    try:
-        destination.send(item.alert)
-    except DeliveryFailed as exc:
-        retry_at = _failed(engine, item, exc, policy, settings, now, report, worker)
-        return None if exc.permanent else retry_at or now
-    except Exception as exc:  # a destination's bug must not stop the other alerts: recorded, retried
-        log.warning("alert destination %s failed unexpectedly: %s", item.destination, exc.__class__.__name__)
-        problem = DeliveryFailed(f"unexpected {exc.__class__.__name__}")
-        _failed(engine, item, problem, policy, settings, now, report, worker)
+@dataclass
+class _Outcomes:
+    """Records what became of each alert sent to one destination in one run: the outbox row, the retry time
+    (its policy), the run's report."""
+
+    engine: Engine
+    settings: DestinationSettings
+    policy: RetryPolicy
+    now: dt.datetime
+    report: AlertRunReport
+    worker: str
+
+    def send(self, destination: Destination, item: outbox.Claimed) -> dt.datetime | None:
+        """Send one alert and record the outcome. A time when the destination failed in a way that says the
+        next alerts would fail too (a timeout, a refused connection, a 5xx or 429): the failed alert's retry
+        time."""
+        try:
+            destination.send(item.alert)
+        except DeliveryFailed as exc:
+            retry_at = self.failed(item, exc)
+            return None if exc.permanent else retry_at or self.now
+        except Exception as exc:  # a destination's bug must not stop the other alerts: recorded, retried
+            log.warning("alert destination %s failed unexpectedly: %s", item.destination, exc.__class__.__name__)
+            self.failed(item, DeliveryFailed(f"unexpected {exc.__class__.__name__}"))
+            return None
+        if outbox.mark_sent(self.engine, item, worker=self.worker, now=self.now):
+            self.report.sent += 1
+        else:
+            self.report.errors.append(
+                f"{item.destination}: alert {item.alert.id[:16]} was sent after its claim expired"
+            )
         return None
-    if outbox.mark_sent(engine, item, worker=worker, now=now):
-        report.sent += 1
-    else:
-        report.errors.append(f"{item.destination}: alert {item.alert.id[:16]} was sent after its claim expired")
-    return None
 
-
-def _failed(
-    engine: Engine,
-    item: outbox.Claimed,
-    exc: DeliveryFailed,
-    policy: RetryPolicy,
-    settings: DestinationSettings,
-    now: dt.datetime,
-    report: AlertRunReport,
-    worker: str,
-) -> dt.datetime | None:
-    """Record a failed attempt; its retry time (None: given up)."""
-    retry_at: dt.datetime | None = None
-    if not exc.permanent and item.attempts < settings.max_attempts:
-        delay = max(policy.backoff(item.attempts - 1), exc.retry_after or 0.0)
-        retry_at = now + dt.timedelta(seconds=delay)
-    error = f"attempt {item.attempts}: {exc}"
-    status = outbox.mark_failed(engine, item, error, worker=worker, now=now, retry_at=retry_at)
-    if status == "failed":
-        report.failed += 1
-    else:
-        report.retrying += 1
-    report.errors.append(f"{item.destination}: {exc}")
-    return retry_at
+    def failed(self, item: outbox.Claimed, exc: DeliveryFailed) -> dt.datetime | None:
+        """Record a failed attempt; its retry time (None: given up)."""
+        retry_at: dt.datetime | None = None
+        if not exc.permanent and item.attempts < self.settings.max_attempts:
+            delay = max(self.policy.backoff(item.attempts - 1), exc.retry_after or 0.0)
+            retry_at = self.now + dt.timedelta(seconds=delay)
+        error = f"attempt {item.attempts}: {exc}"
+        status = outbox.mark_failed(self.engine, item, error, worker=self.worker, now=self.now, retry_at=retry_at)
+        if status == "failed":
+            self.report.failed += 1
+        else:
+            self.report.retrying += 1
+        self.report.errors.append(f"{item.destination}: {exc}")
+        return retry_at

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, bindparam, func, select
 
 from cowrieprocessor.analysis.sql import (
     ASNS,
@@ -21,9 +21,13 @@ from cowrieprocessor.analysis.sql import (
     IPS,
     PAYLOAD_ADDRESSES,
     PAYLOAD_HOSTS,
+    RAW,
     SESSIONS,
     TRANSFERS,
     URL_INVENTORY,
+    dialect_of,
+    fetch,
+    per_dialect,
 )
 
 FILE_SOURCES = ("virustotal", "malwarebazaar")
@@ -268,9 +272,61 @@ def file_rows(engine: Engine, hashes: Sequence[str]) -> dict[str, FileRow]:
     return {r.sha256: _file_row(r, 0) for r in _inventory_rows(engine, hashes)}
 
 
-def verdicts(engine: Engine, hashes: list[str]) -> dict[str, str]:
-    """The verdict line of each of these files that a source was asked about (reports and digests)."""
-    return {sha: text for sha, row in file_rows(engine, hashes).items() if (text := verdict_text(row))}
+def verdict_lines(engine: Engine, hashes: list[str]) -> dict[str, str]:
+    """A verdict line for each of these files that anything judged (digests): the inventory's (detections,
+    label, unknown, novel) where ``enrich`` asked a source, else the verdict (``bad``/``clean``) of Cowrie's own
+    VirusTotal scan or another ``VERDICT_SOURCES`` entry."""
+    lines = {sha: text for sha, row in file_rows(engine, hashes).items() if (text := verdict_text(row))}
+    for sha, verdict in verdicts(engine, [h for h in hashes if h not in lines]).items():
+        lines[sha] = verdict
+    return lines
+
+
+#: A verdict on a file: ``bad`` (some engine flags it), ``clean`` (known, not flagged).
+Verdict = str
+#: Where verdicts on download hashes come from besides Cowrie's own VirusTotal events. Each takes the engine
+#: and hashes and returns the verdicts it holds; a hash is ``bad`` when any source says so, else ``clean``
+#: when one knows it. The file inventory (what ``enrich`` asked VirusTotal and MalwareBazaar) is one.
+VERDICT_SOURCES: list[Callable[[Engine, list[str]], dict[str, Verdict]]] = []
+
+
+def verdicts(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
+    """What the stored data says of each hash (hashes nothing knows are absent; any ``bad`` wins): Cowrie's
+    own VirusTotal events, then each of ``VERDICT_SOURCES`` (the alert rules, the digest)."""
+    if not hashes:
+        return {}
+    known: dict[str, Verdict] = {}
+    for source in (cowrie_virustotal, *VERDICT_SOURCES):
+        for sha, verdict in source(engine, hashes).items():
+            if known.get(sha) != "bad":
+                known[sha] = verdict
+    return known
+
+
+@per_dialect
+def _virustotal_statement(dialect: str) -> Any:
+    r, f = RAW.c, TRANSFERS.c
+    sessions = select(f.session_id).where(f.shasum.in_(bindparam("hashes", expanding=True)))
+    return select(r.payload).where(r.session_id.in_(sessions), r.eventid == "cowrie.virustotal.scanfile")
+
+
+def cowrie_virustotal(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
+    """Verdicts Cowrie's VirusTotal output plugin logged (``cowrie.virustotal.scanfile``: positives of total)."""
+    found: dict[str, Verdict] = {}
+    wanted = set(hashes)
+    for row in fetch(engine, _virustotal_statement(dialect_of(engine)), {"hashes": hashes}):
+        payload = row["payload"] if isinstance(row["payload"], dict) else {}
+        sha, positives, total = payload.get("sha256"), payload.get("positives"), payload.get("total")
+        if sha not in wanted or not isinstance(positives, int) or not isinstance(total, int) or total <= 0:
+            continue
+        found[str(sha)] = "bad" if positives > 0 or found.get(str(sha)) == "bad" else "clean"
+    return found
+
+
+def file_inventory(engine: Engine, hashes: list[str]) -> dict[str, Verdict]:
+    """Verdicts ``enrich`` stored in the file inventory (``flagged``); files that every source asked called
+    unknown are absent, so the alerts' ``unknown`` match still alerts on them."""
+    return {sha: "bad" if bad else "clean" for sha, bad in flagged(engine, hashes).items()}
 
 
 def flagged(engine: Engine, hashes: Sequence[str]) -> dict[str, bool]:
@@ -286,3 +342,6 @@ def flagged(engine: Engine, hashes: Sequence[str]) -> dict[str, bool]:
         bazaar = isinstance(bazaar, dict) and bazaar.get("status") == "found"
         found[r.sha256] = bazaar or (isinstance(malicious, int) and malicious > 0)
     return found
+
+
+VERDICT_SOURCES.append(file_inventory)

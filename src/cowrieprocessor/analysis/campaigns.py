@@ -10,7 +10,6 @@ string, or a downloaded file (its SHA-256). Each key comes with its sessions, IP
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,16 +19,7 @@ from sqlalchemy.sql.selectable import FromClause
 
 from cowrieprocessor.analysis.session_search import _commands_statement
 from cowrieprocessor.analysis.sql import AUTH, IPS, KEYS, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect, utc
-
-
-class By(enum.StrEnum):
-    ssh_key = "ssh-key"
-    password = "password"  # noqa: S105 - a kind of key, not a secret
-    command = "command"
-    hassh = "hassh"
-    client = "client"
-    download = "download"
-
+from cowrieprocessor.kinds import By as By  # the name analysis.overview imports
 
 #: The session column that holds each kind (downloads: ``file_transfers.shasum``).
 BY_COLUMN = {
@@ -39,8 +29,6 @@ BY_COLUMN = {
     By.hassh: "hassh",
     By.client: "client_version",
 }
-#: The ``query campaign`` option that asks about one key of this kind, where there is one.
-CAMPAIGN_OPTION = {By.ssh_key: "--ssh-key", By.password: "--password-hash", By.command: "--command-sig"}
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from cowrieprocessor.analysis.sql import (
     ip_types_unnested,
     outer_join_unnested,
     per_dialect,
+    reach,
     utc,
 )
 from cowrieprocessor.storage.textsafe import escape_text
@@ -181,10 +182,7 @@ def find_sessions(
 def _campaign_totals_statement(dialect: str, kind: KeyKind) -> Select[Any]:
     s = SESSIONS.c
     return select(
-        func.count().label("sessions"),
-        func.count(distinct(s.source_ip)).label("ips"),
-        func.count(distinct(s.snapshot_asn)).label("asns"),
-        func.count(distinct(s.snapshot_country)).label("countries"),
+        *reach(),
         func.min(s.first_event_at).label("first_seen"),
         func.max(func.coalesce(s.last_event_at, s.first_event_at)).label("last_seen"),
     ).where(key_condition(kind))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, Table, func, true
+from sqlalchemy import Engine, Select, Table, distinct, func, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
@@ -58,6 +58,18 @@ def fetch(engine: Engine, statement: Select[Any], params: Mapping[str, Any]) -> 
     """Run a read-only statement and return plain dicts (errors propagate: never swallowed)."""
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(statement, dict(params)).mappings()]
+
+
+def reach() -> tuple[ColumnElement[Any], ...]:
+    """How far a set of sessions reaches: ``sessions``, and the distinct source ``ips``, ``asns`` and
+    ``countries`` at attack time (snapshot columns)."""
+    s = SESSIONS.c
+    return (
+        func.count().label("sessions"),
+        func.count(distinct(s.source_ip)).label("ips"),
+        func.count(distinct(s.snapshot_asn)).label("asns"),
+        func.count(distinct(s.snapshot_country)).label("countries"),
+    )
 
 
 def ip_types_unnested(dialect: str, column: ColumnElement[Any]) -> FromClause:

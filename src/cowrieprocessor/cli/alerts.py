@@ -12,17 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
+from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.output import (
-    ColumnsOption,
-    FormatOption,
-    OutputFormat,
-    console,
-    err_console,
-    print_json,
-    print_rows,
-    safe_text,
-)
+from cowrieprocessor.cli.output import ColumnsOption, FormatOption, OutputFormat
 from cowrieprocessor.errors import UsageError
 
 app = typer.Typer(
@@ -80,19 +72,21 @@ def run_command(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -> N
         "errors": report.errors,
     }
     if fmt is OutputFormat.json:
-        print_json(summary)
+        output.print_json(summary)
     elif fmt is OutputFormat.csv:
-        print_rows([{k: v for k, v in summary.items() if not isinstance(v, dict | list)}], fmt)
+        output.print_rows([{k: v for k, v in summary.items() if not isinstance(v, dict | list)}], fmt)
     else:
-        found = ", ".join(f"{safe_text(rule)} {n}" for rule, n in sorted(report.found.items())) or "no rule ran"
-        console.print(f"found: {found}")
-        console.print(
+        found = ", ".join(f"{output.safe_text(rule)} {n}" for rule, n in sorted(report.found.items())) or "no rule ran"
+        output.console.print(f"found: {found}")
+        output.console.print(
             f"recorded {report.recorded}, sent {report.sent}, retrying {report.retrying}, failed {report.failed}"
         )
         for name in sorted(report.rate_limited):
-            console.print(f"[yellow]{safe_text(name)}: rate limit reached; the rest waits for the next run[/yellow]")
+            output.console.print(
+                f"[yellow]{output.safe_text(name)}: rate limit reached; the rest waits for the next run[/yellow]"
+            )
         for error in report.errors:
-            err_console.print(f"[red]{safe_text(error)}[/red]")
+            output.err_console.print(f"[red]{output.safe_text(error)}[/red]")
     if report.errors:
         raise typer.Exit(1)
 
@@ -112,7 +106,7 @@ def list_command(
     from cowrieprocessor.alerts.outbox import listing
 
     rows = listing(state(ctx).ready_engine(), [s.value for s in status or []], limit)
-    print_rows(
+    output.print_rows(
         rows,
         fmt,
         title="alerts",
@@ -152,8 +146,8 @@ def test_command(
     try:
         target.send(alert)
     except DeliveryFailed as exc:
-        err_console.print(f"[red]{safe_text(destination)}: not accepted: {safe_text(exc)}[/red]")
+        output.err_console.print(f"[red]{output.safe_text(destination)}: not accepted: {output.safe_text(exc)}[/red]")
         raise typer.Exit(1) from None
     finally:
         target.close()
-    console.print(f"{safe_text(destination)}: test alert accepted (id {alert.id[:16]})")
+    output.console.print(f"{output.safe_text(destination)}: test alert accepted (id {alert.id[:16]})")

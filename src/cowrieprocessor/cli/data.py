@@ -13,16 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
-from cowrieprocessor.cli.output import (
-    FormatOption,
-    OutputFormat,
-    console,
-    err_console,
-    print_json,
-    print_rows,
-    safe_text,
-)
+from cowrieprocessor.cli.output import FormatOption, OutputFormat
 
 if TYPE_CHECKING:
     from cowrieprocessor.enrichment import datasets
@@ -52,15 +45,15 @@ def update_command(
     try:
         outcomes = updater.run(set(only) if only else None)
     except (OSError, ValueError) as exc:
-        err_console.print(f"[red]error:[/red] {safe_text(exc)}")
+        output.err_console.print(f"[red]error:[/red] {output.safe_text(exc)}")
         raise typer.Exit(2) from exc
     failed = [o for o in outcomes if o.status == "failed"]
     if fmt is OutputFormat.json:
-        print_json({"directory": str(updater.directory), "datasets": [o.as_json() for o in outcomes]})
+        output.print_json({"directory": str(updater.directory), "datasets": [o.as_json() for o in outcomes]})
     else:
-        print_rows([o.as_json() for o in outcomes], fmt, title=f"data update: {updater.directory}")
+        output.print_rows([o.as_json() for o in outcomes], fmt, title=f"data update: {updater.directory}")
     if failed:
-        err_console.print(f"[red]{len(failed)} dataset(s) not updated[/red]: the previous data stays in use.")
+        output.err_console.print(f"[red]{len(failed)} dataset(s) not updated[/red]: the previous data stays in use.")
         raise typer.Exit(1)
 
 
@@ -110,24 +103,28 @@ def status_command(ctx: typer.Context, fmt: FormatOption = OutputFormat.table) -
     try:
         rows = status_rows(settings)
     except ValueError as exc:
-        err_console.print(f"[red]error:[/red] {safe_text(exc)}")
+        output.err_console.print(f"[red]error:[/red] {output.safe_text(exc)}")
         raise typer.Exit(2) from exc
     directory = settings.resolved_directory()
     if fmt is OutputFormat.json:
-        print_json({"directory": str(directory), "max_age_days": settings.max_age_days, "datasets": rows})
+        output.print_json({"directory": str(directory), "max_age_days": settings.max_age_days, "datasets": rows})
         return
-    print_rows(rows, fmt, title=f"datasets in {directory}")
+    output.print_rows(rows, fmt, title=f"datasets in {directory}")
     if fmt is OutputFormat.table:
         if len(rows) == 1:
-            console.print("Only the embedded data is installed: `cowrieprocessor data update` fetches current data.")
+            output.console.print(
+                "Only the embedded data is installed: `cowrieprocessor data update` fetches current data."
+            )
         for row in rows:
             if row["old"]:
-                err_console.print(
+                output.err_console.print(
                     f"[yellow]warning:[/yellow] {row['dataset']} is {row['age_days']} days old "
                     f"(more than {settings.max_age_days:g}): run `cowrieprocessor data update`"
                 )
             if not row["present"]:
-                err_console.print(f"[yellow]warning:[/yellow] {row['dataset']}: files missing; run `data update`")
+                output.err_console.print(
+                    f"[yellow]warning:[/yellow] {row['dataset']}: files missing; run `data update`"
+                )
 
 
 def register(root: typer.Typer) -> None:

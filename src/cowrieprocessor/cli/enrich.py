@@ -60,9 +60,9 @@ def enrich_command(
     artifact_pass = None
     unavailable: dict[str, str] = {}
     if not no_artifacts:  # #19: inventories and host names before the IP pass, artifact sources after it
-        from cowrieprocessor.cli.enrich_artifacts import build_pass
+        from cowrieprocessor.tiers.run import build_artifact_pass
 
-        artifact_pass = build_pass(app_state, artifacts, unavailable)
+        artifact_pass = build_artifact_pass(app_state.engine, app_state.settings, unavailable, directory=artifacts)
     try:
         if artifact_pass is not None:
             artifact_pass.prepare()
@@ -83,8 +83,6 @@ def enrich_command(
         return
     print_report(data)
     if "artifacts" in data:
-        from cowrieprocessor.cli.enrich_artifacts import print_artifacts
-
         print_artifacts(data["artifacts"])
 
 
@@ -145,6 +143,23 @@ def print_report(data: dict[str, Any], *, snapshots: bool = True) -> None:
             f"[yellow]{lease['ips']:,} IPs are leased by {safe_text(holder)}[/yellow] until {lease['until']} "
             "(another enrichment at work; a lease of a process that is gone ends then)"
         )
+
+
+def print_artifacts(data: dict[str, Any]) -> None:
+    """The artifact part of the run (#19): what it found and asked, and which artifact sources are off."""
+    if not data["transfers"]:
+        return  # no download or upload stored: nothing to say (a cron job's mail stays empty)
+    console.print(
+        f"artifacts: {data['files']:,} files, {data['urls']:,} URLs, {data['hosts']:,} payload hosts from "
+        f"{data['transfers']:,} transfers; {data['hosts_resolved']:,} hosts resolved, "
+        f"{data['addresses_new']:,} new addresses; {data['files_inspected']:,} files read from disk"
+    )
+    if data.get("busy"):
+        console.print("artifact sources: another enrich is asking them now; this run asked none (the next one will)")
+    print_answers(data["outcomes"], "artifact source answers")
+    off = sorted(data.get("unavailable", {}))
+    if off:
+        console.print(f"[dim]artifact sources not configured: {safe_text(', '.join(off))} (docs/malware.md)[/dim]")
 
 
 def register(app: typer.Typer) -> None:

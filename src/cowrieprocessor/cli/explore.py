@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,31 +20,12 @@ import typer
 from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.options import Since, Until, parse_time
-from cowrieprocessor.cli.output import (
-    ColumnsOption,
-    FormatOption,
-    OutputFormat,
-    json_default,
-    parse_columns,
-    print_json,
-    print_rows,
-    safe_text,
-)
+from cowrieprocessor.cli.output import ColumnsOption, FormatOption, OutputFormat
+from cowrieprocessor.kinds import By
 
 if TYPE_CHECKING:
     from cowrieprocessor.analysis.campaigns import KeyRow
     from cowrieprocessor.analysis.timeline import SessionDetail
-
-
-class By(enum.StrEnum):
-    """``analysis.campaigns.By`` for the command line (importing it would load SQLAlchemy for ``--help``)."""
-
-    ssh_key = "ssh-key"
-    password = "password"  # noqa: S105 - a kind of key, not a secret
-    command = "command"
-    hassh = "hassh"
-    client = "client"
-    download = "download"
 
 
 #: The ``query campaign`` option that asks about one key of this kind, where there is one.
@@ -99,24 +79,24 @@ def _records(rows: Sequence[Any]) -> list[dict[str, Any]]:
 
 def _machine(records: list[dict[str, Any]], fmt: OutputFormat, columns: Sequence[str], empty: str) -> None:
     if not records:
-        _warn(safe_text(empty))
-    print_rows(records, fmt, columns=columns)
+        _warn(output.safe_text(empty))
+    output.print_rows(records, fmt, columns=columns)
 
 
 def _table(
     rows: Sequence[Any], kind: type, fmt: OutputFormat, title: str, empty: str, *, columns: str | None = None
 ) -> None:
-    """A list of dataclass rows (of type ``kind``): a table that fits for people (``print_rows``, headers
+    """A list of dataclass rows (of type ``kind``): a table that fits for people (``output.print_rows``, headers
     from ``LABELS``, times to the second), every column for machines; ``columns`` picks them for either."""
     records = _records(rows)
     names = [f.name for f in dataclasses.fields(kind)]
-    names = parse_columns(columns, names) or names
+    names = output.parse_columns(columns, names) or names
     if fmt is not OutputFormat.table:
         _machine(records, fmt, names, empty)
         return
     shown = [{c: cell(v) if isinstance(v, dt.datetime) else v for c, v in r.items()} for r in records]
-    print_rows(
-        shown, fmt, title=safe_text(title), columns=names, empty_message=empty, pick=names if columns else None,
+    output.print_rows(
+        shown, fmt, title=output.safe_text(title), columns=names, empty_message=empty, pick=names if columns else None,
         labels=LABELS,
     )  # fmt: skip
 
@@ -136,10 +116,10 @@ def overview(
 
     o = build_overview(state(ctx).ready_engine(), busiest=busiest, freshness=state(ctx).freshness)
     if fmt is OutputFormat.json:
-        print_json(dataclasses.asdict(o))
+        output.print_json(dataclasses.asdict(o))
         return
     if fmt is OutputFormat.csv:
-        print_rows(_overview_long(o), fmt, columns=["section", "name", "value"])
+        output.print_rows(_overview_long(o), fmt, columns=["section", "name", "value"])
         return
     if not o.sessions:
         _say("[yellow]The database holds no session yet: `cowrieprocessor ingest PATH` first.[/yellow]")
@@ -191,7 +171,7 @@ def _row_name(row: Any) -> Any:
 
 
 def _json(row: Any) -> str:
-    return json.dumps(dataclasses.asdict(row), default=json_default, separators=(",", ":"))
+    return json.dumps(dataclasses.asdict(row), default=output.json_default, separators=(",", ":"))
 
 
 # ------------------------------------------------------------------------------------------- campaigns ---
@@ -201,22 +181,22 @@ def _key_lines(by: By, keys: Sequence[KeyRow]) -> None:
     """Each key on its own line (whole, wrapped between words if need be), its figures on the next."""
     for n, k in enumerate(keys, 1):
         shown = k.example if by is By.password and k.example is not None else k.key
-        _say(f"{n:>3}. {safe_text(shown)}")
+        _say(f"{n:>3}. {output.safe_text(shown)}")
         if by is By.password and k.example is not None:
             _say(f"     sha256 {k.key}")
         elif k.example and by is By.ssh_key:
-            _say(f"     comment: {safe_text(k.example)}")
+            _say(f"     comment: {output.safe_text(k.example)}")
         elif k.example and by is not By.command:
-            _say(f"     e.g. {safe_text(k.example)}")
+            _say(f"     e.g. {output.safe_text(k.example)}")
         elif k.example:
             script = k.example if len(k.example) <= SCRIPT_CHARS else k.example[: SCRIPT_CHARS - 1] + "…"
-            _say(f"     script: {safe_text(script)}")
+            _say(f"     script: {output.safe_text(script)}")
         _say(
             f"     {_n(k.sessions, 'session')}, {_n(k.ips, 'IP')}, ASNs {k.asns_at_attack:,} then {k.asns_now:,} now, "
             f"{_n(k.sensors, 'sensor')}, {_day(k.first_seen)}..{_day(k.last_seen)}"
         )
         if k.session is not None:
-            _say(f"     e.g. session {safe_text(k.session)}")
+            _say(f"     e.g. session {output.safe_text(k.session)}")
 
 
 def _n(count: int, noun: str) -> str:
@@ -244,7 +224,7 @@ def campaigns(
         _machine(_records(rows), fmt, [f.name for f in dataclasses.fields(found.KeyRow)], empty)
         return
     if not rows:
-        _say(f"[yellow]{safe_text(empty)}[/yellow]")
+        _say(f"[yellow]{output.safe_text(empty)}[/yellow]")
         return
     _say(f"[bold]top {len(rows)} keys by {by.value}[/bold]")
     _key_lines(by, rows)
@@ -270,44 +250,45 @@ def session(
     detail = session_detail(state(ctx).ready_engine(), session_id, limit=limit)
     if detail is None:
         _warn(
-            f"[red]error:[/red] no session {safe_text(session_id)!s} in this database "
+            f"[red]error:[/red] no session {output.safe_text(session_id)!s} in this database "
             "(`cowrieprocessor query sessions --ip ADDRESS` lists the sessions of an IP)."
         )
         raise typer.Exit(1)
     if fmt is OutputFormat.json:
-        print_json(dataclasses.asdict(detail))
+        output.print_json(dataclasses.asdict(detail))
         return
     timeline = [{"time": e.time, "kind": e.kind, "summary": e.summary, "data": e.data} for e in detail.timeline]
     if fmt is OutputFormat.csv:
-        print_rows(timeline, fmt, columns=["time", "kind", "summary", "data"])
+        output.print_rows(timeline, fmt, columns=["time", "kind", "summary", "data"])
         return
     _session_text(detail)
 
 
 def _session_text(d: SessionDetail) -> None:
     s = d.summary
-    _say(f"[bold]session {safe_text(s['session_id'])}[/bold] on {safe_text(s['sensor'])} ({s['protocol']})")
+    session, sensor = output.safe_text(s["session_id"]), output.safe_text(s["sensor"])
+    _say(f"[bold]session {session}[/bold] on {sensor} ({s['protocol']})")
     width = output.console.width
     for name, value in s.items():
         if name in ("session_id", "sensor", "protocol") or value in (None, 0, False, "") or value == []:
             continue
         text = _when(value) if isinstance(value, dt.datetime) else cell(value)
         if 4 + len(name) + len(text) > width and len(text) <= width - 4:  # a hash on a line of its own, whole
-            _say(f"  {name}:\n    {safe_text(text)}")
+            _say(f"  {name}:\n    {output.safe_text(text)}")
         else:
-            _say(f"  {name}: {safe_text(text)}")
+            _say(f"  {name}: {output.safe_text(text)}")
     rows = [
         {"": name, "attack time": cell(d.at_attack.get(name)), "now": cell(d.now.get(name))}
         for name in ("asn", "organization", "asn_type", "country", "ip_types")
     ]
     rows.append({"": "as of", "attack time": cell(d.at_attack.get("taken_at")), "now": cell(d.now.get("enriched_at"))})
     rows.append({"": "taken by", "attack time": cell(d.at_attack.get("source")), "now": ""})
-    print_rows(
-        rows, OutputFormat.table, title=f"{safe_text(s['source_ip'])}: attack time vs now", columns=list(rows[0])
+    output.print_rows(
+        rows, OutputFormat.table, title=f"{output.safe_text(s['source_ip'])}: attack time vs now", columns=list(rows[0])
     )
     _say(f"[bold]timeline[/bold] ({len(d.timeline):,} entries from {d.events:,} events)")
     for e in d.timeline:
-        _say(f"  {_when(e.time)} [bold]{safe_text(e.kind)}[/bold] {safe_text(e.summary)}")
+        _say(f"  {_when(e.time)} [bold]{output.safe_text(e.kind)}[/bold] {output.safe_text(e.summary)}")
     if d.truncated:
         _say("[yellow]  ... more: raise --limit[/yellow]")
 

@@ -14,17 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import AppState, state
-from cowrieprocessor.cli.output import (
-    ColumnsOption,
-    FormatOption,
-    OutputFormat,
-    console,
-    err_console,
-    print_json,
-    print_rows,
-    safe_text,
-)
+from cowrieprocessor.cli.output import ColumnsOption, FormatOption, OutputFormat
 
 if TYPE_CHECKING:
     from cowrieprocessor.enrichment.base import LookupResult
@@ -119,7 +111,7 @@ def register(app: typer.Typer) -> None:
         app_state = state(ctx)
         ledger, note = _ledger(app_state)
         if note:
-            err_console.print(f"[yellow]note:[/yellow] {note}")
+            output.err_console.print(f"[yellow]note:[/yellow] {note}")
         unavailable: dict[str, str] = {}
         sources = build_sources(app_state.settings.providers, ledger, only=source, unavailable=unavailable)
         cascade = Cascade(sources, ledger)
@@ -129,7 +121,7 @@ def register(app: typer.Typer) -> None:
             cascade.close()
         skipped = {k: v for k, v in unavailable.items() if source is None or k in source}
         if fmt is OutputFormat.json:
-            print_json(
+            output.print_json(
                 {
                     "results": {ip: {n: r.as_json() for n, r in per.items()} for ip, per in answers.items()},
                     "unavailable": skipped,
@@ -156,18 +148,18 @@ def register(app: typer.Typer) -> None:
                 for name, reason in skipped.items()
             ]
         names = ["ip", "source", "status", "answer", "version", "fetched_at", "error"]
-        print_rows(
+        output.print_rows(
             rows, fmt, title="enrichment lookup", columns=names, pick=columns,
             priority=("ip", "source", "status", "answer", "error") if any(r.get("error") for r in rows) else
             ("ip", "source", "status", "answer"),
         )  # fmt: skip
         if fmt is OutputFormat.table and skipped:
-            err_console.print("[dim]not used:[/dim]")
+            output.err_console.print("[dim]not used:[/dim]")
             for name, reason in skipped.items():
-                err_console.print(f"[dim]  {name}: {safe_text(reason)}[/dim]", soft_wrap=True)
+                output.err_console.print(f"[dim]  {name}: {output.safe_text(reason)}[/dim]", soft_wrap=True)
         if fmt is OutputFormat.table:
             for line in attribution_lines(answers):
-                console.print(safe_text(line), soft_wrap=True)
+                output.console.print(output.safe_text(line), soft_wrap=True)
 
 
 def attribution_lines(answers: dict[str, dict[str, LookupResult]]) -> list[str]:

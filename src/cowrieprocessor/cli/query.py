@@ -1,7 +1,7 @@
 """``cowrieprocessor query ...``: the analyst's questions, behaviour -> IPs -> ASNs, then and now.
 
 Each command is a thin shell over one function of ``cowrieprocessor.analysis``. Tables on a terminal go
-through ``print_rows`` (attacker-controlled text escaped); ``--format json|csv`` is for pipelines.
+through ``output.print_rows`` (attacker-controlled text escaped); ``--format json|csv`` is for pipelines.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.options import (
     AsnOption,
@@ -26,16 +27,7 @@ from cowrieprocessor.cli.options import (
     parse_time,
     takes_campaign_key,
 )
-from cowrieprocessor.cli.output import (
-    ColumnsOption,
-    FormatOption,
-    OutputFormat,
-    console,
-    err_console,
-    print_json,
-    print_rows,
-    safe_text,
-)
+from cowrieprocessor.cli.output import ColumnsOption, FormatOption, OutputFormat
 
 if TYPE_CHECKING:
     from cowrieprocessor.analysis import CampaignKey
@@ -74,9 +66,11 @@ def _show(
     """Rows of one dataclass type: every field a column (so that an empty CSV still has its header)."""
     records = _records(rows)
     if not records and fmt is not OutputFormat.table:
-        err_console.print(safe_text(empty))  # machines get [] / a header on stdout, people the reason
+        output.err_console.print(output.safe_text(empty))  # machines get [] / a header on stdout, people the reason
     cols = [f.name for f in dataclasses.fields(names)] if isinstance(names, type) else list(names)
-    print_rows(records, fmt, title=safe_text(title), empty_message=empty, columns=cols, pick=columns, priority=priority)
+    output.print_rows(
+        records, fmt, title=output.safe_text(title), empty_message=empty, columns=cols, pick=columns, priority=priority
+    )
 
 
 SESSION_PRIORITY = (
@@ -137,8 +131,8 @@ def sessions(
     names = [f.name for f in dataclasses.fields(analysis.SessionRow) if commands or f.name != "commands"]
     records = [{k: v for k, v in r.items() if k in names} for r in _records(rows)]
     if not records and fmt is not OutputFormat.table:
-        err_console.print("No session matches these filters.")
-    print_rows(
+        output.err_console.print("No session matches these filters.")
+    output.print_rows(
         records, fmt, title="sessions", empty_message="No session matches these filters.", columns=names,
         pick=columns, priority=(*SESSION_PRIORITY, "commands"),
     )  # fmt: skip
@@ -162,68 +156,61 @@ def campaign(
     groups = _records(report.groups)
     names = [f.name for f in dataclasses.fields(analysis.CampaignGroup)]
     if fmt is OutputFormat.json:
-        print_json(dataclasses.asdict(report))
+        output.print_json(dataclasses.asdict(report))
         return
     if fmt is OutputFormat.csv:
-        print_rows(groups, fmt, columns=names, pick=columns)
+        output.print_rows(groups, fmt, columns=names, pick=columns)
         return
     if not report.sessions:
-        console.print(f"[yellow]No session has this {key.kind.value}.[/yellow]")
+        output.console.print(f"[yellow]No session has this {key.kind.value}.[/yellow]")
         return
-    console.print(
+    output.console.print(
         f"{report.sessions:,} sessions, {report.ips:,} IPs, {report.asns:,} ASNs, {report.countries:,} countries"
-        f" from {safe_text(report.first_seen)} to {safe_text(report.last_seen)}"
+        f" from {output.safe_text(report.first_seen)} to {output.safe_text(report.last_seen)}"
     )
-    print_rows(
+    output.print_rows(
         groups, fmt, title=f"campaign by {key.kind.value}: country x IP type at attack time", columns=names,
         pick=columns,
     )  # fmt: skip
 
 
-@app.command()
-@takes_campaign_key
-def attribution(
-    ctx: typer.Context,
-    key: CampaignKey,
-    limit: Annotated[int, limit_option()] = 1000,
-    columns: ColumnsOption = None,
-    fmt: FormatOption = OutputFormat.table,
-) -> None:
+def _per_ip_or_asn(name: str, row: str, title: str, priority: tuple[str, ...], help_text: str) -> None:
+    """Add ``query NAME``: the rows ``analysis.NAME`` gives for one campaign key (at most ``--limit``)."""
+
+    @app.command(name, help=help_text)
+    @takes_campaign_key
+    def command(
+        ctx: typer.Context,
+        key: CampaignKey,
+        limit: Annotated[int, limit_option()] = 1000,
+        columns: ColumnsOption = None,
+        fmt: FormatOption = OutputFormat.table,
+    ) -> None:
+        from cowrieprocessor import analysis
+
+        rows = getattr(analysis, name)(state(ctx).engine, key, limit=limit)
+        empty = f"No session has this {key.kind.value}."
+        _show(rows, fmt, title, empty, getattr(analysis, row), columns, priority)
+
+
+_per_ip_or_asn(
+    "attribution", "AttributionRow", "attribution: attack time vs now",
+    ("ip", "asn_at_attack", "asn_now", "status", "country_at_attack"),
     """Each IP of a campaign: ASN and country at attack time vs now (ASN_CHANGED, COUNTRY_CHANGED, STABLE).
 
     Columns: ip, sessions, first_seen, last_seen, asn_at_attack, country_at_attack, asn_now, country_now,
     status.
-    """
-    from cowrieprocessor import analysis
-
-    rows = analysis.attribution(state(ctx).engine, key, limit=limit)
-    _show(
-        rows, fmt, "attribution: attack time vs now", f"No session has this {key.kind.value}.",
-        analysis.AttributionRow, columns, ("ip", "asn_at_attack", "asn_now", "status", "country_at_attack"),
-    )  # fmt: skip
-
-
-@app.command()
-@takes_campaign_key
-def infrastructure(
-    ctx: typer.Context,
-    key: CampaignKey,
-    limit: Annotated[int, limit_option()] = 1000,
-    columns: ColumnsOption = None,
-    fmt: FormatOption = OutputFormat.table,
-) -> None:
+    """,
+)  # fmt: skip
+_per_ip_or_asn(
+    "infrastructure", "InfrastructureRow", "infrastructure at attack time",
+    ("asn", "organization_name", "asn_type", "ips", "sessions"),
     """The ASNs and organisations that hosted a campaign, with type, IPs, sessions, first/last seen.
 
     Columns: asn, organization_name, organization_country, asn_type, is_known_hosting, is_known_vpn, ips,
     ips_still_there, sessions, first_seen, last_seen.
-    """
-    from cowrieprocessor import analysis
-
-    rows = analysis.infrastructure(state(ctx).engine, key, limit=limit)
-    _show(
-        rows, fmt, "infrastructure at attack time", f"No session has this {key.kind.value}.",
-        analysis.InfrastructureRow, columns, ("asn", "organization_name", "asn_type", "ips", "sessions"),
-    )  # fmt: skip
+    """,
+)  # fmt: skip
 
 
 @app.command()
@@ -302,7 +289,7 @@ def asn_types(ctx: typer.Context, columns: ColumnsOption = None, fmt: FormatOpti
     _show(rows, fmt, "ASN types", "The ASN inventory is empty.", analysis.AsnTypeRow, columns)
     pending = next((r for r in rows if r.asn_type is None), None)
     if pending is not None:  # on stderr: machine formats on stdout stay as they are
-        err_console.print(
+        output.err_console.print(
             f"note: {pending.asns:,} ASNs ({pending.sessions:,} sessions) have no type yet (the empty type). "
             "An enrichment pass types an ASN when it looks up one of its IPs; "
             "`cowrieprocessor db classify-asns` types them now from the stored enrichment."

@@ -14,18 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
+from cowrieprocessor.cli import output
 from cowrieprocessor.cli.context import state
 from cowrieprocessor.cli.options import MAX_LIMIT
-from cowrieprocessor.cli.output import (
-    ColumnsOption,
-    FormatOption,
-    OutputFormat,
-    console,
-    err_console,
-    print_json,
-    print_rows,
-    safe_text,
-)
+from cowrieprocessor.cli.output import ColumnsOption, FormatOption, OutputFormat
 from cowrieprocessor.cli.query import app
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -54,7 +46,7 @@ def _verdict(row: Any) -> str:
     if row.detections:
         parts.append(f"VT {row.detections}")
     if row.label:
-        parts.append(safe_text(row.label))
+        parts.append(output.safe_text(row.label))
     if row.status != "known":
         parts.append(row.status)
     if row.novel:
@@ -63,14 +55,14 @@ def _verdict(row: Any) -> str:
 
 
 def _print_files(rows: list[Any], title: str) -> None:
-    console.print(f"[bold]{title}[/bold]")
+    output.console.print(f"[bold]{title}[/bold]")
     for i, row in enumerate(rows, 1):
-        console.print(f"{i:>3} {row.sha256}", soft_wrap=True)
-        kind = f" · {safe_text(row.file_type)}" if row.file_type else ""
-        console.print(
+        output.console.print(f"{i:>3} {row.sha256}", soft_wrap=True)
+        kind = f" · {output.safe_text(row.file_type)}" if row.file_type else ""
+        output.console.print(
             f"    {row.sessions:,} sessions · {row.ips:,} IPs · {row.asns:,} ASNs · first {_when(row.first_seen)}{kind}"
         )
-        console.print(f"    {_verdict(row)}")
+        output.console.print(f"    {_verdict(row)}")
 
 
 @app.command("files")
@@ -95,8 +87,8 @@ def files_command(
     what = "novel files" if novel else "files"
     if fmt is not OutputFormat.table or columns is not None or not rows:
         if not rows and fmt is not OutputFormat.table:
-            err_console.print(f"No {what} (has `enrich` run since the downloads were ingested?).")
-        print_rows(
+            output.err_console.print(f"No {what} (has `enrich` run since the downloads were ingested?).")
+        output.print_rows(
             [dataclasses.asdict(r) for r in rows], fmt, title=what, columns=FILE_COLUMNS, pick=columns,
             empty_message=f"No {what} (has `enrich` run since the downloads were ingested?).",
             priority=("sha256", "sessions"),
@@ -116,30 +108,33 @@ def file_command(
 
     detail = file_detail(state(ctx).engine, _sha256(sha256))
     if detail is None:
-        err_console.print("[yellow]No such file in the inventory[/yellow] (`enrich` builds it from the transfers).")
+        output.err_console.print(
+            "[yellow]No such file in the inventory[/yellow] (`enrich` builds it from the transfers)."
+        )
         raise typer.Exit(1)
     if fmt is OutputFormat.json:
-        print_json(dataclasses.asdict(detail))
+        output.print_json(dataclasses.asdict(detail))
         return
     if fmt is OutputFormat.csv:
-        print_rows(detail.source_ips, fmt, columns=("ip", "asn", "country", "sessions", "first_seen"))
+        output.print_rows(detail.source_ips, fmt, columns=("ip", "asn", "country", "sessions", "first_seen"))
         return
     f = detail.file
-    console.print(f"[bold]{f.sha256}[/bold]", soft_wrap=True)
+    output.console.print(f"[bold]{f.sha256}[/bold]", soft_wrap=True)
     size = f"{detail.size_bytes:,} bytes" if detail.size_bytes is not None else "not in the artifacts directory"
-    console.print(f"  seen      {_when(f.first_seen)} to {_when(f.last_seen)}; {f.downloads:,} transfers")
-    console.print(f"  from      {f.sessions:,} sessions, {f.ips:,} IPs, {f.asns:,} ASNs at attack time")
-    console.print(f"  file      {size}{f' · {safe_text(f.file_type)}' if f.file_type else ''}")
-    console.print(f"  verdict   {_verdict(f)}")
+    output.console.print(f"  seen      {_when(f.first_seen)} to {_when(f.last_seen)}; {f.downloads:,} transfers")
+    output.console.print(f"  from      {f.sessions:,} sessions, {f.ips:,} IPs, {f.asns:,} ASNs at attack time")
+    output.console.print(f"  file      {size}{f' · {output.safe_text(f.file_type)}' if f.file_type else ''}")
+    output.console.print(f"  verdict   {_verdict(f)}")
     if f.vt_first_submission is not None:
-        console.print(f"  VT first  {_when(f.vt_first_submission)}")
+        output.console.print(f"  VT first  {_when(f.vt_first_submission)}")
     for label, values in (("names", detail.file_names), ("sensors", detail.sensors), ("URLs", detail.urls)):
         for i, value in enumerate(values):
-            console.print(f"  {label if i == 0 else '':<9} {safe_text(value)}", soft_wrap=True)
+            output.console.print(f"  {label if i == 0 else '':<9} {output.safe_text(value)}", soft_wrap=True)
     for name, entry in detail.sources.items():
-        console.print(f"  {name:<14} {safe_text(entry.get('status'))} at {safe_text(entry.get('fetched_at'))}")
+        status, fetched_at = output.safe_text(entry.get("status")), output.safe_text(entry.get("fetched_at"))
+        output.console.print(f"  {name:<14} {status} at {fetched_at}")
     if detail.source_ips:
-        print_rows(
+        output.print_rows(
             detail.source_ips, fmt, title="IPs that transferred it",
             columns=("ip", "asn", "country", "sessions", "first_seen"),
         )  # fmt: skip
@@ -165,8 +160,8 @@ def payload_hosts_command(
     rows = payload_hosts(state(ctx).engine, sha256=_sha256(sha256) if sha256 else None, limit=limit)
     empty = "No payload host (has `enrich` run since the downloads were ingested?)."
     if not rows and fmt is not OutputFormat.table:
-        err_console.print(empty)
-    print_rows(
+        output.err_console.print(empty)
+    output.print_rows(
         [dataclasses.asdict(r) for r in rows], fmt, title="payload hosts: then and now", columns=HOST_COLUMNS,
         pick=columns, empty_message=empty, priority=("host", "ip", "asn_then", "asn_now", "files", "country_now"),
     )  # fmt: skip

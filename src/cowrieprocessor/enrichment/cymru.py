@@ -54,6 +54,21 @@ def split_host_port(value: str, default_port: int) -> tuple[str, int]:
     return value, default_port
 
 
+def make_resolver(server: str | None, timeout: float) -> dns.resolver.Resolver:
+    """A stub resolver that asks ``server`` (``host[:port]``) or, when None, the system's; ``timeout`` bounds
+    each query as a whole."""
+    if server:
+        host, port = split_host_port(server, 53)
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = [host]
+        resolver.port = port
+    else:
+        resolver = dns.resolver.Resolver()
+    resolver.timeout = timeout
+    resolver.lifetime = timeout
+    return resolver
+
+
 def origin_name(ip: str) -> str:
     """The Cymru origin zone name for an address: reversed octets (IPv4) or nibbles (IPv6)."""
     pointer = ipaddress.ip_address(ip).reverse_pointer
@@ -223,15 +238,7 @@ class CymruSource:
         self.batch_size = section.batch_size
         self.timeout = section.timeout_seconds
         self.whois = split_host_port(section.whois_server or "whois.cymru.com:43", 43)
-        if section.dns_server:
-            host, port = split_host_port(section.dns_server, 53)
-            self.resolver = dns.resolver.Resolver(configure=False)
-            self.resolver.nameservers = [host]
-            self.resolver.port = port
-        else:
-            self.resolver = dns.resolver.Resolver()
-        self.resolver.timeout = self.timeout
-        self.resolver.lifetime = self.timeout
+        self.resolver = make_resolver(section.dns_server, self.timeout)
         self._as_names: dict[int, str | None] = {}
 
     # -- DNS ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
@@ -47,25 +47,16 @@ class CallResult(Generic[T]):
     http_status: int | None = None
 
 
+@dataclass(eq=False)
 class Guard:
-    def __init__(
-        self,
-        name: str,
-        *,
-        limiter: RateLimiter,
-        budget: Budget,
-        breaker: CircuitBreaker,
-        ledger: Ledger,
-        policy: RetryPolicy,
-        clock: Clock,
-    ) -> None:
-        self.name = name
-        self.limiter = limiter
-        self.budget = budget
-        self.breaker = breaker
-        self.ledger = ledger
-        self.policy = policy
-        self.clock = clock
+    name: str
+    _: KW_ONLY
+    limiter: RateLimiter
+    budget: Budget
+    breaker: CircuitBreaker
+    ledger: Ledger
+    policy: RetryPolicy
+    clock: Clock
 
     @classmethod
     def for_source(cls, name: str, section: SourceSettings, ledger: Ledger, clock: Clock) -> Guard:

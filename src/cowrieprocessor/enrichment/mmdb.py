@@ -20,6 +20,7 @@ import maxminddb
 
 from cowrieprocessor.enrichment.base import LookupResult, LookupStatus, result, utcnow
 from cowrieprocessor.enrichment.validation import ipv4_value
+from cowrieprocessor.storage.tables import json_path
 
 NAME = "maxmind"
 
@@ -58,14 +59,6 @@ def open_database(path: Path) -> Database:
     )
 
 
-def _get(record: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(record, dict):
-            return None
-        record = record.get(key)
-    return record
-
-
 def _code(value: Any) -> Any:
     """Country codes in upper case, whatever case the database spells them in."""
     return value.upper() if isinstance(value, str) else value
@@ -73,14 +66,14 @@ def _code(value: Any) -> Any:
 
 def _maxmind_fields(record: dict[str, Any]) -> dict[str, Any]:
     fields = {
-        "country": _code(_get(record, "country", "iso_code")),
-        "registered_country": _code(_get(record, "registered_country", "iso_code")),
-        "continent": _get(record, "continent", "code"),
-        "city": _get(record, "city", "names", "en"),
-        "latitude": _get(record, "location", "latitude"),
-        "longitude": _get(record, "location", "longitude"),
-        "accuracy_radius": _get(record, "location", "accuracy_radius"),
-        "time_zone": _get(record, "location", "time_zone"),
+        "country": _code(json_path(record, ("country", "iso_code"))),
+        "registered_country": _code(json_path(record, ("registered_country", "iso_code"))),
+        "continent": json_path(record, ("continent", "code")),
+        "city": json_path(record, ("city", "names", "en")),
+        "latitude": json_path(record, ("location", "latitude")),
+        "longitude": json_path(record, ("location", "longitude")),
+        "accuracy_radius": json_path(record, ("location", "accuracy_radius")),
+        "time_zone": json_path(record, ("location", "time_zone")),
         "asn": record.get("autonomous_system_number"),
         "as_org": record.get("autonomous_system_organization"),
     }

@@ -172,20 +172,22 @@ def _keyed_http(module: str, name: str) -> Factory:
     return build
 
 
-_greynoise = _keyed_http("cowrieprocessor.enrichment.greynoise", "GreyNoiseSource")
-_spur = _keyed_http("cowrieprocessor.enrichment.spur", "SpurSource")
-_dshield = _keyed_http("cowrieprocessor.enrichment.dshield", "DShieldSource")
-_abuseipdb = _keyed_http("cowrieprocessor.enrichment.abuseipdb", "AbuseIPDBSource")
-_virustotal = _keyed_http("cowrieprocessor.enrichment.artifacts.virustotal", "VirusTotalSource")
-_malwarebazaar = _keyed_http("cowrieprocessor.enrichment.artifacts.abusech", "MalwareBazaarSource")
-_urlhaus_url = _keyed_http("cowrieprocessor.enrichment.artifacts.abusech", "URLhausURLSource")
-_urlhaus_host = _keyed_http("cowrieprocessor.enrichment.artifacts.abusech", "URLhausHostSource")
+def _keyed(name: str, order: int, module: str, class_name: str, key_env: str, **entry: Any) -> SourceEntry:
+    """An online source behind a secret (``key_env``), built by ``cowrieprocessor.enrichment.<module>``'s
+    ``class_name`` (imported only when the source is built)."""
+    factory = _keyed_http(f"cowrieprocessor.enrichment.{module}", class_name)
+    return SourceEntry(name, order, factory, online=True, key_env=key_env, **entry)
 
 
-#: abuse.ch has one Auth-Key for all its APIs; it documents no hard limit for authenticated users, so one
-#: request per second and 2,000 a day for each.
-_ABUSECH_KEY, _ABUSECH_LABEL = "ABUSECH_AUTH_KEY", "Auth-Key (ABUSECH_AUTH_KEY)"
-_ABUSECH_LIMITS = {"rate_per_second": 1.0, "daily_budget": 2000}
+def _abusech(name: str, order: int, class_name: str, subject: str, base_url: str) -> SourceEntry:
+    """An abuse.ch source: abuse.ch has one Auth-Key for all its APIs; it documents no hard limit for
+    authenticated users, so one request per second and 2,000 a day for each."""
+    defaults = {"base_url": base_url, "rate_per_second": 1.0, "daily_budget": 2000}
+    return _keyed(
+        name, order, "artifacts.abusech", class_name, "ABUSECH_AUTH_KEY",
+        subject=subject, defaults=defaults, key_label="Auth-Key (ABUSECH_AUTH_KEY)",
+    )  # fmt: skip
+
 
 # Defaults are frugal: the online services' limits are their documented (or, where undocumented,
 # conservative) free tiers. Freshness (TTLs) is not here: it lives in one place, ``[freshness]``.
@@ -211,91 +213,24 @@ for _entry in (
             "daily_budget": 5000,
         },
     ),
-    SourceEntry(
-        "greynoise",
-        60,
-        _greynoise,
-        online=True,
-        key_env="GREYNOISE_API_KEY",
-        defaults={"base_url": "https://api.greynoise.io", "daily_budget": 100},
-    ),
-    SourceEntry(
-        "spur",
-        70,
-        _spur,
-        online=True,
-        key_env="SPUR_TOKEN",
-        defaults={"base_url": "https://api.spur.us", "daily_budget": 100},
-    ),
-    SourceEntry(
-        "dshield",
-        80,
-        _dshield,
-        online=True,
-        # no key, but ISC blocks default User-Agents: the contact named in every request is its "key"
-        key_env="DSHIELD_CONTACT",
-        key_label="contact (DSHIELD_CONTACT)",
-        defaults={
-            "base_url": "https://isc.sans.edu",
-            "rate_per_second": 0.5,
-            "daily_budget": 2000,
-            "max_retry_wait_seconds": 300.0,
-        },
-    ),
-    SourceEntry(
-        "abuseipdb",
-        90,
-        _abuseipdb,
-        online=True,
-        key_env="ABUSEIPDB_API_KEY",
-        defaults={"base_url": "https://api.abuseipdb.com", "daily_budget": 1000},
-    ),
+    _keyed("greynoise", 60, "greynoise", "GreyNoiseSource", "GREYNOISE_API_KEY",
+           defaults={"base_url": "https://api.greynoise.io", "daily_budget": 100}),
+    _keyed("spur", 70, "spur", "SpurSource", "SPUR_TOKEN",
+           defaults={"base_url": "https://api.spur.us", "daily_budget": 100}),
+    # no key, but ISC blocks default User-Agents: the contact named in every request is its "key"
+    _keyed("dshield", 80, "dshield", "DShieldSource", "DSHIELD_CONTACT", key_label="contact (DSHIELD_CONTACT)",
+           defaults={"base_url": "https://isc.sans.edu", "rate_per_second": 0.5, "daily_budget": 2000,
+                     "max_retry_wait_seconds": 300.0}),
+    _keyed("abuseipdb", 90, "abuseipdb", "AbuseIPDBSource", "ABUSEIPDB_API_KEY",
+           defaults={"base_url": "https://api.abuseipdb.com", "daily_budget": 1000}),
     # -- files, URLs and payload hosts (the artifact pass, docs/malware.md) --
-    SourceEntry(
-        "virustotal",
-        10,
-        _virustotal,
-        subject=FILE,
-        online=True,
-        key_env="VIRUSTOTAL_API_KEY",
-        key_label="API key (VIRUSTOTAL_API_KEY)",
-        # the public API's free tier: 4 requests a minute, 500 a day
-        defaults={
-            "base_url": "https://www.virustotal.com",
-            "rate_per_second": 4 / 60,
-            "daily_budget": 500,
-            "max_retry_wait_seconds": 60.0,
-        },
-    ),
-    SourceEntry(
-        "malwarebazaar",
-        20,
-        _malwarebazaar,
-        subject=FILE,
-        defaults={"base_url": "https://mb-api.abuse.ch", **_ABUSECH_LIMITS},
-        online=True,
-        key_env=_ABUSECH_KEY,
-        key_label=_ABUSECH_LABEL,
-    ),
-    SourceEntry(
-        "urlhaus_url",
-        10,
-        _urlhaus_url,
-        subject=URL,
-        defaults={"base_url": "https://urlhaus-api.abuse.ch", **_ABUSECH_LIMITS},
-        online=True,
-        key_env=_ABUSECH_KEY,
-        key_label=_ABUSECH_LABEL,
-    ),
-    SourceEntry(
-        "urlhaus_host",
-        10,
-        _urlhaus_host,
-        subject=HOST,
-        defaults={"base_url": "https://urlhaus-api.abuse.ch", **_ABUSECH_LIMITS},
-        online=True,
-        key_env=_ABUSECH_KEY,
-        key_label=_ABUSECH_LABEL,
-    ),
-):
+    # VirusTotal's public API, free tier: 4 requests a minute, 500 a day
+    _keyed("virustotal", 10, "artifacts.virustotal", "VirusTotalSource", "VIRUSTOTAL_API_KEY", subject=FILE,
+           key_label="API key (VIRUSTOTAL_API_KEY)",
+           defaults={"base_url": "https://www.virustotal.com", "rate_per_second": 4 / 60, "daily_budget": 500,
+                     "max_retry_wait_seconds": 60.0}),
+    _abusech("malwarebazaar", 20, "MalwareBazaarSource", FILE, "https://mb-api.abuse.ch"),
+    _abusech("urlhaus_url", 10, "URLhausURLSource", URL, "https://urlhaus-api.abuse.ch"),
+    _abusech("urlhaus_host", 10, "URLhausHostSource", HOST, "https://urlhaus-api.abuse.ch"),
+):  # fmt: skip
     register(_entry)

@@ -228,33 +228,32 @@ class PostgresStore(Store):
         if events:  # no savepoint: a conflict rolls the whole batch back
             self._copy_new("raw_events", self._raw_rows(events))
 
+    def _per_session(self, statement: str, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """``statement``'s rows for these sessions: its one parameter is their ids as an array, which it reads as
+        ``unnest(%s::text[]) AS u(sid)`` (one index probe per id); no ids, no query."""
+        return self.execute(statement, (list(session_ids),)) if session_ids else []
+
     def existing_sessions(self, session_ids: Sequence[str]) -> dict[str, str | None]:
-        if not session_ids:
-            return {}
-        rows = self.execute(
+        rows = self._per_session(
             "SELECT s.session_id, host(s.source_ip) FROM unnest(%s::text[]) AS u(sid) CROSS JOIN LATERAL "
             "(SELECT session_id, source_ip FROM session_summaries WHERE session_id = u.sid LIMIT 1) s",
-            (list(session_ids),),
+            session_ids,
         )
         return {r[0]: r[1] for r in rows}
 
     def _stored_event_rows(self, session_ids: Sequence[str]) -> list[tuple[Any, ...]]:
-        if not session_ids:
-            return []
-        return self.execute(
+        return self._per_session(
             "SELECT r.raw_line, r.sensor, r.source_file_id, r.source_offset, u.sid FROM unnest(%s::text[]) AS u(sid) "
             "CROSS JOIN LATERAL (SELECT raw_line, sensor, source_file_id, source_offset FROM raw_events "
             "WHERE session_id = u.sid OFFSET 0) r",
-            (list(session_ids),),
+            session_ids,
         )
 
     def raw_event_counts(self, session_ids: Sequence[str]) -> dict[str, int]:
-        if not session_ids:
-            return {}
-        rows = self.execute(
+        rows = self._per_session(
             "SELECT u.sid, (SELECT COUNT(*) FROM raw_events WHERE session_id = u.sid) "
             "FROM unnest(%s::text[]) AS u(sid)",
-            (list(session_ids),),
+            session_ids,
         )
         return {r[0]: int(r[1]) for r in rows if r[1]}
 

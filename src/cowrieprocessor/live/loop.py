@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from cowrieprocessor.clock import utcnow
 from cowrieprocessor.live import status, tail
 from cowrieprocessor.live.reader import LiveReader, Stopping
 from cowrieprocessor.live.stats import FollowStats
@@ -54,10 +55,6 @@ class FollowOptions:
     max_ticks: int | None = None
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class Follower:
     def __init__(
         self,
@@ -75,7 +72,7 @@ class Follower:
         self.stats.interval = options.interval
         self.watched = [Watched(Path(p)) for p in self.stats.paths]
         self.alerts = alerts
-        self.started_at = _utcnow()
+        self.started_at = utcnow()
         self.behind_since: float | None = None
         self.last_status = 0.0
         self.last_alerts = 0.0
@@ -226,7 +223,7 @@ class Follower:
 
     def _write_status(self, state: str) -> None:
         self.last_status = time.time()
-        status.write(self.engine, self.options.name, state, self.stats, self.started_at, _utcnow())
+        status.write(self.engine, self.options.name, state, self.stats, self.started_at, utcnow())
 
     def close(self, state: str = "stopped") -> None:
         """Close the sources and the store, and write the last status (``stopped`` or ``failed``)."""

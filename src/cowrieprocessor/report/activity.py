@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Integer, Select, bindparam, case, cast, distinct, func, select
 
-from cowrieprocessor.analysis.sql import SESSIONS, dialect_of, fetch, per_dialect
+from cowrieprocessor.analysis.sql import SESSIONS, dialect_of, fetch, per_dialect, reach
 from cowrieprocessor.report.period import Period
 from cowrieprocessor.report.sql import bucket, in_period
 
@@ -41,10 +41,7 @@ class Headline:
 def _totals_statement(dialect: str, sensors: bool) -> Select[Any]:
     s = SESSIONS.c
     return select(
-        func.count().label("sessions"),
-        func.count(distinct(s.source_ip)).label("ips"),
-        func.count(distinct(s.snapshot_asn)).label("asns"),
-        func.count(distinct(s.snapshot_country)).label("countries"),
+        *reach(),
         func.coalesce(func.sum(case((s.login_success, 1), else_=0)), 0).label("logins"),
         func.coalesce(func.sum(s.command_count), 0).label("commands"),
         func.coalesce(func.sum(s.file_downloads), 0).label("downloads"),

@@ -171,9 +171,9 @@ def compute(engine: Engine, since: dt.datetime, until: dt.datetime) -> dict[str,
         item["text"] = text.get(item["key"])
     downloads = _section(first_seen_keys(engine, "download", since, until))
     if downloads["items"]:  # #19: the artifact sources' verdict of each new file, when `enrich` asked them
-        from cowrieprocessor.analysis.artifacts import verdicts
+        from cowrieprocessor.analysis.artifacts import verdict_lines
 
-        known = verdicts(engine, [i["key"] for i in downloads["items"]])
+        known = verdict_lines(engine, [i["key"] for i in downloads["items"]])
         for item in downloads["items"]:
             if item["key"] in known:
                 item["verdict"] = known[item["key"]]

@@ -20,6 +20,7 @@ from typing import Any
 
 from cowrieprocessor.storage import dialects
 from cowrieprocessor.storage.dialects import Dialect, PostgreSQL
+from cowrieprocessor.storage.tables import json_path
 
 #: Positions of the legacy SPUR list (the old ``read_spur_data`` order).
 SPUR_LIST_FIELDS = (
@@ -217,20 +218,12 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
 
-def _get(doc: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(doc, dict):
-            return None
-        doc = doc.get(key)
-    return doc
-
-
 def canonical_asn(doc: dict[str, Any]) -> int | None:
     """ASN by the documented precedence: cymru, maxmind, routing_history, embedded, spur, dshield."""
     asn: int | None = _first(
-        *(coerce_asn(_get(doc, s, "asn")) for s in ("cymru", "maxmind", "routing_history", "embedded")),
-        coerce_asn(_get(doc, "spur", "as", "number")),
-        coerce_asn(_get(doc, "dshield", "ip", "as")),
+        *(coerce_asn(json_path(doc, (s, "asn"))) for s in ("cymru", "maxmind", "routing_history", "embedded")),
+        coerce_asn(json_path(doc, ("spur", "as", "number"))),
+        coerce_asn(json_path(doc, ("dshield", "ip", "as"))),
     )
     return asn
 
@@ -238,17 +231,17 @@ def canonical_asn(doc: dict[str, Any]) -> int | None:
 def canonical_country(doc: dict[str, Any]) -> str | None:
     """Country by the ``geo_country`` order (two-letter codes only), or None."""
     country: str | None = _first(
-        _cc(_get(doc, "maxmind", "country")),
-        _cc(_get(doc, "cymru", "country")),
-        _cc(_get(doc, "dshield", "ip", "ascountry")),
-        _cc(_get(doc, "embedded", "country")),
+        _cc(json_path(doc, ("maxmind", "country"))),
+        _cc(json_path(doc, ("cymru", "country"))),
+        _cc(json_path(doc, ("dshield", "ip", "ascountry"))),
+        _cc(json_path(doc, ("embedded", "country"))),
     )
     return country
 
 
 def canonical_ip_types(doc: dict[str, Any]) -> list[str] | None:
     """SPUR ``client.types`` when SPUR answered with a list, else None (unknown, not 'none')."""
-    types = _get(doc, "spur", "client", "types")
+    types = json_path(doc, ("spur", "client", "types"))
     if not isinstance(types, list):
         return None
     return [t if isinstance(t, str) else json.dumps(t, separators=(",", ":")) for t in types]
@@ -262,19 +255,20 @@ def canonical_org(doc: dict[str, Any], asn: int | None) -> tuple[str | None, str
     def named(value: Any) -> str | None:
         return value if isinstance(value, str) and value != "" else None
 
+    def said(asn_at: tuple[str, ...], value_at: tuple[str, ...]) -> Any:
+        """The value at ``value_at`` when the source's ASN (at ``asn_at``) is ``asn``."""
+        return json_path(doc, value_at) if coerce_asn(json_path(doc, asn_at)) == asn else None
+
+    cymru, maxmind = ("cymru", "asn"), ("maxmind", "asn")
+    spur, dshield = ("spur", "as", "number"), ("dshield", "ip", "as")
     name = _first(
-        named(_get(doc, "cymru", "as_name")) if coerce_asn(_get(doc, "cymru", "asn")) == asn else None,
-        named(_get(doc, "maxmind", "as_org")) if coerce_asn(_get(doc, "maxmind", "asn")) == asn else None,
-        named(_get(doc, "spur", "as", "organization"))
-        if coerce_asn(_get(doc, "spur", "as", "number")) == asn
-        else None,
-        named(_get(doc, "dshield", "ip", "asname")) if coerce_asn(_get(doc, "dshield", "ip", "as")) == asn else None,
+        named(said(cymru, ("cymru", "as_name"))),
+        named(said(maxmind, ("maxmind", "as_org"))),
+        named(said(spur, ("spur", "as", "organization"))),
+        named(said(dshield, ("dshield", "ip", "asname"))),
     )
-    country = _first(
-        _cc(_get(doc, "dshield", "ip", "ascountry")) if coerce_asn(_get(doc, "dshield", "ip", "as")) == asn else None,
-        _cc(_get(doc, "cymru", "country")) if coerce_asn(_get(doc, "cymru", "asn")) == asn else None,
-    )
-    registry = _get(doc, "cymru", "registry") if coerce_asn(_get(doc, "cymru", "asn")) == asn else None
+    country = _first(_cc(said(dshield, ("dshield", "ip", "ascountry"))), _cc(said(cymru, ("cymru", "country"))))
+    registry = said(cymru, ("cymru", "registry"))
     registry = registry if isinstance(registry, str) and 0 < len(registry) <= 16 else None
     return name, country, registry
 

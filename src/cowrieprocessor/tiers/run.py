@@ -11,7 +11,8 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -20,6 +21,9 @@ from cowrieprocessor.enrichment.cascade import build_sources
 from cowrieprocessor.enrichment.ledger import DatabaseLedger
 from cowrieprocessor.tiers.enrichment_pass import EnrichmentPass, EnrichReport
 from cowrieprocessor.tiers.freshness import FreshnessPolicy
+
+if TYPE_CHECKING:
+    from cowrieprocessor.enrichment.artifacts.artifact_pass import ArtifactPass
 
 #: The counts of :class:`EnrichReport` that add up over several workers.
 SUMMED = (
@@ -113,3 +117,29 @@ def merge_runs(runs: list[EnrichRun], seconds: float) -> EnrichRun:
         )
     merged.outcomes = outcomes
     return EnrichRun(merged, runs[0].sources, runs[0].unavailable, workers=len(runs))
+
+
+def build_artifact_pass(
+    engine: Engine, settings: Settings, unavailable: dict[str, str], *, directory: Path | None = None
+) -> ArtifactPass:
+    """The artifact part of ``enrich`` (#19): files, URLs and payload hosts, with the configured artifact
+    sources and host resolver (``directory``: Cowrie's downloads, instead of ``[artifacts] directory``).
+    Sources that cannot run, and the resolver when it is off, are named in ``unavailable``.
+
+    The caller runs ``prepare`` (inventories, the downloads directory, host names resolved) before the IP pass,
+    so that the payload hosts' addresses are enriched by it, ``finish`` (the artifact sources) after it, and
+    ``close`` at the end."""
+    from cowrieprocessor.enrichment.artifacts.artifact_pass import ArtifactPass
+    from cowrieprocessor.enrichment.artifacts.resolve import HostResolver
+    from cowrieprocessor.enrichment.artifacts.sources import build_artifact_sources
+
+    artifacts = settings.artifacts
+    if directory is not None:
+        artifacts = artifacts.model_copy(update={"directory": directory})
+    ledger = DatabaseLedger(engine)
+    sources = build_artifact_sources(settings.providers, ledger, unavailable=unavailable)
+    dns = artifacts.dns
+    resolver = HostResolver(dns, ledger, server=artifacts.dns_server) if dns.enabled else None
+    if resolver is None:
+        unavailable["dns"] = "no: off (enable with [artifacts.dns] enabled = true)"
+    return ArtifactPass(engine, sources, artifacts, resolver=resolver)

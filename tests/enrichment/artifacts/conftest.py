@@ -12,13 +12,14 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from dnslib import AAAA, QTYPE, RR, A, DNSRecord
-from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+from tests.servers import LocalDNS, LocalHTTP, Zone
 
 VT_KEY = "vt-secret-key-0123456789"
 ABUSE_KEY = "abuse-secret-key-0123456789"
@@ -60,7 +61,7 @@ class Request:
 
 
 @dataclass
-class FakeProviders:
+class FakeProviders(LocalHTTP):
     vt: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha256 -> attributes
     bazaar: dict[str, dict[str, Any]] = field(default_factory=dict)  # sha256 -> data[0]
     urls: dict[str, dict[str, Any]] = field(default_factory=dict)  # url -> answer
@@ -108,10 +109,7 @@ class FakeProviders:
             def log_message(self, *args: Any) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        LocalHTTP.__init__(self, Handler)
 
     def answer(self, method: str, path: str, form: dict[str, str], headers: Any) -> tuple[int, Any]:
         if method == "GET" and path.startswith("/api/v3/files/"):
@@ -148,10 +146,6 @@ class FakeProviders:
         with self.lock:
             return [r for r in self.requests if r.path.startswith(path_prefix)]
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 @pytest.fixture
 def providers() -> Iterator[FakeProviders]:
@@ -160,37 +154,19 @@ def providers() -> Iterator[FakeProviders]:
     fake.close()
 
 
-class AddressZone(BaseResolver):  # type: ignore[misc]
-    """A and AAAA answers for exact names; other names are NXDOMAIN. Records every question."""
+class AddressZone(Zone):
+    """A and AAAA answers for exact names; other names are NXDOMAIN."""
 
-    def __init__(self, records: dict[str, list[str]]) -> None:
-        self.records = {k.rstrip(".").lower(): v for k, v in records.items()}
-        self.questions: list[tuple[str, str]] = []
-
-    def resolve(self, request: DNSRecord, handler: Any) -> DNSRecord:
-        reply = request.reply()
-        qname = str(request.q.qname).rstrip(".").lower()
-        self.questions.append((qname, QTYPE[request.q.qtype]))
-        addresses = self.records.get(qname)
-        if addresses is None:
-            reply.header.rcode = 3
-            return reply
-        for address in addresses:
-            if ":" in address and request.q.qtype == QTYPE.AAAA:
-                reply.add_answer(RR(request.q.qname, QTYPE.AAAA, rdata=AAAA(address), ttl=300))
-            elif ":" not in address and request.q.qtype == QTYPE.A:
-                reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(address), ttl=300))
-        return reply
+    def answers(self, request: DNSRecord, records: list[str]) -> list[RR]:
+        qtype = request.q.qtype
+        return [
+            RR(request.q.qname, qtype, rdata=AAAA(address) if ":" in address else A(address), ttl=300)
+            for address in records
+            if (":" in address) == (qtype == QTYPE.AAAA) and qtype in (QTYPE.A, QTYPE.AAAA)
+        ]
 
 
-class AddressDNS:
+class AddressDNS(LocalDNS):
     def __init__(self, records: dict[str, list[str]]) -> None:
         self.zone = AddressZone(records)
-        logger = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data", logf=lambda _s: None)
-        self.server = DNSServer(self.zone, address="127.0.0.1", port=0, logger=logger)
-        self.address = f"127.0.0.1:{self.server.server.server_address[1]}"
-        threading.Thread(target=self.server.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.stop()
-        self.server.server.server_close()
+        super().__init__(self.zone)

@@ -130,23 +130,25 @@ class MalwareBazaarSource(_AbuseCh):
         return first
 
 
-class URLhausURLSource(_AbuseCh):
+class _URLhaus(_AbuseCh):
+    """URLhaus asks ``/v1/<subject>/`` with the subject as its one form field (``url=`` or ``host=``)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.path = f"/v1/{cls.subject}/"
+        cls.version = f"v1-{cls.subject}"
+
+    def form(self, subject: str) -> dict[str, str] | None:
+        return {self.subject: subject}
+
+
+class URLhausURLSource(_URLhaus):
     name = "urlhaus_url"
-    version = "v1-url"
     subject = "url"
     fields = URLHAUS_URL
-    path = "/v1/url/"
-
-    def form(self, subject: str) -> dict[str, str] | None:
-        return {"url": subject}
 
 
-class URLhausHostSource(_AbuseCh):
+class URLhausHostSource(_URLhaus):
     name = "urlhaus_host"
-    version = "v1-host"
     subject = "host"
     fields = URLHAUS_HOST
-    path = "/v1/host/"
-
-    def form(self, subject: str) -> dict[str, str] | None:
-        return {"host": subject}

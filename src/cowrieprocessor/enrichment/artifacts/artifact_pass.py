@@ -15,12 +15,13 @@ import datetime as dt
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import Engine, Table, and_, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from cowrieprocessor.clock import utcnow
 from cowrieprocessor.enrichment import registry
 from cowrieprocessor.enrichment.artifacts import filetype, inventory
 from cowrieprocessor.enrichment.artifacts.alone import asking_alone
@@ -78,22 +79,10 @@ class ArtifactReport:
     busy: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "transfers": self.transfers,
-            "files": self.files,
-            "urls": self.urls,
-            "hosts": self.hosts,
-            "files_inspected": self.files_inspected,
-            "hosts_resolved": self.hosts_resolved,
-            "addresses_new": self.addresses_new,
-            "outcomes": {s: dict(c) for s, c in sorted(self.outcomes.items())},
-            "seconds": round(self.seconds, 3),
-            "busy": self.busy,
-        }
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+        """Every field, in order; the outcomes as plain dicts by source, the time rounded."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        outcomes = {s: dict(c) for s, c in sorted(self.outcomes.items())}
+        return data | {"outcomes": outcomes, "seconds": round(self.seconds, 3)}
 
 
 class ArtifactPass:
@@ -104,7 +93,7 @@ class ArtifactPass:
         settings: ArtifactSettings,
         *,
         resolver: HostResolver | None = None,
-        clock: Clock = _utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.engine = engine
         self.sources = list(sources)

@@ -16,7 +16,7 @@ import dns.exception
 import dns.rcode
 import dns.resolver
 
-from cowrieprocessor.enrichment.cymru import split_host_port
+from cowrieprocessor.enrichment.cymru import make_resolver
 from cowrieprocessor.enrichment.guard import Attempt, Guard
 from cowrieprocessor.enrichment.ledger import Ledger, Outcome
 from cowrieprocessor.enrichment.ratelimit import SYSTEM_CLOCK, Clock
@@ -56,15 +56,7 @@ class HostResolver:
         self.server = server
         self.clock = clock
         self.guard = Guard.for_source(NAME, section, ledger, clock)
-        if server:
-            host, port = split_host_port(server, 53)
-            self.resolver = dns.resolver.Resolver(configure=False)
-            self.resolver.nameservers = [host]
-            self.resolver.port = port
-        else:
-            self.resolver = dns.resolver.Resolver()
-        self.resolver.timeout = section.timeout_seconds
-        self.resolver.lifetime = section.timeout_seconds
+        self.resolver = make_resolver(server, section.timeout_seconds)
 
     def _query(self, host: str) -> Attempt[tuple[list[str], str, int | None]]:
         addresses: list[str] = []
