@@ -7,12 +7,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, text
 
-from cowrieprocessor.analysis.campaigns import By, top_keys
+from cowrieprocessor.analysis.campaigns import top_keys
 from cowrieprocessor.analysis.overview import overview
 from cowrieprocessor.analysis.sql import ASNS, AUTH, COMMANDS, KEYS
 from cowrieprocessor.analysis.timeline import session_detail
 from cowrieprocessor.analysis.tunnels import exploits, tunnel_asns, tunnel_destinations
 from cowrieprocessor.ingestion import ingest
+from cowrieprocessor.kinds import By
 from tests.analysis.conftest import ADMIN, AS_OF, DAY, HUNTER2, K1, K2, K3, T0, Dataset
 from tests.ingestion.activity_builders import dropper, proxy_user, telnet_bypass
 from tests.ingestion.builders import Session, lines, ssh_key_line, write

@@ -223,12 +223,13 @@ def test_the_light_head_constant_matches_the_schema() -> None:
 def test_cli_key_kinds_match_the_analysis_ones() -> None:
     """The light enum the CLI declares (so that ``--help`` loads no SQLAlchemy) mirrors the library's; the
     campaign kinds are one enum, in a module that loads no SQLAlchemy."""
+    from cowrieprocessor import kinds
     from cowrieprocessor.analysis import campaigns
     from cowrieprocessor.analysis.keys import LISTED_KINDS
     from cowrieprocessor.cli import explore
 
     assert [k.value for k in query.Kind] == [k.value for k in LISTED_KINDS]
-    assert explore.By is campaigns.By
+    assert explore.By is kinds.By and campaigns.By is kinds.By
     from cowrieprocessor.cli import lookup
     from cowrieprocessor.enrichment.cascade import ORDER
 

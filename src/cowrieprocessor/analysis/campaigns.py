@@ -19,7 +19,7 @@ from sqlalchemy.sql.selectable import FromClause
 
 from cowrieprocessor.analysis.session_search import _commands_statement
 from cowrieprocessor.analysis.sql import AUTH, IPS, KEYS, SESSIONS, TRANSFERS, dialect_of, fetch, per_dialect, utc
-from cowrieprocessor.kinds import By as By  # the name analysis.overview imports
+from cowrieprocessor.kinds import By
 
 #: The session column that holds each kind (downloads: ``file_transfers.shasum``).
 BY_COLUMN = {

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Select, distinct, func, select, true
 
-from cowrieprocessor.analysis.campaigns import By, KeyRow, top_keys
+from cowrieprocessor.analysis.campaigns import KeyRow, top_keys
 from cowrieprocessor.analysis.inventory import AsnRow, stale, top_asns
 from cowrieprocessor.analysis.provenance import entry_field, provenance_entries
 from cowrieprocessor.analysis.sql import ASNS, IPS, RAW, SESSIONS, dialect_of, fetch, per_dialect
+from cowrieprocessor.kinds import By
 from cowrieprocessor.storage.tables import metadata
 
 if TYPE_CHECKING:

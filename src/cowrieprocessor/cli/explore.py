@@ -216,7 +216,7 @@ def campaigns(
     from cowrieprocessor.analysis import campaigns as found
 
     rows = found.top_keys(
-        state(ctx).ready_engine(), found.By(by.value), limit=limit, since=parse_time(since, "--since"),
+        state(ctx).ready_engine(), by, limit=limit, since=parse_time(since, "--since"),
         until=parse_time(until, "--until"), sensor=sensor,
     )  # fmt: skip
     empty = f"No session has a {by.value} key" + (" in this range." if since or until or sensor else ".")

@@ -16,11 +16,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DefaultTTLs:
+    #: Days by source and class that replace the class's days (none by default).
+    per_source: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     hosting_days: float = 7.0
     residential_days: float = 30.0
-    error_retry_hours: float = 6.0
-    active_days: float = 90.0
-    per_source: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    error_retry_hours: float = 6.0  # after a failed call
+    active_days: float = 90.0  # an IP seen within this many days is refreshed when stale
 
 
 DEFAULTS = DefaultTTLs()
