@@ -140,7 +140,7 @@ SPLITS: dict[str, tuple[str, int]] = {
 def _detail_statement(dialect: str, kind: str, sensors: bool) -> CompoundSelect[Any]:
     """Everything else of the top keys (``:keys``) from one pass over their sessions of the period.
 
-    The sessions are first counted per key, IP, ASN then and sensor (``base``); from those few rows come each
+    The sessions are first counted per key, IP, ASN then and sensor (``base``); from those rows come each
     key's totals (``by`` = ``key``: IPs, ASNs, sensors, first and last seen) and its splits: sessions and
     IPs per ASN then (``asn``), ASN now (``now``), sensor and IP, the first few of each (``SPLITS``; a busy
     password has tens of thousands of IPs). A session that downloaded a file twice counts once for it.
@@ -164,35 +164,69 @@ def _detail_statement(dialect: str, kind: str, sensors: bool) -> CompoundSelect[
             .where(*where)
             .group_by(key, s.source_ip, s.snapshot_asn, s.sensor)
         )
-    within = base.cte("base")
-    b = within.c
-    sessions = cast(func.sum(b.n), BigInteger)
-    ips = func.count(distinct(b.ip))
+    b = base.cte("base").c
+    # Per key and IP, per key, ASN and IP, per key, sensor and IP: sums and row counts, hashed, never sorted
+    # (a COUNT(DISTINCT) sorts); the IPs of a group are then its rows with an IP.
+    per_ip = (
+        select(b.key, b.ip, func.sum(b.n).label("n"), func.min(b.first).label("first"))
+        .add_columns(func.max(b.last).label("last"))
+        .group_by(b.key, b.ip)
+        .cte("per_ip")
+    )
+    by_ip = per_ip.c
+    per: dict[str, Any] = {}
+    for by, column in (("asn", b.asn), ("sensor", b.sensor)):
+        level = select(b.key, column.label("value"), b.ip, func.sum(b.n).label("n")).group_by(b.key, column, b.ip)
+        o = level.subquery().c
+        per[by] = (
+            select(o.key, o.value, func.sum(o.n).label("n"), func.count(o.ip).label("ips"))
+            .group_by(o.key, o.value)
+            .cte(f"per_{by}")
+        )
+    now = (
+        select(by_ip.key, i.current_asn.label("value"), func.sum(by_ip.n).label("n"), func.count(by_ip.ip).label("ips"))
+        .select_from(per_ip.outerjoin(IPS, i.ip_address == by_ip.ip))
+        .group_by(by_ip.key, i.current_asn)
+        .subquery("per_now")
+    )
+    ip_rows = select(
+        by_ip.key, by_ip.ip.label("value"), by_ip.n, case((by_ip.ip.is_(None), 0), else_=1).label("ips")
+    ).subquery("per_ip_rows")
+    keyed = (
+        select(by_ip.key, func.sum(by_ip.n).label("n"), func.count(by_ip.ip).label("ips"))
+        .add_columns(func.min(by_ip.first).label("first"), func.max(by_ip.last).label("last"))
+        .group_by(by_ip.key)
+        .subquery("keyed")
+    )
+    asns, named = per["asn"].c, per["sensor"].c
+    asn_counts = select(asns.key, func.count(asns.value).label("n")).group_by(asns.key).subquery()
+    sensor_counts = select(named.key, func.count(named.value).label("n")).group_by(named.key).subquery()
     empty = {"asn": cast(null(), BigInteger), "sensor": cast(null(), s.sensor.type)}
     empty["ip"] = cast(null(), s.source_ip.type)
+    k = keyed.c
     totals = select(
-        literal("key").label("by"), b.key, *(v.label(k) for k, v in empty.items()), sessions.label("sessions"),
-        ips.label("ips"), func.count(distinct(b.asn)).label("asns"), func.count(distinct(b.sensor)).label("sensors"),
-        func.min(b.first).label("first_seen"), func.max(b.last).label("last_seen"), literal(1).label("rank"),
-    ).group_by(b.key)  # fmt: skip
+        literal("key").label("by"), k.key, *(v.label(n) for n, v in empty.items()),
+        cast(k.n, BigInteger).label("sessions"), k.ips, asn_counts.c.n.label("asns"),
+        sensor_counts.c.n.label("sensors"), k.first.label("first_seen"), k.last.label("last_seen"),
+        literal(1).label("rank"),
+    ).select_from(
+        keyed.join(asn_counts, asn_counts.c.key == k.key).join(sensor_counts, sensor_counts.c.key == k.key)
+    )  # fmt: skip
     parts: list[Select[Any]] = [totals]
     for by, (name, limit) in SPLITS.items():
-        column: Any = {"asn": b.asn, "now": i.current_asn, "sensor": b.sensor, "ip": b.ip}[by]
-        rank = func.row_number().over(partition_by=b.key, order_by=(sessions.desc(), column))
-        values = {**empty, name: column}
-        grouped = (
-            select(b.key, *(v.label(k) for k, v in values.items()), sessions.label("sessions"), ips.label("ips"))
-            .add_columns(rank.label("rank"))
-            .group_by(b.key, column)
-        )
-        if by == "now":
-            grouped = grouped.select_from(within.outerjoin(IPS, i.ip_address == b.ip))
-        g = grouped.subquery(f"by_{by}").c
+        g = {"asn": per["asn"], "now": now, "sensor": per["sensor"], "ip": ip_rows}[by].c
+        rank = func.row_number().over(partition_by=g.key, order_by=(g.n.desc(), g.value))
+        values = {**empty, name: g.value}
+        ranked = select(
+            g.key, *(v.label(n) for n, v in values.items()), cast(g.n, BigInteger).label("sessions"), g.ips,
+            rank.label("rank"),
+        ).subquery(f"by_{by}")  # fmt: skip
+        r = ranked.c
         parts.append(
             select(
-                literal(by).label("by"), g.key, g.asn, g.sensor, g.ip, g.sessions, g.ips, null(), null(), null(),
-                null(), g.rank,
-            ).where(g.rank <= limit)
+                literal(by).label("by"), r.key, r.asn, r.sensor, r.ip, r.sessions, r.ips, null(), null(), null(),
+                null(), r.rank,
+            ).where(r.rank <= limit)
         )  # fmt: skip
     return union_all(*parts)
 
