@@ -42,11 +42,11 @@ def _ranked(
 
     With ``new`` = (column, indexed), the same pass also ranks the groups by their rows whose value of the
     column was never seen before the period (their measures again, over those rows only, named ``new_...``;
-    ``rank`` and ``new_rank``): one scan and one aggregation serve both tables. Each row is looked up once in
-    the set of new values (a hash join). When the column is one of the groups, a group is new or not as a
-    whole and its measures are those of all its rows; otherwise ``measures(p, keep)`` and ``order(keep)``
-    build them again over ``keep(value)``: the value on a new row, NULL on another (aggregates skip NULLs;
-    ``count(keep(1))`` counts rows).
+    ``rank`` and ``new_rank``): one scan and one aggregation serve both tables. When the column is one of the
+    groups, a group is new or not as a whole (its value is looked up once, after grouping) and its measures
+    are those of all its rows. Otherwise each row is looked up in the set of new values (a hash join) and
+    ``measures(p, keep)`` and ``order(keep)`` build them again over ``keep(value)``: the value on a new row,
+    NULL on another (aggregates skip NULLs; ``count(keep(1))`` counts rows).
     """
     p = _period_sessions(sensors)
     rows = p.join(table, table.c.session_id == p.c.session_id)
@@ -54,22 +54,24 @@ def _ranked(
     if new is None:
         return stmt.order_by(order(_all).desc(), *groups).limit(TOP)
     column, indexed = new
-    values = select(table.c[column]).select_from(rows)
-    news = never_before(values, table, column, "event_time", indexed=indexed).cte("new_values")
-    seen = news.c[0]  # NULL on a row whose value is not new (the set is distinct: no row is repeated)
-    stmt = stmt.select_from(rows.outerjoin(news, seen == table.c[column]))
     if any(g is table.c[column] for g in groups):  # new or not is the group's: its measures are the same
-        fresh: Any = case((seen.is_not(None), 1), else_=0)
-        stmt = stmt.add_columns(fresh.label("fresh")).group_by(fresh)
+        grouped = stmt.add_columns(order(_all).label("ordered")).cte("grouped").c
+        keys = [grouped[g.name] for g in groups]
+        news = never_before(select(grouped[column]), table, column, "event_time", indexed=indexed)
+        fresh: Any = case((grouped[column].in_(news), 1), else_=0)  # the groups' values, looked up once
         ranks = (
-            func.row_number().over(order_by=(order(_all).desc(), *groups)).label("rank"),
-            func.row_number().over(partition_by=fresh, order_by=(order(_all).desc(), *groups)).label("new_rank"),
+            func.row_number().over(order_by=(grouped.ordered.desc(), *keys)).label("rank"),
+            func.row_number().over(partition_by=fresh, order_by=(grouped.ordered.desc(), *keys)).label("new_rank"),
         )
-        inner = stmt.add_columns(*ranks).subquery("ranked")
+        inner = select(*(c for c in grouped if c.name != "ordered"), fresh.label("fresh"), *ranks).subquery("ranked")
         same = [inner.c[m.name].label(f"new_{m.name}") for m in measures(p, _all)]
         new_order = case((inner.c.fresh == 1, inner.c.rank), else_=0).label("new_order")  # > 0: new
         ranked = select(*(c for c in inner.c if c.name != "fresh"), *same, new_order).subquery("flagged")
     else:
+        values = select(table.c[column]).select_from(rows)
+        found = never_before(values, table, column, "event_time", indexed=indexed).cte("new_values")
+        seen = found.c[0]  # NULL on a row whose value is not new (the set is distinct: no row is repeated)
+        stmt = stmt.select_from(rows.outerjoin(found, seen == table.c[column]))
 
         def keep(value: Any) -> Any:
             return case((seen.is_not(None), value))
