@@ -44,7 +44,7 @@ def _ranked(
     column was never seen before the period (their measures again, over those rows only, named ``new_...``;
     ``rank`` and ``new_rank``): one scan and one aggregation serve both tables. When the column is one of the
     groups, a group is new or not as a whole (its value is looked up once, after grouping) and its measures
-    are those of all its rows. Otherwise each row is looked up in the set of new values (a hash join) and
+    are those of all its rows. Otherwise each row is looked up in the set of new values (hashed) and
     ``measures(p, keep)`` and ``order(keep)`` build them again over ``keep(value)``: the value on a new row,
     NULL on another (aggregates skip NULLs; ``count(keep(1))`` counts rows).
     """
@@ -70,11 +70,11 @@ def _ranked(
     else:
         values = select(table.c[column]).select_from(rows)
         found = never_before(values, table, column, "event_time", indexed=indexed).cte("new_values")
-        seen = found.c[0]  # NULL on a row whose value is not new (the set is distinct: no row is repeated)
-        stmt = stmt.select_from(rows.outerjoin(found, seen == table.c[column]))
+        # a hash probe per row into the one set (a join to it, misjudged as tiny, became a nested loop)
+        fresh = table.c[column].in_(select(found.c[0]))
 
         def keep(value: Any) -> Any:
-            return case((seen.is_not(None), value))
+            return case((fresh, value))
 
         renamed = [m.element.label(f"new_{m.name}") for m in measures(p, keep)]
         ranks = (
