@@ -24,8 +24,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -91,13 +92,44 @@ def backend_cpu(engine: Engine) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(engine: Engine, days: int | None, repeat: int) -> None:
+def profile_statements(engine: Engine) -> dict[str, list[float]]:
+    """Seconds of each statement the report runs, keyed by the report function that ran it (``--profile``)."""
+    seconds: dict[str, list[float]] = {}
+
+    def before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        conn.info.setdefault("started", []).append(time.perf_counter())
+
+    def after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        elapsed = time.perf_counter() - conn.info["started"].pop()
+        frame, name = sys._getframe(1), "?"
+        while frame is not None:
+            module = frame.f_globals.get("__name__", "")
+            if module.startswith("cowrieprocessor.") and not module.endswith((".sql", ".engine", ".schema")):
+                name = f"{module.rsplit('.', 1)[-1]}.{frame.f_code.co_name}:{frame.f_lineno}"
+                break
+            frame = frame.f_back  # type: ignore[assignment]
+        seconds.setdefault(name, []).append(elapsed)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    return seconds
+
+
+def print_profile(seconds: dict[str, list[float]], runs: int) -> None:
+    total = sum(sum(v) for v in seconds.values()) / runs
+    print(f"statements: {total:.2f} s per report")
+    for name, times in sorted(seconds.items(), key=lambda kv: -sum(kv[1])):
+        print(f"  {sum(times) / runs:7.3f} s  {len(times) // runs:3d}x  {name}")
+
+
+def measure(engine: Engine, days: int | None, repeat: int, profile: bool = False) -> None:
     """Wall time, and CPU time (client + database backend): the report runs one statement at a time, so on
     an idle machine its wall time is about its CPU time - the figure that does not depend on the load."""
     period = resolve(engine, None, None)
     if days is not None:
         period = resolve(engine, period.until - dt.timedelta(days=days), period.until)
     times, cpus, size, sessions = [], [], 0, 0
+    seconds = profile_statements(engine) if profile else None
     for _ in range(repeat):
         t, c, b = time.perf_counter(), time.process_time(), backend_cpu(engine)
         report = build_report(engine, period)
@@ -112,6 +144,8 @@ def measure(engine: Engine, days: int | None, repeat: int) -> None:
           f"{sessions:,} sessions in it")  # fmt: skip
     print(f"report (build + render): median {median:.2f} s over {repeat} runs ({', '.join(f'{t:.2f}' for t in times)})"
           f" - target {target:.0f} s: {'ok' if median < target else 'MISSED'}")  # fmt: skip
+    if seconds is not None:
+        print_profile(seconds, repeat)
     print(f"CPU (client + database): median {statistics.median(cpus):.2f} s ({', '.join(f'{c:.2f}' for c in cpus)});"
           f" load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"html: {size / 1024 / 1024:.2f} MB - target 5 MB: {'ok' if size < PERIOD_BYTES else 'MISSED'}; "
@@ -130,6 +164,7 @@ def main() -> None:
     parser.add_argument("--details-days", type=int, default=90, help="days of detail rows to add (--generate)")
     parser.add_argument("--days", type=int, default=30, help="the report's period")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="also print the seconds of each statement")
     args = parser.parse_args()
     if args.sample:
         url = args.db or f"sqlite:///{tempfile.mkdtemp()}/sample.sqlite"
@@ -137,7 +172,7 @@ def main() -> None:
         ingest_sample(url)
         print(f"sample ingested and enriched in {time.perf_counter() - t:.1f} s")
         engine = make_engine(url)
-        measure(engine, None, args.repeat)
+        measure(engine, None, args.repeat, args.profile)
         engine.dispose()
         return
     if not args.db:
@@ -154,7 +189,7 @@ def main() -> None:
         counts = add_details(engine, args.details_days)
         print(f"details of the last {args.details_days} days in {time.perf_counter() - t:.0f} s: {counts}")
     print(f"pid {os.getpid()}")
-    measure(engine, args.days, args.repeat)
+    measure(engine, args.days, args.repeat, args.profile)
     engine.dispose()
 
 

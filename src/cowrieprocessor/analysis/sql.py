@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Select, Table, distinct, func, true
+from sqlalchemy import CompoundSelect, Engine, Select, Table, distinct, func, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
@@ -54,7 +54,9 @@ def per_dialect(builder: Callable[..., T]) -> Callable[..., T]:
     return cache(builder)
 
 
-def fetch(engine: Engine, statement: Select[Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+def fetch(
+    engine: Engine, statement: Select[Any] | CompoundSelect[Any], params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """Run a read-only statement and return plain dicts (errors propagate: never swallowed)."""
     with engine.connect() as conn:
         return [dict(row) for row in conn.execute(statement, dict(params)).mappings()]

@@ -13,18 +13,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    CompoundSelect,
     Engine,
     FromClause,
     Select,
     Table,
     bindparam,
     case,
+    cast,
     distinct,
     exists,
     func,
+    literal,
     null,
     select,
+    union_all,
 )
 
 from cowrieprocessor.analysis.sql import COMMANDS, IPS, SESSIONS, dialect_of, fetch, per_dialect
@@ -97,52 +102,133 @@ def _sessions(kind: str) -> Any:
 
 @per_dialect
 def _top_statement(dialect: str, kind: str, sensors: bool) -> Select[Any]:
-    s = SESSIONS.c
+    """The top keys by sessions, and how many of the period's keys are new (never seen before it).
+
+    One pass over the period that only counts per key (hashing, no sort): what else a campaign shows - its
+    IPs, ASNs, sensors, first and last session - is counted for these few keys only (``_detail_statement``).
+    """
     rows, key = _source(kind)
-    return (
-        select(
-            key.label("key"),
-            _sessions(kind).label("sessions"),
-            func.count(distinct(s.source_ip)).label("ips"),
-            func.count(distinct(s.snapshot_asn)).label("asns"),
-            func.count(distinct(s.sensor)).label("sensors"),
-            func.min(s.first_event_at).label("first_seen"),
-            func.max(s.first_event_at).label("last_seen"),
-        )
+    counted = (
+        select(key.label("key"), _sessions(kind).label("sessions"))
         .select_from(rows)
         .where(*in_period(sensors), key.is_not(None))
         .group_by(key)
-        .order_by(_sessions(kind).desc(), key)
+        .cte("counted")
+    )
+    if kind == "download":
+        new = never_before(select(counted.c.key), FILES, "shasum", "event_time", indexed=True)
+    else:
+        new = never_before(select(counted.c.key), SESSIONS, key.name, "first_event_at", indexed=kind != "hassh")
+    new_count = select(func.count()).select_from(new.subquery()).scalar_subquery()
+    return (
+        select(counted.c.key, counted.c.sessions, new_count.label("new_keys"))
+        .order_by(counted.c.sessions.desc(), counted.c.key)
         .limit(TOP_KEYS)
     )
 
 
+#: The splits of a campaign (``_detail_statement``): the column of the value and how many values are kept.
+SPLITS: dict[str, tuple[str, int]] = {
+    "asn": ("asn", TOP_SPLIT),
+    "now": ("asn", TOP_SPLIT),
+    "sensor": ("sensor", TOP_SPLIT),
+    "ip": ("ip", TOP_IPS),
+}
+
+
 @per_dialect
-def _split_statement(dialect: str, kind: str, sensors: bool, by: str) -> Select[Any]:
-    """Sessions and IPs of each top key per ASN then (``asn``), ASN now (``now``), sensor or IP."""
+def _detail_statement(dialect: str, kind: str, sensors: bool) -> CompoundSelect[Any]:
+    """Everything else of the top keys (``:keys``) from one pass over their sessions of the period.
+
+    The sessions are first counted per key, IP, ASN then and sensor (``base``); from those rows come each
+    key's totals (``by`` = ``key``: IPs, ASNs, sensors, first and last seen) and its splits: sessions and
+    IPs per ASN then (``asn``), ASN now (``now``), sensor and IP, the first few of each (``SPLITS``; a busy
+    password has tens of thousands of IPs). A session that downloaded a file twice counts once for it.
+    """
     s, i = SESSIONS.c, IPS.c
     rows, key = _source(kind)
-    if by == "now":
-        rows = rows.outerjoin(IPS, i.ip_address == s.source_ip)
-    column = {"asn": s.snapshot_asn, "now": i.current_asn, "sensor": s.sensor, "ip": s.source_ip}[by]
-    rank = func.row_number().over(partition_by=key, order_by=(_sessions(kind).desc(), column))
-    groups = (
-        select(
-            key.label("key"),
-            column.label("value"),
-            _sessions(kind).label("sessions"),
-            func.count(distinct(s.source_ip)).label("ips"),
-            rank.label("rank"),
+    where = (*in_period(sensors), period_first(dialect, key).in_(bindparam("keys", expanding=True)))
+    columns = (key.label("key"), s.source_ip.label("ip"), s.snapshot_asn.label("asn"), s.sensor.label("sensor"))
+    if kind == "download":
+        one = select(*columns, s.session_id, s.first_event_at).select_from(rows).where(*where).distinct().subquery()
+        o = one.c
+        base = select(
+            o.key, o.ip, o.asn, o.sensor, func.count().label("n"), func.min(o.first_event_at).label("first"),
+            func.max(o.first_event_at).label("last"),
+        ).group_by(o.key, o.ip, o.asn, o.sensor)  # fmt: skip
+    else:
+        base = (
+            select(*columns, func.count().label("n"), func.min(s.first_event_at).label("first"))
+            .add_columns(func.max(s.first_event_at).label("last"))
+            .select_from(rows)
+            .where(*where)
+            .group_by(key, s.source_ip, s.snapshot_asn, s.sensor)
         )
-        .select_from(rows)
-        .where(*in_period(sensors), period_first(dialect, key).in_(bindparam("keys", expanding=True)))
-        .group_by(key, column)
-        .subquery("groups")
+    b = base.cte("base").c
+    # Per key and IP, per key, ASN and IP, per key, sensor and IP: sums and row counts, hashed, never sorted
+    # (a COUNT(DISTINCT) sorts); the IPs of a group are then its rows with an IP.
+    per_ip = (
+        select(b.key, b.ip, func.sum(b.n).label("n"), func.min(b.first).label("first"))
+        .add_columns(func.max(b.last).label("last"))
+        .group_by(b.key, b.ip)
+        .cte("per_ip")
     )
-    g = groups.c
-    # only the first few of each key leave the database (a busy password has tens of thousands of IPs)
-    limit = TOP_IPS if by == "ip" else TOP_SPLIT
-    return select(g.key, g.value, g.sessions, g.ips).where(g.rank <= limit).order_by(g.key, g.rank)
+    by_ip = per_ip.c
+    per: dict[str, Any] = {}
+    for by, column in (("asn", b.asn), ("sensor", b.sensor)):
+        level = select(b.key, column.label("value"), b.ip, func.sum(b.n).label("n")).group_by(b.key, column, b.ip)
+        o = level.subquery().c
+        per[by] = (
+            select(o.key, o.value, func.sum(o.n).label("n"), func.count(o.ip).label("ips"))
+            .group_by(o.key, o.value)
+            .cte(f"per_{by}")
+        )
+    now = (
+        select(by_ip.key, i.current_asn.label("value"), func.sum(by_ip.n).label("n"), func.count(by_ip.ip).label("ips"))
+        .select_from(per_ip.outerjoin(IPS, i.ip_address == by_ip.ip))
+        .group_by(by_ip.key, i.current_asn)
+        .subquery("per_now")
+    )
+    ip_rows = select(
+        by_ip.key, by_ip.ip.label("value"), by_ip.n, case((by_ip.ip.is_(None), 0), else_=1).label("ips")
+    ).subquery("per_ip_rows")
+    keyed = (
+        select(by_ip.key, func.sum(by_ip.n).label("n"), func.count(by_ip.ip).label("ips"))
+        .add_columns(func.min(by_ip.first).label("first"), func.max(by_ip.last).label("last"))
+        .group_by(by_ip.key)
+        .subquery("keyed")
+    )
+    asns, named = per["asn"].c, per["sensor"].c
+    asn_counts = select(asns.key, func.count(asns.value).label("n")).group_by(asns.key).subquery()
+    sensor_counts = select(named.key, func.count(named.value).label("n")).group_by(named.key).subquery()
+    empty = {"asn": cast(null(), BigInteger), "sensor": cast(null(), s.sensor.type)}
+    empty["ip"] = cast(null(), s.source_ip.type)
+    k = keyed.c
+    totals = select(
+        literal("key").label("by"), k.key, *(v.label(n) for n, v in empty.items()),
+        cast(k.n, BigInteger).label("sessions"), k.ips, asn_counts.c.n.label("asns"),
+        sensor_counts.c.n.label("sensors"), k.first.label("first_seen"), k.last.label("last_seen"),
+        literal(1).label("rank"),
+    ).select_from(
+        keyed.join(asn_counts, asn_counts.c.key == k.key).join(sensor_counts, sensor_counts.c.key == k.key)
+    )  # fmt: skip
+    parts: list[Select[Any]] = [totals]
+    for by, (name, limit) in SPLITS.items():
+        g = {"asn": per["asn"], "now": now, "sensor": per["sensor"], "ip": ip_rows}[by].c
+        rank = func.row_number().over(partition_by=g.key, order_by=(g.n.desc(), g.value))
+        values = {**empty, name: g.value}
+        ranked = select(
+            g.key, *(v.label(n) for n, v in values.items()), cast(g.n, BigInteger).label("sessions"), g.ips,
+            rank.label("rank"),
+        ).subquery(f"by_{by}")  # fmt: skip
+        r = ranked.c
+        parts.append(
+            select(
+                literal(by).label("by"), r.key, r.asn, r.sensor, r.ip, r.sessions, r.ips, null(), null(), null(),
+                null(), r.rank,
+            ).where(r.rank <= limit)
+        )  # fmt: skip
+    return union_all(*parts)
 
 
 @per_dialect
@@ -181,12 +267,6 @@ def new_keys(kind: str, sensors: bool) -> Select[Any]:
     if kind == "download":
         return never_before(candidates, FILES, "shasum", "event_time", indexed=True)
     return never_before(candidates, SESSIONS, key.name, "first_event_at", indexed=kind != "hassh")
-
-
-@per_dialect
-def _new_count_statement(dialect: str, kind: str, sensors: bool) -> Select[Any]:
-    """How many distinct keys of the period were never seen before it."""
-    return select(func.count().label("n")).select_from(new_keys(kind, sensors).subquery())
 
 
 @per_dialect
@@ -237,11 +317,17 @@ def _script_statement(dialect: str, sensors: bool) -> Select[Any]:
     )
 
 
-def _group(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        out.setdefault(row.pop("key"), []).append(row)
-    return out
+def _details(rows: list[dict[str, Any]]) -> tuple[dict[str, dict[str, list[dict[str, Any]]]], dict[str, Any]]:
+    """``_detail_statement``'s rows as (split -> key -> its rows, largest first) and key -> its totals."""
+    splits: dict[str, dict[str, list[dict[str, Any]]]] = {by: {} for by in SPLITS}
+    totals: dict[str, Any] = {}
+    for r in sorted(rows, key=lambda r: int(r["rank"])):
+        if r["by"] == "key":
+            totals[r["key"]] = {k: r[k] for k in ("ips", "asns", "sensors", "first_seen", "last_seen")}
+        else:
+            row = {"value": r[SPLITS[r["by"]][0]], "sessions": r["sessions"], "ips": r["ips"]}
+            splits[r["by"]].setdefault(r["key"], []).append(row)
+    return splits, totals
 
 
 def top_campaigns(engine: Engine, period: Period) -> dict[str, Any]:
@@ -250,16 +336,15 @@ def top_campaigns(engine: Engine, period: Period) -> dict[str, Any]:
     by_kind: dict[str, list[Campaign]] = {}
     new_keys: dict[str, int] = {}
     for kind in KINDS:
-        campaigns = [Campaign(kind=kind, **r) for r in fetch(engine, _top_statement(dialect, kind, sensors), params)]
-        new_keys[kind] = int(fetch(engine, _new_count_statement(dialect, kind, sensors), params)[0]["n"])
-        by_kind[kind] = campaigns
-        if not campaigns:
+        top = fetch(engine, _top_statement(dialect, kind, sensors), params)
+        new_keys[kind] = int(top[0]["new_keys"]) if top else 0
+        by_kind[kind] = campaigns = []
+        if not top:
             continue
-        keyed = {**params, "keys": [c.key for c in campaigns]}
-        splits = {
-            by: _group(fetch(engine, _split_statement(dialect, kind, sensors, by), keyed))
-            for by in ("asn", "now", "sensor", "ip")
-        }
+        keyed = {**params, "keys": [r["key"] for r in top]}
+        splits, totals = _details(fetch(engine, _detail_statement(dialect, kind, sensors), keyed))
+        for r in top:
+            campaigns.append(Campaign(kind=kind, key=r["key"], sessions=int(r["sessions"]), **totals[r["key"]]))
         first = _first_ever(engine, kind, keyed["keys"], period.since)
         readable = labels(engine, kind, keyed["keys"], params)
         if kind == "command_sig":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, case, distinct, func, select
+from sqlalchemy import BigInteger, Engine, Select, and_, bindparam, case, cast, distinct, func, select
 
 from cowrieprocessor.analysis.sql import ASNS, IPS, SESSIONS, dialect_of, fetch, per_dialect
 from cowrieprocessor.report.period import Period
@@ -23,47 +23,65 @@ def _asn_columns() -> list[Any]:
     return [a.organization_name, a.organization_country, a.asn_type, a.is_known_hosting, a.is_known_vpn]
 
 
-@per_dialect
-def _then_statement(dialect: str, sensors: bool) -> Select[Any]:
-    s, i, a = SESSIONS.c, IPS.c, ASNS.c
-    elsewhere = case((and_(i.current_asn.is_not(None), i.current_asn != s.snapshot_asn), s.source_ip))
+def _by_ip(sensors: bool) -> Any:
+    """The period's sessions counted per IP, ASN and country at attack time (one row per IP, or a few when it
+    moved): the networks' tables group and join these rows instead of every session (hashed once, joined to
+    the inventory a third as often; a COUNT(DISTINCT) then sorts a third as many rows)."""
+    s = SESSIONS.c
     return (
         select(
-            s.snapshot_asn.label("asn"),
-            *_asn_columns(),
-            func.count().label("sessions"),
-            func.count(distinct(s.source_ip)).label("ips"),
-            func.count(distinct(elsewhere)).label("ips_moved_since"),
-            func.count(distinct(s.snapshot_country)).label("countries"),
-            func.min(s.first_event_at).label("first_seen"),
-            func.max(s.first_event_at).label("last_seen"),
-        )
-        .select_from(
-            SESSIONS.outerjoin(IPS, i.ip_address == s.source_ip).outerjoin(ASNS, a.asn_number == s.snapshot_asn)
+            s.source_ip.label("ip"), s.snapshot_asn.label("asn"), s.snapshot_country.label("country"),
+            func.count().label("n"), func.min(s.first_event_at).label("first"),
+            func.max(s.first_event_at).label("last"),
         )
         .where(*in_period(sensors))
-        .group_by(s.snapshot_asn, *_asn_columns())
-        .order_by(func.count().desc(), s.snapshot_asn)
+        .group_by(s.source_ip, s.snapshot_asn, s.snapshot_country)
+        .subquery("by_ip")
+    )  # fmt: skip
+
+
+def _sessions(p: Any) -> Any:
+    """The sessions of a group of ``_by_ip`` rows (an integer on both backends)."""
+    return cast(func.sum(p.c.n), BigInteger)
+
+
+@per_dialect
+def _then_statement(dialect: str, sensors: bool) -> Select[Any]:
+    p, i, a = _by_ip(sensors), IPS.c, ASNS.c
+    elsewhere = case((and_(i.current_asn.is_not(None), i.current_asn != p.c.asn), p.c.ip))
+    return (
+        select(
+            p.c.asn,
+            *_asn_columns(),
+            _sessions(p).label("sessions"),
+            func.count(distinct(p.c.ip)).label("ips"),
+            func.count(distinct(elsewhere)).label("ips_moved_since"),
+            func.count(distinct(p.c.country)).label("countries"),
+            func.min(p.c.first).label("first_seen"),
+            func.max(p.c.last).label("last_seen"),
+        )
+        .select_from(p.outerjoin(IPS, i.ip_address == p.c.ip).outerjoin(ASNS, a.asn_number == p.c.asn))
+        .group_by(p.c.asn, *_asn_columns())
+        .order_by(_sessions(p).desc(), p.c.asn)
     )
 
 
 @per_dialect
 def _now_statement(dialect: str, sensors: bool) -> Select[Any]:
     """Without an ASN today, the organisation named by the embedded data (which has no AS numbers) groups."""
-    s, i, a = SESSIONS.c, IPS.c, ASNS.c
+    p, i, a = _by_ip(sensors), IPS.c, ASNS.c
     embedded = case((i.current_asn.is_(None), i.enrichment[("embedded", "as_org")].as_string()))
     return (
         select(
             i.current_asn.label("asn"),
             embedded.label("embedded_org"),
             *_asn_columns(),
-            func.count().label("sessions"),
-            func.count(distinct(s.source_ip)).label("ips"),
+            _sessions(p).label("sessions"),
+            func.count(distinct(p.c.ip)).label("ips"),
         )
-        .select_from(SESSIONS.join(IPS, i.ip_address == s.source_ip).outerjoin(ASNS, a.asn_number == i.current_asn))
-        .where(*in_period(sensors))
+        .select_from(p.join(IPS, i.ip_address == p.c.ip).outerjoin(ASNS, a.asn_number == i.current_asn))
         .group_by(i.current_asn, embedded, *_asn_columns())
-        .order_by(func.count().desc(), i.current_asn, embedded)
+        .order_by(_sessions(p).desc(), i.current_asn, embedded)
         .limit(TOP)
     )
 
@@ -96,73 +114,70 @@ def asn_names(engine: Engine, asns: Iterable[Any]) -> dict[int, str | None]:
 
 @per_dialect
 def _types_statement(dialect: str, sensors: bool) -> Select[Any]:
-    s, a = SESSIONS.c, ASNS.c
-    kind = case((s.snapshot_asn.is_(None), "no ASN"), else_=func.coalesce(a.asn_type, "unclassified"))
+    p, a = _by_ip(sensors), ASNS.c
+    kind = case((p.c.asn.is_(None), "no ASN"), else_=func.coalesce(a.asn_type, "unclassified"))
     return (
         select(
             kind.label("asn_type"),
-            func.count().label("sessions"),
-            func.count(distinct(s.source_ip)).label("ips"),
-            func.count(distinct(s.snapshot_asn)).label("asns"),
+            _sessions(p).label("sessions"),
+            func.count(distinct(p.c.ip)).label("ips"),
+            func.count(distinct(p.c.asn)).label("asns"),
         )
-        .select_from(SESSIONS.outerjoin(ASNS, a.asn_number == s.snapshot_asn))
-        .where(*in_period(sensors))
+        .select_from(p.outerjoin(ASNS, a.asn_number == p.c.asn))
         .group_by(kind)
-        .order_by(func.count().desc(), kind)
+        .order_by(_sessions(p).desc(), kind)
     )
 
 
 @per_dialect
 def _countries_statement(dialect: str, sensors: bool) -> Select[Any]:
-    s = SESSIONS.c
+    p = _by_ip(sensors)
     return (
         select(
-            s.snapshot_country.label("country"),
-            func.count().label("sessions"),
-            func.count(distinct(s.source_ip)).label("ips"),
-            func.count(distinct(s.snapshot_asn)).label("asns"),
+            p.c.country,
+            _sessions(p).label("sessions"),
+            func.count(distinct(p.c.ip)).label("ips"),
+            func.count(distinct(p.c.asn)).label("asns"),
         )
-        .where(*in_period(sensors))
-        .group_by(s.snapshot_country)
-        .order_by(func.count().desc(), s.snapshot_country)
+        .group_by(p.c.country)
+        .order_by(_sessions(p).desc(), p.c.country)
     )
 
 
 @per_dialect
 def _moved_statement(dialect: str, sensors: bool) -> Select[Any]:
     """IPs of the period whose ASN today differs from the one of (some of) their sessions."""
-    s, i, a = SESSIONS.c, IPS.c, ASNS.c
+    p, i, a = _by_ip(sensors), IPS.c, ASNS.c
     now = ASNS.alias("now_asn")
     return (
         select(
-            s.source_ip.label("ip"),
-            s.snapshot_asn.label("asn_then"),
+            p.c.ip,
+            p.c.asn.label("asn_then"),
             a.organization_name.label("org_then"),
             i.current_asn.label("asn_now"),
             now.c.organization_name.label("org_now"),
-            s.snapshot_country.label("country_then"),
+            p.c.country.label("country_then"),
             i.geo_country.label("country_now"),
-            func.count().label("sessions"),
-            func.min(s.first_event_at).label("first_seen"),
-            func.max(s.first_event_at).label("last_seen"),
+            _sessions(p).label("sessions"),
+            func.min(p.c.first).label("first_seen"),
+            func.max(p.c.last).label("last_seen"),
         )
         .select_from(
-            SESSIONS.join(IPS, i.ip_address == s.source_ip)
-            .outerjoin(ASNS, a.asn_number == s.snapshot_asn)
+            p.join(IPS, i.ip_address == p.c.ip)
+            .outerjoin(ASNS, a.asn_number == p.c.asn)
             .outerjoin(now, now.c.asn_number == i.current_asn)
         )
-        .where(*in_period(sensors), s.snapshot_asn.is_not(None), i.current_asn.is_not(None))
-        .where(s.snapshot_asn != i.current_asn)
+        .where(p.c.asn.is_not(None), i.current_asn.is_not(None), p.c.asn != i.current_asn)
         .group_by(
-            s.source_ip,
-            s.snapshot_asn,
+            p.c.ip,
+            p.c.asn,
             a.organization_name,
             i.current_asn,
             now.c.organization_name,
-            s.snapshot_country,
+            p.c.country,
             i.geo_country,
         )
-        .order_by(func.count().desc(), s.source_ip, s.snapshot_asn)
+        .order_by(_sessions(p).desc(), p.c.ip, p.c.asn)
     )
 
 
