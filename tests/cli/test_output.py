@@ -206,3 +206,26 @@ def test_every_list_command_documents_its_columns() -> None:
         text = " ".join(runner.invoke(app, ["query", command, "--help"], env={"COLUMNS": "200"}).output.split())
         for field in dataclasses.fields(row):
             assert field.name in text, (command, field.name)
+
+
+def test_records_equal_asdict_without_copying() -> None:
+    """``output.records`` gives what ``dataclasses.asdict`` gives (nested rows, lists, dicts), sharing values."""
+    import dataclasses
+    import datetime as dt
+
+    @dataclasses.dataclass
+    class Window:
+        asn: int
+        since: dt.datetime
+
+    @dataclasses.dataclass
+    class Moved:
+        ip: str
+        windows: list[Window]
+        tags: dict[str, list[str]]
+        pair: tuple[int, int]
+
+    when = dt.datetime(2025, 2, 20, tzinfo=dt.UTC)
+    rows = [Moved("192.0.2.1", [Window(64500, when), Window(64501, when)], {"t": ["a"]}, (1, 2))]
+    assert output.records(rows) == [dataclasses.asdict(r) for r in rows]
+    assert output.records(rows)[0]["windows"][0]["since"] is when

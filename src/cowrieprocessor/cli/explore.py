@@ -73,10 +73,6 @@ def _day(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d") if value else "-"
 
 
-def _records(rows: Sequence[Any]) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(r) for r in rows]
-
-
 def _machine(records: list[dict[str, Any]], fmt: OutputFormat, columns: Sequence[str], empty: str) -> None:
     if not records:
         _warn(output.safe_text(empty))
@@ -88,7 +84,7 @@ def _table(
 ) -> None:
     """A list of dataclass rows (of type ``kind``): a table that fits for people (``output.print_rows``, headers
     from ``LABELS``, times to the second), every column for machines; ``columns`` picks them for either."""
-    records = _records(rows)
+    records = output.records(rows)
     names = [f.name for f in dataclasses.fields(kind)]
     names = output.parse_columns(columns, names) or names
     if fmt is not OutputFormat.table:
@@ -221,7 +217,7 @@ def campaigns(
     )  # fmt: skip
     empty = f"No session has a {by.value} key" + (" in this range." if since or until or sensor else ".")
     if fmt is not OutputFormat.table:
-        _machine(_records(rows), fmt, [f.name for f in dataclasses.fields(found.KeyRow)], empty)
+        _machine(output.records(rows), fmt, [f.name for f in dataclasses.fields(found.KeyRow)], empty)
         return
     if not rows:
         _say(f"[yellow]{output.safe_text(empty)}[/yellow]")

@@ -10,6 +10,7 @@ imported on first use only, so ``--version`` and ``--help`` stay fast.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import enum
 import io
@@ -113,6 +114,22 @@ def json_default(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     return str(value)
+
+
+def records(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Dataclass rows as dicts, as ``dataclasses.asdict`` makes them but without its deep copy of every value
+    (a tenth of a 100-row query's time, #21): values are shared, containers rebuilt."""
+    return [_plain(row) for row in rows]
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def print_json(data: Any) -> None:

@@ -50,10 +50,6 @@ def _finite_days(value: float) -> float:
     return value
 
 
-def _records(rows: Sequence[Any]) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(r) for r in rows]
-
-
 def _show(
     rows: Sequence[Any],
     fmt: OutputFormat,
@@ -64,7 +60,7 @@ def _show(
     priority: Sequence[str] = (),
 ) -> None:
     """Rows of one dataclass type: every field a column (so that an empty CSV still has its header)."""
-    records = _records(rows)
+    records = output.records(rows)
     if not records and fmt is not OutputFormat.table:
         output.err_console.print(output.safe_text(empty))  # machines get [] / a header on stdout, people the reason
     cols = [f.name for f in dataclasses.fields(names)] if isinstance(names, type) else list(names)
@@ -129,7 +125,7 @@ def sessions(
         raise typer.BadParameter(str(exc)) from exc
     rows = analysis.find_sessions(state(ctx).engine, where, limit=limit, with_commands=commands)
     names = [f.name for f in dataclasses.fields(analysis.SessionRow) if commands or f.name != "commands"]
-    records = [{k: v for k, v in r.items() if k in names} for r in _records(rows)]
+    records = [{k: v for k, v in r.items() if k in names} for r in output.records(rows)]
     if not records and fmt is not OutputFormat.table:
         output.err_console.print("No session matches these filters.")
     output.print_rows(
@@ -153,7 +149,7 @@ def campaign(
     from cowrieprocessor import analysis
 
     report = analysis.campaign_summary(state(ctx).engine, key)
-    groups = _records(report.groups)
+    groups = output.records(report.groups)
     names = [f.name for f in dataclasses.fields(analysis.CampaignGroup)]
     if fmt is OutputFormat.json:
         output.print_json(dataclasses.asdict(report))

@@ -89,7 +89,7 @@ def files_command(
         if not rows and fmt is not OutputFormat.table:
             output.err_console.print(f"No {what} (has `enrich` run since the downloads were ingested?).")
         output.print_rows(
-            [dataclasses.asdict(r) for r in rows], fmt, title=what, columns=FILE_COLUMNS, pick=columns,
+            output.records(rows), fmt, title=what, columns=FILE_COLUMNS, pick=columns,
             empty_message=f"No {what} (has `enrich` run since the downloads were ingested?).",
             priority=("sha256", "sessions"),
         )  # fmt: skip
@@ -162,6 +162,6 @@ def payload_hosts_command(
     if not rows and fmt is not OutputFormat.table:
         output.err_console.print(empty)
     output.print_rows(
-        [dataclasses.asdict(r) for r in rows], fmt, title="payload hosts: then and now", columns=HOST_COLUMNS,
+        output.records(rows), fmt, title="payload hosts: then and now", columns=HOST_COLUMNS,
         pick=columns, empty_message=empty, priority=("host", "ip", "asn_then", "asn_now", "files", "country_now"),
     )  # fmt: skip
