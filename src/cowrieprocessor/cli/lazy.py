@@ -30,18 +30,18 @@ def build(register: Register, inner: dict[str, dict[str, Register]] | None = Non
 
         holder = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
         register(holder)
-        own = {info.name: _one_by_one(info.typer_instance) for info in holder.registered_groups if info.typer_instance}
+        groups = {str(info.name): info.typer_instance for info in holder.registered_groups if info.typer_instance}
+        own = {name: _one_by_one(group) for name, group in groups.items()}
         try:  # a group is built without its commands; each is built when asked for (one of a dozen runs)
             built = dict(typer.main.get_group(holder).commands)
         finally:
-            for info in holder.registered_groups:
-                if info.typer_instance and info.name in own:
-                    info.typer_instance.registered_commands = [c.info for c in own[info.name].values()]
+            for name, group in groups.items():
+                group.registered_commands = [single.info for single in own[name].values()]
         for name in own.keys() | (inner or {}).keys():
-            group = built.get(str(name))
-            if group is not None and hasattr(group, "commands"):
-                lazy = {n: r for n, r in own.get(name, {}).items()} | (inner or {}).get(str(name), {})
-                group.commands = LazyCommands(group.commands, lazy)
+            group_command = built.get(name)
+            if group_command is not None and hasattr(group_command, "commands"):
+                lazy: dict[str, Register] = {**own.get(name, {}), **(inner or {}).get(name, {})}
+                group_command.commands = LazyCommands(group_command.commands, lazy)
         _BUILT[register] = built
     return _BUILT[register]
 
