@@ -115,10 +115,7 @@ def _top_statement(dialect: str, kind: str, sensors: bool) -> Select[Any]:
         .group_by(key)
         .cte("counted")
     )
-    if kind == "download":
-        new = never_before(select(counted.c.key), FILES, "shasum", "event_time", indexed=True)
-    else:
-        new = never_before(select(counted.c.key), SESSIONS, key.name, "first_event_at", indexed=kind != "hassh")
+    new = _never_seen(kind, select(counted.c.key))
     new_count = select(func.count()).select_from(new.subquery()).scalar_subquery()
     return (
         select(counted.c.key, counted.c.sessions, new_count.label("new_keys"))
@@ -263,9 +260,14 @@ def _first_ever(engine: Engine, kind: str, keys: list[str], since: Any) -> dict[
 def new_keys(kind: str, sensors: bool) -> Select[Any]:
     """The keys of ``kind`` in the period never seen before it (any sensor): one column, ``key``."""
     rows, key = _source(kind)
-    candidates = select(key).select_from(rows).where(*in_period(sensors), key.is_not(None))
+    return _never_seen(kind, select(key).select_from(rows).where(*in_period(sensors), key.is_not(None)))
+
+
+def _never_seen(kind: str, candidates: Select[Any]) -> Select[Any]:
+    """Those of ``candidates`` (keys of ``kind``) not seen before the period: downloads by their transfers."""
     if kind == "download":
         return never_before(candidates, FILES, "shasum", "event_time", indexed=True)
+    _, key = _source(kind)
     return never_before(candidates, SESSIONS, key.name, "first_event_at", indexed=kind != "hassh")
 
 

@@ -23,8 +23,8 @@ def _period_sessions(sensors: bool) -> Any:
     return select(s.session_id, s.source_ip).where(*in_period(sensors)).subquery("p")
 
 
-#: How a measure reads a row: as it is (``_ranked``'s ``measures(p, keep)`` with ``keep`` = this) ...
 def _all(value: Any) -> Any:
+    """``_ranked``'s ``keep`` for the table of every group: each row's value as it is."""
     return value
 
 
